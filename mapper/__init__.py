@@ -1,0 +1,1 @@
+"""The chain service: app assembly, auth, rooms, HTTP API, CLI, chain schema."""

@@ -1,0 +1,5 @@
+"""The `mapper` command."""
+
+
+def main() -> None:
+    raise SystemExit("mapper: the command line is being assembled")

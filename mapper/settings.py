@@ -1,0 +1,133 @@
+"""Service settings: every field is a `MAPPER_*` environment variable and a `mapper serve` flag.
+
+`MAPPER_FLUSH_MS` is `--flush-ms`; the flag wins over the environment, the environment over
+the default. Durations accept plain numbers (in the field's unit) or `90s`, `15m`, `8h`, `7d`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+def parse_duration(text: str, unit: str = "s") -> float:
+    """Read `90s`, `15m`, `8h`, `7d` (or a bare number in `unit`) and return it in `unit`."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise SettingsError(f"{text!r} is not a duration; write it like 90s, 15m, 8h or 7d")
+    value = float(match.group(1))
+    given = match.group(2) or unit
+    return value * _SECONDS_PER_UNIT[given] / _SECONDS_PER_UNIT[unit]
+
+
+def _setting(default: Any, help: str, *, duration: str | None = None, secret: bool = False) -> Any:
+    return dataclasses.field(
+        default=default, metadata={"help": help, "duration": duration, "secret": secret}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", "address to listen on")
+    port: int = _setting(8000, "port to listen on")
+    data_dir: Path = _setting(Path("mapper-data"), "folder for the SQLite database and signing key")
+    database_url: str = _setting(
+        "", "database URL (postgresql+psycopg://... or sqlite+aiosqlite:///...); "
+        "default: SQLite in the data folder"
+    )
+    redis_url: str = _setting("", "Redis URL that joins several processes into one service")
+    flush_ms: int = _setting(250, "an accepted update reaches the database within this", duration="ms")
+    max_message_bytes: int = _setting(1024 * 1024, "largest websocket message accepted")
+    rate_limit: float = _setting(100.0, "websocket messages a second allowed per client")
+    rate_burst: int = _setting(500, "burst of websocket messages allowed per client")
+    send_queue: int = _setting(2048, "messages queued for one slow client before it is dropped")
+    room_idle_s: float = _setting(
+        5.0, "a room without clients is flushed and unloaded after this", duration="s"
+    )
+    auth_issuer: str = _setting("", "external token issuer (iss); empty: built-in issuer")
+    auth_audience: str = _setting("mapper", "token audience (aud)")
+    auth_jwks: str = _setting("", "external issuer's JWKS: JSON, a file path or an https URL")
+    auth_leeway_s: float = _setting(30.0, "clock skew allowed on token times", duration="s")
+    metrics_public: bool = _setting(False, "serve /metrics without a token")
+    cold_after_s: float = _setting(
+        60.0, "a user stops being present this long after their last visible sign", duration="s"
+    )
+    jump_gap_s: float = _setting(60.0, "longest gap between polls that still maps a jump", duration="s")
+    public_url: str = _setting("", "the URL users reach the service at")
+    log_level: str = _setting("info", "log level: debug, info, warning, error")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'mapper.db').resolve()}"
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Build settings from the environment, then `overrides` (flag values, None = unset)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = environ.get(env_name(field.name))
+            if raw is not None and raw != "":
+                values[field.name] = _convert(field, raw, env_name(field.name))
+        for name, raw in (overrides or {}).items():
+            if raw is None:
+                continue
+            field = _FIELDS[name]
+            values[name] = _convert(field, raw, flag_name(name)) if isinstance(raw, str) else raw
+        return cls(**values)
+
+
+def env_name(field_name: str) -> str:
+    return "MAPPER_" + field_name.upper()
+
+
+def flag_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
+    kind = type(field.default)
+    try:
+        if field.metadata.get("duration"):
+            value = parse_duration(raw, field.metadata["duration"])
+            return int(value) if kind is int else value
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise SettingsError(f"{source}: {raw!r} is not a yes/no value; use 1 or 0")
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path or isinstance(field.default, Path):
+            return Path(raw)
+        return raw
+    except SettingsError as error:
+        raise SettingsError(f"{source}: {error}") from None
+    except ValueError:
+        raise SettingsError(f"{source}: {raw!r} is not a valid {kind.__name__}") from None
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))

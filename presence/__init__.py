@@ -1,0 +1,1 @@
+"""Presence: awareness state of each room and who is present where."""

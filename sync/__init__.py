@@ -1,0 +1,1 @@
+"""The presence-gated sync engine (ESI client, datasets)."""

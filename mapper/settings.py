@@ -43,11 +43,14 @@ class Settings:
     port: int = _setting(8000, "port to listen on")
     data_dir: Path = _setting(Path("mapper-data"), "folder for the SQLite database and signing key")
     database_url: str = _setting(
-        "", "database URL (postgresql+psycopg://... or sqlite+aiosqlite:///...); "
-        "default: SQLite in the data folder"
+        "",
+        "database URL (postgresql+psycopg://... or sqlite+aiosqlite:///...); "
+        "default: SQLite in the data folder",
     )
     redis_url: str = _setting("", "Redis URL that joins several processes into one service")
-    flush_ms: int = _setting(250, "an accepted update reaches the database within this", duration="ms")
+    flush_ms: int = _setting(
+        250, "an accepted update reaches the database within this", duration="ms"
+    )
     max_message_bytes: int = _setting(1024 * 1024, "largest websocket message accepted")
     rate_limit: float = _setting(100.0, "websocket messages a second allowed per client")
     rate_burst: int = _setting(500, "burst of websocket messages allowed per client")
@@ -63,7 +66,9 @@ class Settings:
     cold_after_s: float = _setting(
         60.0, "a user stops being present this long after their last visible sign", duration="s"
     )
-    jump_gap_s: float = _setting(60.0, "longest gap between polls that still maps a jump", duration="s")
+    jump_gap_s: float = _setting(
+        60.0, "longest gap between polls that still maps a jump", duration="s"
+    )
     public_url: str = _setting("", "the URL users reach the service at")
     log_level: str = _setting("info", "log level: debug, info, warning, error")
 

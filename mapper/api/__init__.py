@@ -1,0 +1,1 @@
+"""The HTTP API (contract sections 1 and 3)."""

@@ -1,0 +1,157 @@
+"""Chains and their members (contract section 3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mapper import access
+from mapper.api.errors import ApiError, json_body
+from mapper.api.identity import caller
+from mapper.auth import Identity
+from persistence.store import ChainRecord
+
+if TYPE_CHECKING:
+    from mapper.service import Service
+
+MAX_NAME_CHARS = 100
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def chain_json(chain: ChainRecord, role: str | None) -> dict[str, Any]:
+    return {
+        "id": chain.id,
+        "name": chain.name,
+        "createdAt": chain.created_at,
+        "createdBy": chain.created_by,
+        "role": role,
+    }
+
+
+async def _authorize(request: Request, needed: str) -> tuple[Identity, ChainRecord, str]:
+    """The caller, the chain and the caller's role, or 401/404/403."""
+    identity = await caller(request)
+    service = _service(request)
+    chain_id = request.path_params["chain_id"]
+    chain = await service.store.get_chain(chain_id)
+    role = await service.role(identity, chain_id) if chain is not None else None
+    # Non-members learn nothing about a chain's existence.
+    if chain is None or role is None:
+        raise ApiError(404, f"no chain {chain_id!r} that you can see")
+    if not access.at_least(role, needed):
+        raise ApiError(403, f"this needs the {needed} role on the chain; you are {role}")
+    return identity, chain, role
+
+
+def _chain_name(data: dict[str, Any]) -> str:
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(422, "'name' must be a non-empty string")
+    name = name.strip()
+    if len(name) > MAX_NAME_CHARS:
+        raise ApiError(422, f"'name' must be at most {MAX_NAME_CHARS} characters")
+    return name
+
+
+async def create_chain(request: Request) -> Response:
+    identity = await caller(request)
+    name = _chain_name(await json_body(request))
+    chain = await _service(request).create_chain(name, identity.user_id)
+    return JSONResponse(chain_json(chain, access.OWNER), status_code=201)
+
+
+async def list_chains(request: Request) -> Response:
+    identity = await caller(request)
+    store = _service(request).store
+    chains = await store.list_chains(None if identity.admin else identity.member_keys)
+    items = []
+    for chain in chains:
+        role = access.OWNER if identity.admin else await _service(request).role(identity, chain.id)
+        items.append(chain_json(chain, role))
+    return JSONResponse({"items": items})
+
+
+async def get_chain(request: Request) -> Response:
+    _, chain, role = await _authorize(request, access.VIEWER)
+    return JSONResponse(chain_json(chain, role))
+
+
+async def get_document(request: Request) -> Response:
+    _, chain, _ = await _authorize(request, access.VIEWER)
+    return JSONResponse(await _service(request).chain_content(chain.id))
+
+
+async def delete_chain(request: Request) -> Response:
+    identity, chain, _ = await _authorize(request, access.OWNER)
+    await _service(request).delete_chain(chain.id, identity.user_id)
+    return Response(status_code=204)
+
+
+async def list_members(request: Request) -> Response:
+    _, chain, _ = await _authorize(request, access.OWNER)
+    members = await _service(request).store.members(chain.id)
+    return JSONResponse({"items": [{"member": m, "role": r} for m, r in sorted(members.items())]})
+
+
+def _member(request: Request) -> str:
+    member = request.path_params["member"]
+    if not access.MEMBER_PATTERN.fullmatch(member):
+        raise ApiError(422, "member must be user:<id>, corp:<digits> or alliance:<digits>")
+    return member
+
+
+async def put_member(request: Request) -> Response:
+    identity, chain, _ = await _authorize(request, access.OWNER)
+    member = _member(request)
+    role = (await json_body(request)).get("role")
+    if role not in access.ROLES:
+        raise ApiError(422, f"'role' must be one of {', '.join(access.ROLES)}")
+    service = _service(request)
+    members = await service.store.members(chain.id)
+    _keep_an_owner(members, member, role)
+    await service.store.set_member(chain.id, member, role)
+    action = "grant" if member not in members else "change"
+    detail = {"member": member, "role": role, "previous": members.get(member)}
+    await service.store.add_audit(chain.id, identity.user_id, action, detail)
+    await service.refresh_access(chain.id)
+    return JSONResponse({"member": member, "role": role})
+
+
+async def delete_member(request: Request) -> Response:
+    identity, chain, _ = await _authorize(request, access.OWNER)
+    member = _member(request)
+    service = _service(request)
+    members = await service.store.members(chain.id)
+    if member not in members:
+        raise ApiError(404, f"{member} is not a member of this chain")
+    _keep_an_owner(members, member, None)
+    await service.store.remove_member(chain.id, member)
+    detail = {"member": member, "previous": members[member]}
+    await service.store.add_audit(chain.id, identity.user_id, "revoke", detail)
+    await service.refresh_access(chain.id)
+    return Response(status_code=204)
+
+
+def _keep_an_owner(members: dict[str, str], member: str, new_role: str | None) -> None:
+    """A chain must keep at least one owner, or nobody could manage it but service admins."""
+    owners = {m for m, r in members.items() if r == access.OWNER}
+    if owners == {member} and new_role != access.OWNER:
+        raise ApiError(409, "that would leave the chain without an owner; add another first")
+
+
+routes = [
+    Route("/api/chains", create_chain, methods=["POST"]),
+    Route("/api/chains", list_chains, methods=["GET"]),
+    Route("/api/chains/{chain_id}", get_chain, methods=["GET"]),
+    Route("/api/chains/{chain_id}", delete_chain, methods=["DELETE"]),
+    Route("/api/chains/{chain_id}/document", get_document, methods=["GET"]),
+    Route("/api/chains/{chain_id}/members", list_members, methods=["GET"]),
+    Route("/api/chains/{chain_id}/members/{member}", put_member, methods=["PUT"]),
+    Route("/api/chains/{chain_id}/members/{member}", delete_member, methods=["DELETE"]),
+]

@@ -1,0 +1,51 @@
+"""Liveness, readiness and metrics (contract section 1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mapper.api.errors import ApiError
+from mapper.api.identity import caller
+
+READY_TIMEOUT_S = 2.0
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    service = request.app.state.service
+    try:
+        await asyncio.wait_for(service.store.ping(), READY_TIMEOUT_S)
+        database = service.writer.healthy
+    except Exception:
+        database = False
+    body = {
+        "status": "ok" if database else "unavailable",
+        "database": database,
+        "pendingUpdates": service.writer.pending_count,
+        "staticData": False,
+    }
+    return JSONResponse(body, status_code=200 if database else 503)
+
+
+async def metrics(request: Request) -> Response:
+    service = request.app.state.service
+    if not service.settings.metrics_public:
+        identity = await caller(request)
+        if not identity.admin:
+            raise ApiError(403, "metrics are for service admins (or set MAPPER_METRICS_PUBLIC=1)")
+    service.metrics.pending_updates.set(service.writer.pending_count)
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

@@ -1,0 +1,58 @@
+"""The ASGI application: routes, error handlers, and the service's start and stop."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from mapper.api import chains, health
+from mapper.api.errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
+from mapper.rooms.endpoint import chain_socket, user_socket
+from mapper.service import Service
+from mapper.settings import Settings
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+async def web_app(request: Request) -> Response:
+    """The map page; the browser app routes itself from the path."""
+    return FileResponse(WEB_ROOT / "index.html")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    service = Service(settings or Settings.load())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = Starlette(
+        routes=[
+            *health.routes,
+            *chains.routes,
+            WebSocketRoute("/ws/chains/{chain_id}", chain_socket),
+            WebSocketRoute("/ws/users/me", user_socket),
+            Route("/chains/{chain_id}", web_app, methods=["GET"]),
+            Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web"),
+        ],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    return app

@@ -1,0 +1,50 @@
+"""Prometheus metrics of one service process (its own registry, so tests can build many apps)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.rooms = Gauge("mapper_rooms", "Rooms loaded in memory", registry=r)
+        self.connections = Gauge("mapper_connections", "Open websocket connections", registry=r)
+        self.messages_in = Counter(
+            "mapper_messages_in", "Websocket frames received", ["kind"], registry=r
+        )
+        self.messages_out = Counter("mapper_messages_out", "Websocket frames queued", registry=r)
+        self.bytes_in = Counter("mapper_bytes_in", "Websocket bytes received", registry=r)
+        self.bytes_out = Counter("mapper_bytes_out", "Websocket bytes queued", registry=r)
+        self.refused_updates = Counter(
+            "mapper_refused_updates", "Document updates refused (read-only clients)", registry=r
+        )
+        self.schema_corrections = Counter(
+            "mapper_schema_corrections", "Schema violations corrected", registry=r
+        )
+        self.queue_overflows = Counter(
+            "mapper_queue_overflows", "Clients dropped because their send queue filled", registry=r
+        )
+        self.closes = Counter(
+            "mapper_connection_closes", "Websocket closes by code", ["code"], registry=r
+        )
+        self.flush_seconds = Histogram(
+            "mapper_flush_seconds",
+            "Time to write one batch of updates to the database",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )
+        self.flushed_updates = Counter(
+            "mapper_flushed_updates", "Updates written to the database", registry=r
+        )
+        self.pending_updates = Gauge(
+            "mapper_pending_updates", "Updates accepted but not yet in the database", registry=r
+        )
+
+    def record_flush(self, seconds: float, rows: int, updates: int) -> None:
+        self.flush_seconds.observe(seconds)
+        self.flushed_updates.inc(updates)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

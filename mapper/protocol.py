@@ -1,0 +1,190 @@
+"""The y-protocols wire format (sync, awareness, auth), read strictly.
+
+Websocket bytes come from outside: every read is bounds-checked and a malformed frame raises
+`ProtocolError`, never `IndexError` or a pycrdt panic. pycrdt's own decoder trusts its input,
+which is why the reading half lives here; the writing half reuses pycrdt's encoders.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pycrdt import create_awareness_message, create_update_message, write_message, write_var_uint
+
+MESSAGE_SYNC = 0
+MESSAGE_AWARENESS = 1
+MESSAGE_AUTH = 2
+MESSAGE_QUERY_AWARENESS = 3
+
+SYNC_STEP1 = 0
+SYNC_STEP2 = 1
+SYNC_UPDATE = 2
+
+AUTH_PERMISSION_DENIED = 0
+
+# A varUint past 2**53 cannot be a JS number, so no stock client sends one.
+_MAX_VAR_UINT_BYTES = 8
+
+__all__ = [
+    "AwarenessEntry",
+    "ProtocolError",
+    "create_awareness_message",
+    "create_sync_step1_message",
+    "create_sync_step2_message",
+    "create_update_message",
+    "encode_awareness",
+    "permission_denied_message",
+    "read_frame",
+]
+
+
+class ProtocolError(ValueError):
+    """A frame that does not decode as y-protocols messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncMessage:
+    kind: int  # SYNC_STEP1, SYNC_STEP2 or SYNC_UPDATE
+    payload: bytes  # state vector for step 1, update otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessMessage:
+    entries: tuple[AwarenessEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAwarenessMessage:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AuthMessage:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwarenessEntry:
+    client_id: int
+    clock: int
+    state: dict[str, Any] | None  # None: the client left
+
+
+Message = SyncMessage | AwarenessMessage | QueryAwarenessMessage | AuthMessage
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.data)
+
+    def var_uint(self) -> int:
+        value = 0
+        shift = 0
+        for _ in range(_MAX_VAR_UINT_BYTES):
+            if self.pos >= len(self.data):
+                raise ProtocolError("truncated varUint")
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+        raise ProtocolError("varUint too long")
+
+    def var_bytes(self) -> bytes:
+        length = self.var_uint()
+        end = self.pos + length
+        if end > len(self.data):
+            raise ProtocolError("byte array runs past the end of the frame")
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def var_string(self) -> str:
+        try:
+            return self.var_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("string is not UTF-8") from None
+
+
+def read_frame(frame: bytes) -> list[Message]:
+    """Decode every message in one websocket frame (stock clients may send several)."""
+    reader = _Reader(frame)
+    messages: list[Message] = []
+    if reader.at_end():
+        raise ProtocolError("empty frame")
+    while not reader.at_end():
+        messages.append(_read_message(reader))
+    return messages
+
+
+def _read_message(reader: _Reader) -> Message:
+    message_type = reader.var_uint()
+    if message_type == MESSAGE_SYNC:
+        kind = reader.var_uint()
+        if kind not in (SYNC_STEP1, SYNC_STEP2, SYNC_UPDATE):
+            raise ProtocolError(f"unknown sync message type {kind}")
+        return SyncMessage(kind, reader.var_bytes())
+    if message_type == MESSAGE_AWARENESS:
+        return AwarenessMessage(_read_awareness(reader.var_bytes()))
+    if message_type == MESSAGE_QUERY_AWARENESS:
+        return QueryAwarenessMessage()
+    if message_type == MESSAGE_AUTH:
+        if reader.var_uint() != AUTH_PERMISSION_DENIED:
+            raise ProtocolError("unknown auth message type")
+        return AuthMessage(reader.var_string())
+    raise ProtocolError(f"unknown message type {message_type}")
+
+
+def _read_awareness(payload: bytes) -> tuple[AwarenessEntry, ...]:
+    reader = _Reader(payload)
+    count = reader.var_uint()
+    # Each entry takes at least 3 bytes, so a huge count in a small payload is a lie.
+    if count * 3 > len(payload):
+        raise ProtocolError("awareness entry count exceeds the payload")
+    entries = []
+    for _ in range(count):
+        client_id = reader.var_uint()
+        clock = reader.var_uint()
+        text = reader.var_string()
+        try:
+            state = json.loads(text)
+        except ValueError:
+            raise ProtocolError("awareness state is not JSON") from None
+        if state is not None and not isinstance(state, dict):
+            raise ProtocolError("awareness state is not a JSON object")
+        entries.append(AwarenessEntry(client_id, clock, state))
+    if not reader.at_end():
+        raise ProtocolError("trailing bytes after awareness entries")
+    return tuple(entries)
+
+
+def encode_awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...]) -> bytes:
+    """A complete awareness message (type byte included) carrying `entries`."""
+    parts = [write_var_uint(len(entries))]
+    for entry in entries:
+        state = json.dumps(entry.state, separators=(",", ":"), ensure_ascii=False).encode()
+        parts += [write_var_uint(entry.client_id), write_var_uint(entry.clock)]
+        parts += [write_var_uint(len(state)), state]
+    return create_awareness_message(b"".join(parts))
+
+
+def create_sync_step1_message(state_vector: bytes) -> bytes:
+    return bytes([MESSAGE_SYNC, SYNC_STEP1]) + write_message(state_vector)
+
+
+def create_sync_step2_message(update: bytes) -> bytes:
+    return bytes([MESSAGE_SYNC, SYNC_STEP2]) + write_message(update)
+
+
+def permission_denied_message(reason: str) -> bytes:
+    encoded = reason.encode()
+    return bytes([MESSAGE_AUTH, AUTH_PERMISSION_DENIED]) + write_var_uint(len(encoded)) + encoded

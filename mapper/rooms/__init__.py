@@ -1,0 +1,1 @@
+"""Live rooms: one Yjs document each, its connections, awareness, and lifecycle."""

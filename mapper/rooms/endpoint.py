@@ -1,0 +1,181 @@
+"""The websocket endpoints: authenticate, authorize, join the room, pump frames both ways.
+
+Close codes (contract section 4): 4401 bad token, 4403 not a member, 4404 no such chain,
+1009 message too big, 1008 over the rate limit, 1007 undecodable message, 1013 too far behind
+(send queue full) or room not loadable right now, 1001 server shutting down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from starlette.websockets import WebSocket
+
+from mapper.auth import AuthError, Identity
+from mapper.protocol import ProtocolError
+from mapper.rooms.connection import (
+    CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL,
+    CLOSE_NOT_FOUND,
+    CLOSE_RATE_LIMITED,
+    CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHORIZED,
+    CLOSE_UNDECODABLE,
+    Connection,
+    TokenBucket,
+)
+from mapper.rooms.manager import RoomKind, RoomUnavailable
+from mapper.rooms.room import Room
+
+if TYPE_CHECKING:
+    from mapper.service import Service
+
+log = logging.getLogger("mapper.connections")
+
+CLOSE_SEND_TIMEOUT_S = 5.0
+
+
+async def chain_socket(websocket: WebSocket) -> None:
+    service: Service = websocket.app.state.service
+    chain_id = websocket.path_params["chain_id"]
+
+    async def admit(identity: Identity) -> tuple[str, str] | tuple[int, str]:
+        chain = await service.store.get_chain(chain_id)
+        if chain is None:
+            return CLOSE_NOT_FOUND, "no such chain"
+        role = await service.role(identity, chain_id)
+        if role is None:
+            return CLOSE_FORBIDDEN, "not a member of this chain"
+        return role, chain_id
+
+    await _serve(websocket, service, service.chain_rooms, admit)
+
+
+async def user_socket(websocket: WebSocket) -> None:
+    """The caller's own live status document; only the service writes it."""
+    service: Service = websocket.app.state.service
+
+    async def admit(identity: Identity) -> tuple[str, str]:
+        return "viewer", f"user:{identity.user_id}"
+
+    await _serve(websocket, service, service.user_rooms, admit)
+
+
+async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit) -> None:
+    # Close codes only reach the client after the handshake is accepted.
+    await websocket.accept()
+    started = time.monotonic()
+    token = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
+    try:
+        identity = await service.auth.verify(token or "")
+    except AuthError as error:
+        await _close(websocket, CLOSE_UNAUTHORIZED, f"invalid token: {error}")
+        return
+    role, room_key = await admit(identity)
+    if isinstance(role, int):
+        await _close(websocket, role, room_key)
+        return
+
+    settings = service.settings
+    connection = Connection(identity, role, queue_size=settings.send_queue, metrics=service.metrics)
+    service.metrics.connections.inc()
+    log.info("open user=%s room=%s role=%s", identity.user_id, room_key, role)
+    room: Room | None = None
+    try:
+        room = await service.rooms.join(room_key, kind, connection)
+        await _pump(websocket, service, room, connection)
+    except RoomUnavailable:
+        connection.close(CLOSE_TRY_AGAIN, "chain not available right now; retrying helps")
+    finally:
+        if room is not None:
+            service.rooms.leave(room, connection)
+        service.metrics.connections.dec()
+        code = connection.close_code or 1000
+        service.metrics.closes.labels(code=str(code)).inc()
+        await _close(websocket, code, connection.close_reason)
+        log.info(
+            "close user=%s room=%s code=%d reason=%r seconds=%.1f",
+            identity.user_id,
+            room_key,
+            code,
+            connection.close_reason,
+            time.monotonic() - started,
+        )
+
+
+async def _pump(websocket: WebSocket, service: Service, room: Room, connection: Connection) -> None:
+    """Run the reader and the writer until either ends or someone asks the connection to close."""
+
+    async def send(message: bytes) -> None:
+        await websocket.send({"type": "websocket.send", "bytes": message})
+
+    expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()
+    tasks = [
+        asyncio.create_task(_read_loop(websocket, service, room, connection)),
+        asyncio.create_task(connection.write_loop(send)),
+        asyncio.create_task(connection.wait_closed()),
+        asyncio.create_task(asyncio.sleep(max(expires_in, 0))),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if tasks[3] in done:
+            connection.close(CLOSE_UNAUTHORIZED, "token expired")
+        for task in done:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                if not isinstance(error, OSError):
+                    log.error("room %s: connection failed", room.key, exc_info=error)
+                connection.close(CLOSE_INTERNAL, "internal error")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _read_loop(
+    websocket: WebSocket, service: Service, room: Room, connection: Connection
+) -> None:
+    settings = service.settings
+    metrics = service.metrics
+    bucket = TokenBucket(settings.rate_limit, settings.rate_burst)
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            connection.close(message.get("code", 1000), "client left")
+            return
+        frame = message.get("bytes")
+        if frame is None:
+            metrics.messages_in.labels(kind="text").inc()
+            connection.close(CLOSE_UNDECODABLE, "text frames are not part of the protocol")
+            return
+        metrics.bytes_in.inc(len(frame))
+        if len(frame) > settings.max_message_bytes:
+            connection.close(CLOSE_TOO_BIG, "message too big")
+            return
+        if not bucket.take():
+            connection.close(CLOSE_RATE_LIMITED, "too many messages; slow down")
+            return
+        metrics.messages_in.labels(kind="binary").inc()
+        try:
+            room.receive(connection, frame)
+        except ProtocolError as error:
+            connection.close(CLOSE_UNDECODABLE, str(error)[:100])
+            return
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    # The peer may be gone or stalled; a close frame is a courtesy, not worth waiting long for.
+    with contextlib.suppress(Exception):
+        # A close reason may take at most 123 bytes.
+        short = reason.encode()[:123].decode(errors="ignore")
+        await asyncio.wait_for(websocket.close(code, short), CLOSE_SEND_TIMEOUT_S)
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None

@@ -1,0 +1,174 @@
+"""Room lifecycle: load once for every joiner, unload when the last client has gone.
+
+Hooks, in the manner of Hocuspocus: `load` fills a new room from the database, `store` takes
+every change worth keeping, `flush` waits until a room's changes are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from mapper.metrics import Metrics
+from mapper.protocol import ProtocolError
+from mapper.rooms.connection import Connection
+from mapper.rooms.fanout import Fanout
+from mapper.rooms.room import Room, StoreUpdate
+
+log = logging.getLogger("mapper.rooms")
+
+AWARENESS_TIMEOUT_S = 30.0  # what stock clients use before dropping a silent peer
+AWARENESS_SWEEP_S = 5.0
+RESYNC_EVERY_SWEEPS = 3  # with several processes: compare documents every 15 s
+
+
+class RoomUnavailable(Exception):
+    """The room could not be loaded (database unreachable); the client should retry."""
+
+
+@dataclass(frozen=True)
+class RoomKind:
+    """What a family of rooms needs: where it loads from and whether it keeps its changes."""
+
+    load: Callable[[str], Awaitable[Iterable[bytes]]]
+    store: StoreUpdate | None
+    flush: Callable[[str], Awaitable[None]] | None
+    schema: bool
+
+
+class RoomManager:
+    def __init__(self, metrics: Metrics, *, idle_s: float, fanout: Fanout | None = None) -> None:
+        self._metrics = metrics
+        self._idle_s = idle_s
+        self._fanout = fanout
+        self._rooms: dict[str, Room] = {}
+        self._loads: dict[str, asyncio.Task[None]] = {}
+        self._unloads: dict[str, asyncio.TimerHandle] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._unsubscribing: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._housekeeping())
+
+    def get(self, key: str) -> Room | None:
+        """The room if it is loaded and serving."""
+        room = self._rooms.get(key)
+        return room if room is not None and key not in self._loads else None
+
+    def rooms(self) -> list[Room]:
+        return [room for key, room in self._rooms.items() if key not in self._loads]
+
+    async def join(self, key: str, kind: RoomKind, connection: Connection) -> Room:
+        """Add `connection` to the room once it is loaded; every joiner waits for one load."""
+        room = self._rooms.get(key)
+        if room is None:
+            room = Room(
+                key,
+                metrics=self._metrics,
+                store_update=kind.store,
+                schema=kind.schema,
+                publish=self._fanout.publish if self._fanout is not None else None,
+            )
+            self._rooms[key] = room
+            self._metrics.rooms.set(len(self._rooms))
+            self._loads[key] = asyncio.create_task(self._load(room, kind))
+        self._cancel_unload(key)
+        room.joining += 1
+        try:
+            load = self._loads.get(key)
+            if load is not None:
+                await asyncio.shield(load)
+        except Exception as error:
+            raise RoomUnavailable(str(error)) from error
+        finally:
+            room.joining -= 1
+        if connection.close_code is None:
+            room.add(connection)
+        return room
+
+    def apply_remote(self, key: str, sender: bytes, kind: bytes, payload: bytes) -> None:
+        """Another process of the service published something for room `key`."""
+        room = self.get(key)
+        if room is None:
+            return
+        try:
+            room.apply_remote(sender, kind, payload)
+        except ProtocolError as error:
+            log.warning("room %s: ignored a fan-out message that does not decode: %s", key, error)
+
+    def resync_all(self) -> None:
+        for room in self.rooms():
+            room.request_sync()
+
+    def leave(self, room: Room, connection: Connection) -> None:
+        room.remove(connection)
+        if not room.connections and not room.joining:
+            self._schedule_unload(room)
+
+    def close(self) -> None:
+        """Graceful shutdown: close every client (the writer then makes their changes durable)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for handle in self._unloads.values():
+            handle.cancel()
+        self._unloads.clear()
+        for room in list(self._rooms.values()):
+            room.close_all(1001, "server shutting down")
+
+    async def _load(self, room: Room, kind: RoomKind) -> None:
+        try:
+            if self._fanout is not None:
+                # Subscribed before loading, so nothing published meanwhile is missed.
+                await self._fanout.subscribe(room.key)
+            if kind.flush is not None:
+                # An unloaded predecessor of this room may still have changes on their way.
+                await kind.flush(room.key)
+            room.load(await kind.load(room.key))
+            room.request_sync()
+        except BaseException:
+            log.exception("room %s: load failed", room.key)
+            if self._rooms.get(room.key) is room:
+                del self._rooms[room.key]
+                self._metrics.rooms.set(len(self._rooms))
+            room.close()
+            raise
+        finally:
+            self._loads.pop(room.key, None)
+        if not room.connections and not room.joining:
+            self._schedule_unload(room)
+
+    def _schedule_unload(self, room: Room) -> None:
+        self._cancel_unload(room.key)
+        loop = asyncio.get_running_loop()
+        self._unloads[room.key] = loop.call_later(self._idle_s, self._unload, room)
+
+    def _cancel_unload(self, key: str) -> None:
+        handle = self._unloads.pop(key, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _unload(self, room: Room) -> None:
+        self._unloads.pop(room.key, None)
+        if room.connections or room.joining or self._rooms.get(room.key) is not room:
+            return
+        # Gone from the table at once: a new joiner loads afresh, after the flush below.
+        del self._rooms[room.key]
+        self._metrics.rooms.set(len(self._rooms))
+        room.close()
+        if self._fanout is not None:
+            task = asyncio.create_task(self._fanout.unsubscribe(room.key))
+            self._unsubscribing.add(task)
+            task.add_done_callback(self._unsubscribing.discard)
+        log.debug("room %s: unloaded", room.key)
+
+    async def _housekeeping(self) -> None:
+        sweeps = 0
+        while True:
+            await asyncio.sleep(AWARENESS_SWEEP_S)
+            sweeps += 1
+            for room in self.rooms():
+                room.expire_awareness(AWARENESS_TIMEOUT_S)
+            if self._fanout is not None and sweeps % RESYNC_EVERY_SWEEPS == 0:
+                self.resync_all()

@@ -1,0 +1,198 @@
+"""A room: one live Yjs document, the connections watching it, and their awareness.
+
+Everything here runs on the event loop's thread (a pycrdt Doc belongs to the thread that made
+it) and without awaiting, so a message is handled whole before the next one starts: nothing
+can slip between applying an update and broadcasting it.
+
+Every change of the document, whoever made it (a client, a schema correction, the service),
+goes out through one observer: to every connection, the sender included, and to the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from pycrdt import Doc, TransactionEvent, merge_updates
+
+from mapper import protocol
+from mapper.metrics import Metrics
+from mapper.protocol import AwarenessEntry, ProtocolError
+from mapper.rooms import fanout
+from mapper.rooms.connection import Connection
+from mapper.schema import SchemaGuard
+from presence.awareness import RoomAwareness
+
+log = logging.getLogger("mapper.rooms")
+T = TypeVar("T")
+
+EMPTY_UPDATE = b"\x00\x00"
+READ_ONLY_REASON = "read-only: your role on this chain does not allow edits"
+
+# Called with (room key, update) for every change worth keeping.
+StoreUpdate = Callable[[str, bytes], None]
+# Called with (room key, kind, payload) for what other processes of the service must see.
+Publish = Callable[[str, bytes, bytes], None]
+
+
+def crdt_call(operation: Callable[..., T], *args: object) -> T:
+    """Run a pycrdt call on untrusted bytes; a decode error or a Rust panic becomes ProtocolError.
+
+    pycrdt raises PanicException, a BaseException, on some malformed input.
+    """
+    try:
+        return operation(*args)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:
+        raise ProtocolError(f"CRDT data does not decode: {error}") from error
+
+
+class Room:
+    def __init__(
+        self,
+        key: str,
+        *,
+        metrics: Metrics,
+        store_update: StoreUpdate | None,
+        schema: bool,
+        publish: Publish | None = None,
+    ) -> None:
+        self.key = key
+        self.doc: Doc = Doc()
+        self.awareness = RoomAwareness()
+        self.connections: dict[Connection, None] = {}  # insertion-ordered set
+        self.joining = 0  # clients waiting for the load
+        self._metrics = metrics
+        self._store_update = store_update
+        self._publish = publish
+        self._loading = True
+        self._remote = False  # applying another process's change: neither store nor publish it
+        # Subscribe before anything can write, so no change escapes the store.
+        self._subscription = self.doc.observe(self._on_change)
+        self.guard = SchemaGuard(self.doc) if schema else None
+
+    def load(self, updates: Iterable[bytes]) -> None:
+        """Fill the document from the database; only the corrections it needs are new changes."""
+        stored = [update for update in updates if update]
+        if stored:
+            self.doc.apply_update(merge_updates(*stored) if len(stored) > 1 else stored[0])
+        self._loading = False
+        if self.guard is not None:
+            self._count_corrections(self.guard.enforce_all())
+
+    def close(self) -> None:
+        self.doc.unobserve(self._subscription)
+        if self.guard is not None:
+            self.guard.close()
+
+    def add(self, connection: Connection) -> None:
+        """Join a client: it gets sync step 1 and everyone's awareness, then every update."""
+        self.connections[connection] = None
+        connection.send(protocol.create_sync_step1_message(self.doc.get_state()))
+        states = self.awareness.current()
+        if states:
+            connection.send(protocol.encode_awareness(states))
+
+    def remove(self, connection: Connection) -> None:
+        self.connections.pop(connection, None)
+        self._send_awareness(self.awareness.remove_owner(connection), publish=True)
+
+    def receive(self, connection: Connection, frame: bytes) -> None:
+        """Handle one frame from a client. Raises ProtocolError on bytes that do not decode."""
+        for message in protocol.read_frame(frame):
+            match message:
+                case protocol.SyncMessage(kind=protocol.SYNC_STEP1, payload=state):
+                    update = crdt_call(self.doc.get_update, state)
+                    connection.send(protocol.create_sync_step2_message(update))
+                case protocol.SyncMessage(payload=update):
+                    self._receive_update(connection, update)
+                case protocol.AwarenessMessage(entries=entries):
+                    forward = self.awareness.apply(connection, entries, connection.user)
+                    self._send_awareness(forward, exclude=connection, publish=True)
+                case protocol.QueryAwarenessMessage():
+                    states = self.awareness.current()
+                    if states:
+                        connection.send(protocol.encode_awareness(states))
+                case protocol.AuthMessage():
+                    pass  # clients have nothing to tell the server here
+
+    def _receive_update(self, connection: Connection, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return
+        if not connection.can_edit:
+            self._metrics.refused_updates.inc()
+            connection.send(protocol.permission_denied_message(READ_ONLY_REASON))
+            return
+        crdt_call(self.doc.apply_update, update)
+        if self.guard is not None:
+            self._count_corrections(self.guard.enforce())
+
+    def apply_remote(self, sender: bytes, kind: bytes, payload: bytes) -> None:
+        """Apply what another process of the service published for this room."""
+        if kind == fanout.UPDATE:
+            self._remote = True
+            try:
+                crdt_call(self.doc.apply_update, payload)
+            finally:
+                self._remote = False
+        elif kind == fanout.AWARENESS:
+            for message in protocol.read_frame(payload):
+                if isinstance(message, protocol.AwarenessMessage):
+                    forward = self.awareness.apply(("node", sender), message.entries, None)
+                    self._send_awareness(forward)
+        elif kind == fanout.SYNC and self._publish is not None:
+            # A peer (re)loaded this room: send it what it lacks, and our clients' presence.
+            missing = crdt_call(self.doc.get_update, payload)
+            if missing != EMPTY_UPDATE:
+                self._publish(self.key, fanout.UPDATE, missing)
+            local = self.awareness.current(owned_by=lambda owner: isinstance(owner, Connection))
+            if local:
+                self._publish(self.key, fanout.AWARENESS, protocol.encode_awareness(local))
+
+    def request_sync(self) -> None:
+        """Ask the other processes for whatever this room's document lacks."""
+        if self._publish is not None:
+            self._publish(self.key, fanout.SYNC, self.doc.get_state())
+
+    def expire_awareness(self, timeout_s: float) -> None:
+        self._send_awareness(self.awareness.expire(timeout_s), publish=True)
+
+    def broadcast(self, message: bytes, exclude: Connection | None = None) -> None:
+        for connection in self.connections:
+            if connection is not exclude:
+                connection.send(message)
+
+    def close_all(self, code: int, reason: str) -> None:
+        for connection in list(self.connections):
+            connection.close(code, reason)
+
+    def _send_awareness(
+        self,
+        entries: list[AwarenessEntry],
+        exclude: Connection | None = None,
+        publish: bool = False,
+    ) -> None:
+        if not entries:
+            return
+        message = protocol.encode_awareness(entries)
+        self.broadcast(message, exclude)
+        if publish and self._publish is not None:
+            self._publish(self.key, fanout.AWARENESS, message)
+
+    def _on_change(self, event: TransactionEvent) -> None:
+        if self._loading:
+            return
+        update = event.update
+        if not self._remote:
+            if self._store_update is not None:
+                self._store_update(self.key, update)
+            if self._publish is not None:
+                self._publish(self.key, fanout.UPDATE, update)
+        self.broadcast(protocol.create_update_message(update))
+
+    def _count_corrections(self, count: int) -> None:
+        if count:
+            self._metrics.schema_corrections.inc(count)
+            log.info("room %s: corrected %d schema violation(s)", self.key, count)

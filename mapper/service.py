@@ -1,0 +1,144 @@
+"""The service's parts, wired together once per process and started and stopped as one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pycrdt import Doc
+
+from mapper import access
+from mapper.auth import Authenticator, Identity
+from mapper.metrics import Metrics
+from mapper.rooms import fanout
+from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
+from mapper.rooms.fanout import Fanout
+from mapper.rooms.manager import RoomKind, RoomManager
+from mapper.schema import counts, document_json, new_chain_update
+from mapper.settings import Settings
+from persistence.database import create_engine
+from persistence.migrations import upgrade_database
+from persistence.store import ChainRecord, Store
+from persistence.writer import UpdateWriter
+
+log = logging.getLogger("mapper")
+
+GRACEFUL_FLUSH_TIMEOUT_S = 30.0
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.auth = Authenticator.from_settings(settings)
+        self.store = Store(create_engine(settings.resolved_database_url))
+        self.writer = UpdateWriter(
+            self.store, flush_ms=settings.flush_ms, on_flush=self.metrics.record_flush
+        )
+        self.fanout = (
+            Fanout(settings.redis_url, self._on_fanout, self._on_fanout_reconnect)
+            if settings.redis_url
+            else None
+        )
+        self.rooms = RoomManager(self.metrics, idle_s=settings.room_idle_s, fanout=self.fanout)
+        self.chain_rooms = RoomKind(
+            load=self.store.load_chain_updates,
+            store=self.writer.add,
+            flush=self.writer.flush,
+            schema=True,
+        )
+        # Live status documents are rebuilt from the database by the sync engine, never stored.
+        self.user_rooms = RoomKind(load=_nothing_stored, store=None, flush=None, schema=False)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await upgrade_database(self.settings.resolved_database_url)
+        if self.fanout is not None:
+            await self.fanout.start()
+        self.writer.start()
+        self.rooms.start()
+
+    async def stop(self) -> None:
+        self.rooms.close()
+        await self.writer.close(timeout=GRACEFUL_FLUSH_TIMEOUT_S)
+        if self.fanout is not None:
+            await self.fanout.close()
+        await self.store.close()
+        await self.auth.aclose()
+
+    async def create_chain(self, name: str, owner: str) -> ChainRecord:
+        chain = await self.store.create_chain(name, owner)
+        # The document starts with its meta entry, stored before anyone can join.
+        await self.store.append_updates({chain.id: [new_chain_update(name)]})
+        return chain
+
+    async def role(self, identity: Identity, chain_id: str) -> str | None:
+        if identity.admin:
+            return access.OWNER
+        return access.strongest(await self.store.roles_for(chain_id, identity.member_keys))
+
+    async def refresh_access(self, chain_id: str) -> None:
+        """Apply a change of a chain's members to its open sockets, in every process."""
+        if self.fanout is not None:
+            self.fanout.publish_control(fanout.ACCESS, chain_id)
+        await self._refresh_local_access(chain_id)
+
+    async def _refresh_local_access(self, chain_id: str) -> None:
+        room = self.rooms.get(chain_id)
+        if room is None:
+            return
+        members = await self.store.members(chain_id)
+        for connection in list(room.connections):
+            role = access.role_of(connection.identity, members)
+            if role is None:
+                connection.close(CLOSE_FORBIDDEN, "your access to this chain was revoked")
+            else:
+                connection.role = role
+
+    async def chain_doc(self, chain_id: str) -> Doc:
+        """The chain's live document, or one rebuilt from the database when no room is loaded."""
+        room = self.rooms.get(chain_id)
+        if room is not None:
+            return room.doc
+        await self.writer.flush(chain_id)
+        doc: Doc = Doc()
+        for update in await self.store.load_chain_updates(chain_id):
+            doc.apply_update(update)
+        return doc
+
+    async def chain_content(self, chain_id: str) -> dict[str, Any]:
+        return document_json(await self.chain_doc(chain_id))
+
+    async def delete_chain(self, chain_id: str, actor: str) -> None:
+        doc = await self.chain_doc(chain_id)
+        self._close_deleted(chain_id)
+        if self.fanout is not None:
+            self.fanout.publish_control(fanout.DELETED, chain_id)
+        await self.writer.flush(chain_id)
+        await self.store.delete_chain(
+            chain_id, actor=actor, final_state=doc.get_update(), counts=counts(doc)
+        )
+
+    def _close_deleted(self, chain_id: str) -> None:
+        room = self.rooms.get(chain_id)
+        if room is not None:
+            room.close_all(CLOSE_NOT_FOUND, "this chain was deleted")
+
+    def _on_fanout(self, room: str, sender: bytes, kind: bytes, payload: bytes) -> None:
+        if room:
+            self.rooms.apply_remote(room, sender, kind, payload)
+        elif kind == fanout.ACCESS:
+            task = asyncio.create_task(self._refresh_local_access(payload.decode()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif kind == fanout.DELETED:
+            self._close_deleted(payload.decode())
+
+    def _on_fanout_reconnect(self) -> None:
+        # Messages published while Redis was away are gone: compare documents again.
+        self.rooms.resync_all()
+
+
+async def _nothing_stored(key: str) -> list[bytes]:
+    return []

@@ -1,0 +1,93 @@
+"""Tables. Times are milliseconds since the epoch (BigInteger), the unit the API shows.
+
+The migrations in `persistence/migrations/versions` create these tables; change both together
+(tests compare them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# AUTOINCREMENT stops SQLite from reusing the ids of deleted rows: a snapshot's last_update_id
+# must stay below every later row of its chain, even after a chain's log was deleted.
+_NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {str: String(), int: BigInteger(), bytes: LargeBinary()}
+
+
+class Chain(Base):
+    __tablename__ = "chains"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    created_by: Mapped[str]
+    created_at: Mapped[int]
+    deleted_at: Mapped[int | None]
+
+
+class ChainMember(Base):
+    __tablename__ = "chain_members"
+    __table_args__ = (Index("ix_chain_members_member", "member"),)
+
+    chain_id: Mapped[str] = mapped_column(
+        ForeignKey("chains.id", ondelete="CASCADE"), primary_key=True
+    )
+    member: Mapped[str] = mapped_column(primary_key=True)
+    role: Mapped[str]
+
+
+class ChainUpdate(Base):
+    """The append-only log of Yjs updates, read back in id order."""
+
+    __tablename__ = "chain_updates"
+    __table_args__ = (Index("ix_chain_updates_chain_id_id", "chain_id", "id"), _NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[str] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"))
+    data: Mapped[bytes]
+    created_at: Mapped[int]
+
+
+class ChainSnapshot(Base):
+    """A full document state. chain_id is no foreign key: snapshots outlive a deleted chain."""
+
+    __tablename__ = "chain_snapshots"
+    __table_args__ = (
+        Index("ix_chain_snapshots_chain_id_id", "chain_id", "id"),
+        _NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[str]
+    created_at: Mapped[int]
+    reason: Mapped[str]
+    label: Mapped[str | None]
+    created_by: Mapped[str | None]
+    state: Mapped[bytes]
+    # The column is called "bytes" (the API field); the attribute must not shadow the type.
+    size: Mapped[int] = mapped_column("bytes")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Every log row of the chain with an id up to this one is contained in `state`.
+    last_update_id: Mapped[int]
+
+
+class AuditLog(Base):
+    """Who did what to a chain; kept after the chain is deleted."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_chain_id_id", "chain_id", "id"), _NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[str]
+    at: Mapped[int]
+    actor: Mapped[str]
+    action: Mapped[str]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

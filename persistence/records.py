@@ -1,0 +1,54 @@
+"""Plain values the store hands out, and the words it accepts."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+# Weakest first; a user's role on a chain is the strongest one that applies to them.
+ROLES = ("viewer", "editor", "owner")
+MEMBER_KINDS = ("user", "corp", "alliance")
+SNAPSHOT_REASONS = ("periodic", "manual", "pre-restore", "unload", "delete")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainRecord:
+    id: str
+    name: str
+    created_by: str
+    created_at: int
+    deleted_at: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A snapshot without its state blob (fetch that with `Store.snapshot_state`)."""
+
+    id: int
+    chain_id: str
+    created_at: int
+    reason: str
+    label: str | None
+    created_by: str | None
+    bytes: int
+    counts: dict[str, Any]
+    last_update_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: int
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+def check_member(member: str) -> None:
+    kind, _, ident = member.partition(":")
+    if kind not in MEMBER_KINDS or not ident:
+        raise ValueError(f"member {member!r} is not user:<sub>, corp:<id> or alliance:<id>")
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")

@@ -1,0 +1,357 @@
+"""Every SQL statement the service runs: chains, members, the update log, snapshots, audit."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from persistence.models import AuditLog, Chain, ChainMember, ChainSnapshot, ChainUpdate
+from persistence.records import (
+    SNAPSHOT_REASONS,
+    AuditEntry,
+    ChainRecord,
+    SnapshotInfo,
+    check_member,
+    check_role,
+)
+
+log = logging.getLogger(__name__)
+
+_CHAIN = (Chain.id, Chain.name, Chain.created_by, Chain.created_at, Chain.deleted_at)
+_SNAPSHOT = (
+    ChainSnapshot.id,
+    ChainSnapshot.chain_id,
+    ChainSnapshot.created_at,
+    ChainSnapshot.reason,
+    ChainSnapshot.label,
+    ChainSnapshot.created_by,
+    ChainSnapshot.size,
+    ChainSnapshot.counts,
+    ChainSnapshot.last_update_id,
+)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store:
+    """Owns the engine; `close()` disposes of it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        dialects = {"postgresql": postgresql, "sqlite": sqlite}
+        self._upsert_dialect = dialects[engine.dialect.name]
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # Chains
+
+    async def create_chain(self, name: str, created_by: str) -> ChainRecord:
+        """A new chain owned by `user:<created_by>`."""
+        record = ChainRecord(str(uuid.uuid4()), name, created_by, now_ms(), None)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(Chain).values(
+                    id=record.id, name=name, created_by=created_by, created_at=record.created_at
+                )
+            )
+            await conn.execute(
+                insert(ChainMember).values(
+                    chain_id=record.id, member=f"user:{created_by}", role="owner"
+                )
+            )
+            await _audit(conn, record.id, created_by, "create", {"name": name}, record.created_at)
+        return record
+
+    async def get_chain(
+        self, chain_id: str, *, include_deleted: bool = False
+    ) -> ChainRecord | None:
+        query = select(*_CHAIN).where(Chain.id == chain_id)
+        if not include_deleted:
+            query = query.where(Chain.deleted_at.is_(None))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else ChainRecord(*row)
+
+    async def list_chains(self, member_keys: Sequence[str] | None) -> list[ChainRecord]:
+        """Live chains where any of `member_keys` is a member; None lists all (for admins)."""
+        query = select(*_CHAIN).where(Chain.deleted_at.is_(None))
+        if member_keys is not None:
+            if not member_keys:
+                return []
+            members = select(ChainMember.chain_id).where(ChainMember.member.in_(member_keys))
+            query = query.where(Chain.id.in_(members))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(Chain.created_at, Chain.id))
+        return [ChainRecord(*row) for row in rows]
+
+    async def delete_chain(
+        self, chain_id: str, *, actor: str, final_state: bytes, counts: Mapping[str, int]
+    ) -> bool:
+        """Delete a live chain's log, members and older snapshots, keeping one `delete`
+        snapshot of `final_state` and the audit trail. False if no such live chain."""
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            # Marking the row first locks it, so a concurrent delete waits and then finds
+            # nothing to do, and Postgres's append_updates skips the chain from then on.
+            marked = await conn.execute(
+                update(Chain)
+                .where(Chain.id == chain_id, Chain.deleted_at.is_(None))
+                .values(deleted_at=at)
+            )
+            if marked.rowcount == 0:
+                return False
+            last_update_id = await _latest_update_id(conn, chain_id)
+            await conn.execute(delete(ChainSnapshot).where(ChainSnapshot.chain_id == chain_id))
+            snapshot_id = await _insert_snapshot(
+                conn,
+                chain_id,
+                state=final_state,
+                reason="delete",
+                counts=counts,
+                last_update_id=last_update_id,
+                created_by=actor,
+                label=None,
+                at=at,
+            )
+            await conn.execute(delete(ChainUpdate).where(ChainUpdate.chain_id == chain_id))
+            await conn.execute(delete(ChainMember).where(ChainMember.chain_id == chain_id))
+            await _audit(conn, chain_id, actor, "delete", {"snapshotId": snapshot_id}, at)
+        return True
+
+    # Members
+
+    async def roles_for(self, chain_id: str, member_keys: Sequence[str]) -> list[str]:
+        """The roles held on the chain by any of `member_keys` (the caller picks the strongest)."""
+        if not member_keys:
+            return []
+        query = select(ChainMember.role).where(
+            ChainMember.chain_id == chain_id, ChainMember.member.in_(member_keys)
+        )
+        async with self.engine.connect() as conn:
+            return list(await conn.scalars(query))
+
+    async def members(self, chain_id: str) -> dict[str, str]:
+        query = (
+            select(ChainMember.member, ChainMember.role)
+            .where(ChainMember.chain_id == chain_id)
+            .order_by(ChainMember.member)
+        )
+        async with self.engine.connect() as conn:
+            return {member: role for member, role in await conn.execute(query)}
+
+    async def set_member(self, chain_id: str, member: str, role: str) -> None:
+        """Add the member or change their role."""
+        check_member(member)
+        check_role(role)
+        statement = self._upsert_dialect.insert(ChainMember).values(
+            chain_id=chain_id, member=member, role=role
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[ChainMember.chain_id, ChainMember.member], set_={"role": role}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def remove_member(self, chain_id: str, member: str) -> bool:
+        statement = delete(ChainMember).where(
+            ChainMember.chain_id == chain_id, ChainMember.member == member
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement)
+        return result.rowcount > 0
+
+    # The update log
+
+    async def append_updates(self, batch: Mapping[str, Sequence[bytes]]) -> None:
+        """Append every chain's updates, in order, in one transaction.
+
+        Updates for chains that do not exist or are deleted are discarded: they can never be
+        loaded, and one such chain must not make the whole batch fail forever.
+        """
+        if not batch:
+            return
+        async with self.engine.begin() as conn:
+            live = select(Chain.id).where(Chain.id.in_(list(batch)), Chain.deleted_at.is_(None))
+            # FOR SHARE (Postgres) makes a concurrent delete_chain wait for this commit, so its
+            # delete of the log also removes what we add here.
+            live_ids = set(await conn.scalars(live.with_for_update(read=True)))
+            at = now_ms()
+            rows = [
+                {"chain_id": chain_id, "data": data, "created_at": at}
+                for chain_id, updates in batch.items()
+                if chain_id in live_ids
+                for data in updates
+            ]
+            if rows:
+                await conn.execute(insert(ChainUpdate), rows)
+        if gone := batch.keys() - live_ids:
+            log.warning("discarded updates for %d deleted or unknown chains: %s", len(gone), gone)
+
+    async def load_chain_updates(self, chain_id: str) -> list[bytes]:
+        """The chain's latest snapshot state (if any), then the log rows after it, in order."""
+        async with self.engine.connect() as conn:
+            snapshot = (
+                await conn.execute(
+                    select(ChainSnapshot.state, ChainSnapshot.last_update_id)
+                    .where(ChainSnapshot.chain_id == chain_id)
+                    .order_by(ChainSnapshot.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            after = 0 if snapshot is None else snapshot.last_update_id
+            tail = await conn.scalars(
+                select(ChainUpdate.data)
+                .where(ChainUpdate.chain_id == chain_id, ChainUpdate.id > after)
+                .order_by(ChainUpdate.id)
+            )
+            updates = list(tail)
+        return updates if snapshot is None else [snapshot.state, *updates]
+
+    async def latest_update_id(self, chain_id: str) -> int:
+        """The id of the chain's newest log row, 0 if none.
+
+        Read it BEFORE taking the document state for `add_snapshot`: rows written afterwards
+        may hold changes the state lacks, and replaying a row the state has is harmless.
+        """
+        async with self.engine.connect() as conn:
+            return await _latest_update_id(conn, chain_id)
+
+    # Snapshots
+
+    async def add_snapshot(
+        self,
+        chain_id: str,
+        *,
+        state: bytes,
+        reason: str,
+        counts: Mapping[str, int],
+        last_update_id: int,
+        created_by: str | None = None,
+        label: str | None = None,
+    ) -> SnapshotInfo:
+        """Store a full document state that contains every log row up to `last_update_id`."""
+        if reason not in SNAPSHOT_REASONS:
+            raise ValueError(f"snapshot reason {reason!r} is not one of {SNAPSHOT_REASONS}")
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            snapshot_id = await _insert_snapshot(
+                conn,
+                chain_id,
+                state=state,
+                reason=reason,
+                counts=counts,
+                last_update_id=last_update_id,
+                created_by=created_by,
+                label=label,
+                at=at,
+            )
+        return SnapshotInfo(
+            snapshot_id,
+            chain_id,
+            at,
+            reason,
+            label,
+            created_by,
+            len(state),
+            dict(counts),
+            last_update_id,
+        )
+
+    async def list_snapshots(self, chain_id: str) -> list[SnapshotInfo]:
+        """Newest first, without the state blobs."""
+        query = (
+            select(*_SNAPSHOT)
+            .where(ChainSnapshot.chain_id == chain_id)
+            .order_by(ChainSnapshot.id.desc())
+        )
+        async with self.engine.connect() as conn:
+            return [SnapshotInfo(*row) for row in await conn.execute(query)]
+
+    async def snapshot_state(self, chain_id: str, snapshot_id: int) -> bytes | None:
+        query = select(ChainSnapshot.state).where(
+            ChainSnapshot.chain_id == chain_id, ChainSnapshot.id == snapshot_id
+        )
+        async with self.engine.connect() as conn:
+            return await conn.scalar(query)
+
+    # Audit
+
+    async def add_audit(
+        self, chain_id: str, actor: str, action: str, detail: Mapping[str, Any] | None = None
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await _audit(conn, chain_id, actor, action, detail, now_ms())
+
+    async def list_audit(self, chain_id: str) -> list[AuditEntry]:
+        """Newest first."""
+        query = (
+            select(AuditLog.at, AuditLog.actor, AuditLog.action, AuditLog.detail)
+            .where(AuditLog.chain_id == chain_id)
+            .order_by(AuditLog.id.desc())
+        )
+        async with self.engine.connect() as conn:
+            return [AuditEntry(*row) for row in await conn.execute(query)]
+
+
+async def _latest_update_id(conn: AsyncConnection, chain_id: str) -> int:
+    query = select(func.max(ChainUpdate.id)).where(ChainUpdate.chain_id == chain_id)
+    return await conn.scalar(query) or 0
+
+
+async def _insert_snapshot(
+    conn: AsyncConnection,
+    chain_id: str,
+    *,
+    state: bytes,
+    reason: str,
+    counts: Mapping[str, int],
+    last_update_id: int,
+    created_by: str | None,
+    label: str | None,
+    at: int,
+) -> int:
+    result = await conn.execute(
+        insert(ChainSnapshot).values(
+            {
+                "chain_id": chain_id,
+                "created_at": at,
+                "reason": reason,
+                "label": label,
+                "created_by": created_by,
+                "state": state,
+                "bytes": len(state),
+                "counts": dict(counts),
+                "last_update_id": last_update_id,
+            }
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+async def _audit(
+    conn: AsyncConnection,
+    chain_id: str,
+    actor: str,
+    action: str,
+    detail: Mapping[str, Any] | None,
+    at: int,
+) -> None:
+    await conn.execute(
+        insert(AuditLog).values(
+            chain_id=chain_id, at=at, actor=actor, action=action, detail=dict(detail or {})
+        )
+    )

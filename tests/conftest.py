@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.databases import database
+from tests.server import MapperServer
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    with database("sqlite", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[MapperServer]:
+    """`mapper serve` on SQLite and on Postgres."""
+    instance = MapperServer(tmp_path / "data", database_url).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def sqlite_server(sqlite_url: str, tmp_path: Path) -> Iterator[MapperServer]:
+    """`mapper serve` on SQLite only, for tests whose subject is not storage."""
+    instance = MapperServer(tmp_path / "data", sqlite_url).start()
+    yield instance
+    instance.stop()

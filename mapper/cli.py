@@ -77,6 +77,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from mapper.app import create_app
+    from mapper.rooms.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
     logging.basicConfig(
@@ -97,6 +98,9 @@ def _serve(args: argparse.Namespace) -> None:
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.max_message_bytes,
+        # Yjs updates are small and already compact; deflate costs more CPU than it saves.
+        ws_per_message_deflate=False,
+        ws=WebSocketProtocol,
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",

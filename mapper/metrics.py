@@ -42,6 +42,11 @@ class Metrics:
             "mapper_pending_updates", "Updates accepted but not yet in the database", registry=r
         )
 
+    def count_out(self, messages: int, size: int) -> None:
+        if messages:
+            self.messages_out.inc(messages)
+            self.bytes_out.inc(messages * size)
+
     def record_flush(self, seconds: float, rows: int, updates: int) -> None:
         self.flush_seconds.observe(seconds)
         self.flushed_updates.inc(updates)

@@ -174,6 +174,33 @@ SIGNATURE_RULES: dict[str, Rule] = {
 }
 
 
+_RULES = {"systems": SYSTEM_RULES, "connections": CONNECTION_RULES, "signatures": SIGNATURE_RULES}
+# Fields whose changes need the whole entry checked: identity fields, and `notes` (a Y.Text).
+_ENTRY_FIELDS = {
+    "systems": frozenset({"id", "notes"}),
+    "connections": frozenset({"a", "b"}),
+    "signatures": frozenset({"system", "sig", "connection"}),
+}
+
+
+def _changes_valid(root: str, changes: dict[str, dict[str, Any]]) -> bool:
+    """Whether field changes inside one entry are valid, judged from the event alone.
+
+    Most edits (a drag, a status change) only set plain fields: checking the new values here
+    spares reading the entry back and opening a transaction.
+    """
+    rules = _RULES[root]
+    for field, change in changes.items():
+        if field in _ENTRY_FIELDS[root]:
+            return False
+        if change["action"] == "delete":
+            continue
+        rule = rules.get(field)
+        if rule is not None and rule(change["newValue"]) is not OK:
+            return False
+    return True
+
+
 def system_identity(key: str) -> dict[str, int | str] | None:
     """The fields a systems entry must hold for its key, or None for a malformed key."""
     if not _SYSTEM_KEY.fullmatch(key):
@@ -245,10 +272,14 @@ class SchemaGuard:
         for event in events:
             # A change inside an entry has the entry's key first in its path; a change of the
             # root map itself lists the keys. Roots are maps, so their own events are MapEvents.
-            if event.path:
-                self._touched.add((root, str(event.path[0])))
-            elif isinstance(event, MapEvent):
-                self._touched.update((root, key) for key in event.keys)
+            path = event.path
+            if not path:
+                if isinstance(event, MapEvent):
+                    self._touched.update((root, key) for key in event.keys)
+                continue
+            plain_fields = len(path) == 1 and isinstance(event, MapEvent) and root != "meta"
+            if not (plain_fields and _changes_valid(root, event.keys)):
+                self._touched.add((root, str(path[0])))
 
     def _correct(self, touched: dict[str, set[str]]) -> int:
         systems = self._roots["systems"]

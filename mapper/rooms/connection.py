@@ -26,6 +26,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 Send = Callable[[bytes], Awaitable[None]]
+SendNow = Callable[[bytes], bool]
 
 
 class TokenBucket:
@@ -50,11 +51,21 @@ class TokenBucket:
 
 
 class Connection:
-    def __init__(self, identity: Identity, role: str, *, queue_size: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        role: str,
+        *,
+        queue_size: int,
+        metrics: Metrics,
+        send_now: SendNow | None = None,
+    ) -> None:
         self.identity = identity
         self.role = role
         self._metrics = metrics
+        self._send_now = send_now
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(queue_size)
+        self._sending = False  # the writer task is inside an ASGI send
         self._close_requested = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
@@ -68,17 +79,26 @@ class Connection:
     def can_edit(self) -> bool:
         return self.role in ("editor", "owner")
 
-    def send(self, message: bytes) -> None:
+    def send(self, message: bytes) -> bool:
+        """Queue a message; False when the connection is closing or has just overflowed."""
         if self.close_code is not None:
-            return
+            return False
+        # Straight to the socket when nothing is ahead of this message; order is kept because
+        # anything queued or in flight goes first.
+        if (
+            self._send_now is not None
+            and not self._sending
+            and self._queue.empty()
+            and self._send_now(message)
+        ):
+            return True
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             self._metrics.queue_overflows.inc()
             self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect to resync")
-            return
-        self._metrics.messages_out.inc()
-        self._metrics.bytes_out.inc(len(message))
+            return False
+        return True
 
     def close(self, code: int, reason: str) -> None:
         """Ask for this connection to end; the first reason given wins."""
@@ -92,4 +112,9 @@ class Connection:
 
     async def write_loop(self, send: Send) -> None:
         while True:
-            await send(await self._queue.get())
+            message = await self._queue.get()
+            self._sending = True
+            try:
+                await send(message)
+            finally:
+                self._sending = False

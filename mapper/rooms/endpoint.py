@@ -31,6 +31,7 @@ from mapper.rooms.connection import (
 )
 from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
+from mapper.rooms.transport import SEND_NOW
 
 if TYPE_CHECKING:
     from mapper.service import Service
@@ -82,7 +83,13 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit) 
         return
 
     settings = service.settings
-    connection = Connection(identity, role, queue_size=settings.send_queue, metrics=service.metrics)
+    connection = Connection(
+        identity,
+        role,
+        queue_size=settings.send_queue,
+        metrics=service.metrics,
+        send_now=websocket.scope.get("extensions", {}).get(SEND_NOW),
+    )
     service.metrics.connections.inc()
     log.info("open user=%s room=%s role=%s", identity.user_id, room_key, role)
     room: Room | None = None
@@ -141,6 +148,7 @@ async def _read_loop(
 ) -> None:
     settings = service.settings
     metrics = service.metrics
+    binary_in = metrics.messages_in.labels(kind="binary")
     bucket = TokenBucket(settings.rate_limit, settings.rate_burst)
     while True:
         message = await websocket.receive()
@@ -159,7 +167,7 @@ async def _read_loop(
         if not bucket.take():
             connection.close(CLOSE_RATE_LIMITED, "too many messages; slow down")
             return
-        metrics.messages_in.labels(kind="binary").inc()
+        binary_in.inc()
         try:
             room.receive(connection, frame)
         except ProtocolError as error:

@@ -90,10 +90,10 @@ class Room:
     def add(self, connection: Connection) -> None:
         """Join a client: it gets sync step 1 and everyone's awareness, then every update."""
         self.connections[connection] = None
-        connection.send(protocol.create_sync_step1_message(self.doc.get_state()))
+        self._send(connection, protocol.create_sync_step1_message(self.doc.get_state()))
         states = self.awareness.current()
         if states:
-            connection.send(protocol.encode_awareness(states))
+            self._send(connection, protocol.encode_awareness(states))
 
     def remove(self, connection: Connection) -> None:
         self.connections.pop(connection, None)
@@ -105,7 +105,7 @@ class Room:
             match message:
                 case protocol.SyncMessage(kind=protocol.SYNC_STEP1, payload=state):
                     update = crdt_call(self.doc.get_update, state)
-                    connection.send(protocol.create_sync_step2_message(update))
+                    self._send(connection, protocol.create_sync_step2_message(update))
                 case protocol.SyncMessage(payload=update):
                     self._receive_update(connection, update)
                 case protocol.AwarenessMessage(entries=entries):
@@ -114,7 +114,7 @@ class Room:
                 case protocol.QueryAwarenessMessage():
                     states = self.awareness.current()
                     if states:
-                        connection.send(protocol.encode_awareness(states))
+                        self._send(connection, protocol.encode_awareness(states))
                 case protocol.AuthMessage():
                     pass  # clients have nothing to tell the server here
 
@@ -123,7 +123,7 @@ class Room:
             return
         if not connection.can_edit:
             self._metrics.refused_updates.inc()
-            connection.send(protocol.permission_denied_message(READ_ONLY_REASON))
+            self._send(connection, protocol.permission_denied_message(READ_ONLY_REASON))
             return
         crdt_call(self.doc.apply_update, update)
         if self.guard is not None:
@@ -160,9 +160,15 @@ class Room:
         self._send_awareness(self.awareness.expire(timeout_s), publish=True)
 
     def broadcast(self, message: bytes, exclude: Connection | None = None) -> None:
+        sent = 0
         for connection in self.connections:
-            if connection is not exclude:
-                connection.send(message)
+            if connection is not exclude and connection.send(message):
+                sent += 1
+        self._metrics.count_out(sent, len(message))
+
+    def _send(self, connection: Connection, message: bytes) -> None:
+        if connection.send(message):
+            self._metrics.count_out(1, len(message))
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):

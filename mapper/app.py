@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +15,13 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mapper.api import chains, health
-from mapper.api.errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
+from mapper.api.errors import (
+    ApiError,
+    handle_api_error,
+    handle_database_error,
+    handle_http_exception,
+    handle_unexpected,
+)
 from mapper.rooms.endpoint import chain_socket, user_socket
 from mapper.service import Service
 from mapper.settings import Settings
@@ -50,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
+            # Connection-level failures (server down, connection refused or lost).
+            OperationalError: handle_database_error,
             Exception: handle_unexpected,
         },
         lifespan=lifespan,

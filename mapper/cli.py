@@ -11,6 +11,7 @@ from typing import Any
 
 from mapper import settings as settings_module
 from mapper.settings import Settings, SettingsError, parse_duration
+from persistence.database import DatabaseUrlError
 
 log = logging.getLogger("mapper")
 
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     try:
         args.run(args)
-    except SettingsError as error:
+    except (SettingsError, DatabaseUrlError) as error:
         raise SystemExit(f"mapper: {error}") from None
 
 

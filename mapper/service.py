@@ -15,6 +15,7 @@ from mapper.rooms import fanout
 from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
 from mapper.rooms.fanout import Fanout
 from mapper.rooms.manager import RoomKind, RoomManager
+from mapper.rooms.room import apply_stored
 from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
 from persistence.database import create_engine
@@ -103,8 +104,7 @@ class Service:
             return room.doc
         await self.writer.flush(chain_id)
         doc: Doc = Doc()
-        for update in await self.store.load_chain_updates(chain_id):
-            doc.apply_update(update)
+        apply_stored(doc, await self.store.load_chain_updates(chain_id))
         return doc
 
     async def chain_content(self, chain_id: str) -> dict[str, Any]:

@@ -52,6 +52,11 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     return error_response(error.status_code, str(error.detail))
 
 
+async def handle_database_error(request: Request, error: Exception) -> Response:
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, error)
+    return error_response(503, "the database is unavailable; try again shortly")
+
+
 async def handle_unexpected(request: Request, error: Exception) -> Response:
     log.exception("%s %s failed", request.method, request.url.path)
     return error_response(500, "internal error; the service log has the details")

@@ -77,7 +77,13 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit) 
     except AuthError as error:
         await _close(websocket, CLOSE_UNAUTHORIZED, f"invalid token: {error}")
         return
-    role, room_key = await admit(identity)
+    try:
+        role, room_key = await admit(identity)
+    except Exception:
+        # The database is the usual suspect; the client retries, as y-websocket does.
+        log.warning("could not admit user=%s", identity.user_id, exc_info=True)
+        await _close(websocket, CLOSE_TRY_AGAIN, "service temporarily unavailable; retrying helps")
+        return
     if isinstance(role, int):
         await _close(websocket, role, room_key)
         return

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from pycrdt import Doc, TransactionEvent, merge_updates
+from pycrdt import Doc, TransactionEvent
 
 from mapper import protocol
 from mapper.metrics import Metrics
@@ -22,6 +22,7 @@ from mapper.protocol import AwarenessEntry, ProtocolError
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
 from mapper.schema import SchemaGuard
+from persistence.writer import merge
 from presence.awareness import RoomAwareness
 
 log = logging.getLogger("mapper.rooms")
@@ -47,6 +48,12 @@ def crdt_call(operation: Callable[..., T], *args: object) -> T:
         raise
     except BaseException as error:
         raise ProtocolError(f"CRDT data does not decode: {error}") from error
+
+
+def apply_stored(doc: Doc, updates: Iterable[bytes]) -> None:
+    """Apply a chain's stored updates (snapshot, then log) to `doc`, merged in groups."""
+    for update in merge([update for update in updates if update]):
+        doc.apply_update(update)
 
 
 class Room:
@@ -75,9 +82,7 @@ class Room:
 
     def load(self, updates: Iterable[bytes]) -> None:
         """Fill the document from the database; only the corrections it needs are new changes."""
-        stored = [update for update in updates if update]
-        if stored:
-            self.doc.apply_update(merge_updates(*stored) if len(stored) > 1 else stored[0])
+        apply_stored(self.doc, updates)
         self._loading = False
         if self.guard is not None:
             self._count_corrections(self.guard.enforce_all())

@@ -112,13 +112,15 @@ class Service:
 
     async def delete_chain(self, chain_id: str, actor: str) -> None:
         doc = await self.chain_doc(chain_id)
-        self._close_deleted(chain_id)
-        if self.fanout is not None:
-            self.fanout.publish_control(fanout.DELETED, chain_id)
         await self.writer.flush(chain_id)
         await self.store.delete_chain(
             chain_id, actor=actor, final_state=doc.get_update(), counts=counts(doc)
         )
+        # Only once the deletion has committed: a client that reconnects at once (y-websocket
+        # always does) must find the chain gone, not rejoin its room.
+        self._close_deleted(chain_id)
+        if self.fanout is not None:
+            self.fanout.publish_control(fanout.DELETED, chain_id)
 
     def _close_deleted(self, chain_id: str) -> None:
         room = self.rooms.get(chain_id)

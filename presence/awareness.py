@@ -69,8 +69,14 @@ class RoomAwareness:
             if state is not None and user is not None:
                 state = {**state, "user": user}
             clock = entry.clock if client is None else max(entry.clock, client.clock + 1)
-            self._clients[entry.client_id] = _Client(owner, clock, entry.clock, state, now)
-            self._owned.setdefault(owner, set()).add(entry.client_id)
+            if state is None:
+                # A removal ends ownership, as a closed connection does: the client may come
+                # back through another connection, or through another process.
+                self._clients[entry.client_id] = _Client(None, clock, entry.clock, None, now)
+                self._owned.get(owner, set()).discard(entry.client_id)
+            else:
+                self._clients[entry.client_id] = _Client(owner, clock, entry.clock, state, now)
+                self._owned.setdefault(owner, set()).add(entry.client_id)
             forward.append(AwarenessEntry(entry.client_id, clock, state))
         return forward
 

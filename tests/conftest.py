@@ -7,6 +7,7 @@ import pytest
 
 from tests.databases import database
 from tests.server import MapperServer
+from tests.yclient import ensure_node_modules
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -35,3 +36,9 @@ def sqlite_server(sqlite_url: str, tmp_path: Path) -> Iterator[MapperServer]:
     instance = MapperServer(tmp_path / "data", sqlite_url).start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> None:
+    """The Node Yjs clients (tests/node), installed from the lockfile on first use."""
+    ensure_node_modules()

@@ -9,23 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.chains import create_chain
 from tests.server import MapperServer
-from tests.yclient import YClient, ensure_node_modules
+from tests.yclient import YClient
 
-
-@pytest.fixture(scope="session", autouse=True)
-def node_modules() -> None:
-    ensure_node_modules()
-
-
-def new_chain(server: MapperServer, token: str) -> str:
-    response = httpx.post(
-        f"{server.http}/api/chains",
-        json={"name": "Interop"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+pytestmark = pytest.mark.usefixtures("node_modules")
 
 
 @contextlib.asynccontextmanager
@@ -49,7 +37,7 @@ SYSTEM = {"id": 31000005, "x": 10, "y": 20, "alias": "home", "status": "friendly
 
 async def test_v3_and_v4_clients_converge(server: MapperServer) -> None:
     token = server.token("alice")
-    chain = new_chain(server, token)
+    chain = create_chain(server, token)
     async with clients(server, chain, [token] * 3, ["v3", "v3", "v4"]) as (a, b, c):
         await a.set_map("systems", "31000005", {**SYSTEM, "notes": "first"})
         await c.set_map("systems", "31000006", {**SYSTEM, "id": 31000006})
@@ -74,7 +62,7 @@ async def test_v3_and_v4_clients_converge(server: MapperServer) -> None:
 
 async def test_late_join_and_offline_edits_merge(server: MapperServer) -> None:
     token = server.token("alice")
-    chain = new_chain(server, token)
+    chain = create_chain(server, token)
     async with clients(server, chain, [token, token], ["v3", "v4"]) as (a, b):
         await a.set_map("systems", "31000005", SYSTEM)
         await b.wait_for(["systems", "31000005", "alias"], "home")
@@ -93,7 +81,7 @@ async def test_late_join_and_offline_edits_merge(server: MapperServer) -> None:
 async def test_awareness_between_stock_clients(sqlite_server: MapperServer) -> None:
     server = sqlite_server
     token = server.token("alice", name="Alice")
-    chain = new_chain(server, token)
+    chain = create_chain(server, token)
     async with clients(server, chain, [token, token], ["v3", "v4"]) as (a, b):
         await a.awareness_set({"user": {"id": "mallory", "name": "M"}, "visible": True})
         a_id = await a.client_id()
@@ -114,7 +102,7 @@ async def test_awareness_between_stock_clients(sqlite_server: MapperServer) -> N
 async def test_viewer_is_refused_by_stock_client(sqlite_server: MapperServer) -> None:
     server = sqlite_server
     owner = server.token("owner")
-    chain = new_chain(server, owner)
+    chain = create_chain(server, owner)
     response = httpx.put(
         f"{server.http}/api/chains/{chain}/members/user:vic",
         json={"role": "viewer"},
@@ -131,7 +119,7 @@ async def test_viewer_is_refused_by_stock_client(sqlite_server: MapperServer) ->
 
 async def test_bad_token_closes_4401_for_stock_client(sqlite_server: MapperServer) -> None:
     server = sqlite_server
-    chain = new_chain(server, server.token("owner"))
+    chain = create_chain(server, server.token("owner"))
     async with YClient.start(f"{server.ws}/ws/chains", chain, "bad-token") as client:
         await client.wait_event(
             lambda e: e["event"] == "connection-close" and e.get("code") == 4401, timeout=5
@@ -141,7 +129,7 @@ async def test_bad_token_closes_4401_for_stock_client(sqlite_server: MapperServe
 async def test_sigkill_mid_stream_loses_nothing(server: MapperServer) -> None:
     """Kill the server during a stream of edits; reconnecting clients bring back what was lost."""
     token = server.token("alice")
-    chain = new_chain(server, token)
+    chain = create_chain(server, token)
     async with clients(server, chain, [token, token], ["v3", "v4"]) as (a, b):
         await a.set_map("systems", "31000001", SYSTEM | {"id": 31000001})
         await b.set_map("systems", "31000002", SYSTEM | {"id": 31000002})

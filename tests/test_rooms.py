@@ -14,45 +14,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from mapper import protocol
+from tests.chains import add_system, create_chain, grant, join, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient, updates_received
-
-
-def create_chain(server: MapperServer, token: str, name: str = "Home chain") -> str:
-    response = httpx.post(
-        f"{server.http}/api/chains",
-        json={"name": name},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def grant(server: MapperServer, token: str, chain: str, member: str, role: str) -> None:
-    response = httpx.put(
-        f"{server.http}/api/chains/{chain}/members/{member}",
-        json={"role": role},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-
-
-async def join(server: MapperServer, chain: str, token: str) -> WireClient:
-    client = await WireClient.connect(server.ws, f"/ws/chains/{chain}", token)
-    await asyncio.wait_for(client.synced.wait(), 10)
-    return client
-
-
-def add_system(client: WireClient, system_id: int, x: float = 0.0) -> None:
-    client.edit(
-        lambda doc: doc.get("systems", type=Map).__setitem__(
-            str(system_id), Map({"id": system_id, "x": x, "y": 0.0, "status": "unknown"})
-        )
-    )
-
-
-def system_ids(client: WireClient) -> set[str]:
-    return set(client.map("systems").keys())
 
 
 async def test_edits_converge_and_echo_to_sender(server: MapperServer) -> None:

@@ -120,7 +120,8 @@ class RoomManager:
     async def _load(self, room: Room, kind: RoomKind) -> None:
         try:
             if self._fanout is not None:
-                # Subscribed before loading, so nothing published meanwhile is missed.
+                # Subscribed before loading; the sync request after it recovers anything that
+                # other processes published meanwhile.
                 await self._fanout.subscribe(room.key)
             if kind.flush is not None:
                 # An unloaded predecessor of this room may still have changes on their way.

@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mapper.auth import AuthError, Identity
 from mapper.protocol import ProtocolError
 from mapper.rooms.connection import (
     CLOSE_FORBIDDEN,
+    CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NOT_FOUND,
     CLOSE_RATE_LIMITED,
@@ -40,18 +42,28 @@ log = logging.getLogger("mapper.connections")
 
 CLOSE_SEND_TIMEOUT_S = 5.0
 
+# Decides whether an identity may join, and which room: (role, room key), or raises Refused.
+Admit = Callable[[Identity], Awaitable[tuple[str, str]]]
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
 
 async def chain_socket(websocket: WebSocket) -> None:
     service: Service = websocket.app.state.service
     chain_id = websocket.path_params["chain_id"]
 
-    async def admit(identity: Identity) -> tuple[str, str] | tuple[int, str]:
+    async def admit(identity: Identity) -> tuple[str, str]:
         chain = await service.store.get_chain(chain_id)
         if chain is None:
-            return CLOSE_NOT_FOUND, "no such chain"
+            raise Refused(CLOSE_NOT_FOUND, "no such chain")
         role = await service.role(identity, chain_id)
         if role is None:
-            return CLOSE_FORBIDDEN, "not a member of this chain"
+            raise Refused(CLOSE_FORBIDDEN, "not a member of this chain")
         return role, chain_id
 
     await _serve(websocket, service, service.chain_rooms, admit)
@@ -67,7 +79,7 @@ async def user_socket(websocket: WebSocket) -> None:
     await _serve(websocket, service, service.user_rooms, admit)
 
 
-async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit) -> None:
+async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: Admit) -> None:
     # Close codes only reach the client after the handshake is accepted.
     await websocket.accept()
     started = time.monotonic()
@@ -79,13 +91,13 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit) 
         return
     try:
         role, room_key = await admit(identity)
+    except Refused as refusal:
+        await _close(websocket, refusal.code, refusal.reason)
+        return
     except Exception:
         # The database is the usual suspect; the client retries, as y-websocket does.
         log.warning("could not admit user=%s", identity.user_id, exc_info=True)
         await _close(websocket, CLOSE_TRY_AGAIN, "service temporarily unavailable; retrying helps")
-        return
-    if isinstance(role, int):
-        await _close(websocket, role, room_key)
         return
 
     settings = service.settings
@@ -125,18 +137,22 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
     """Run the reader and the writer until either ends or someone asks the connection to close."""
 
     async def send(message: bytes) -> None:
-        await websocket.send({"type": "websocket.send", "bytes": message})
+        try:
+            await websocket.send({"type": "websocket.send", "bytes": message})
+        except WebSocketDisconnect:
+            connection.close(CLOSE_GOING_AWAY, "client left")  # mid-send: an ordinary goodbye
 
     expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()
+    token_expiry = asyncio.create_task(asyncio.sleep(max(expires_in, 0)))
     tasks = [
         asyncio.create_task(_read_loop(websocket, service, room, connection)),
         asyncio.create_task(connection.write_loop(send)),
         asyncio.create_task(connection.wait_closed()),
-        asyncio.create_task(asyncio.sleep(max(expires_in, 0))),
+        token_expiry,
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if tasks[3] in done:
+        if token_expiry in done:
             connection.close(CLOSE_UNAUTHORIZED, "token expired")
         for task in done:
             if not task.cancelled() and (error := task.exception()) is not None:

@@ -338,3 +338,33 @@ async def test_stalled_client_is_dropped_without_delaying_others(tmp_path, sqlit
         await reader.close()
     finally:
         server.stop()
+
+
+async def test_schema_corrections_reach_every_client(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    token = server.token("alice")
+    chain = create_chain(server, token)
+    alice, bob = await join(server, chain, token), await join(server, chain, token)
+    add_system(alice, 31000005)
+    alice.edit(
+        lambda doc: doc.get("connections", type=Map).__setitem__(
+            "31000005-31000006", Map({"a": 31000005, "b": 31000006, "kind": "wormhole"})
+        )
+    )
+    alice.edit(
+        lambda doc: doc.get("systems", type=Map)["31000005"].update(
+            {"status": "bogus", "alias": "x" * 100, "locked": 1}
+        )
+    )
+    expected = {"status": "unknown", "alias": "x" * 64, "locked": False}
+
+    def corrected(client: WireClient) -> bool:
+        system = client.map("systems").get("31000005")
+        return system is not None and all(system.get(k) == v for k, v in expected.items())
+
+    for client in (alice, bob):
+        await client.wait(lambda c=client: corrected(c))
+        # The connection to a system not on the map was removed for everyone.
+        await client.wait(lambda c=client: "31000005-31000006" not in c.map("connections"))
+    await alice.close()
+    await bob.close()

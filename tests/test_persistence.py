@@ -1,19 +1,12 @@
-"""The persistence layer against real SQLite and real Postgres.
-
-Postgres comes from MAPPER_TEST_POSTGRES (a libpq URL; default: the local server, user
-postgres). Each test gets its own database, named after this session and dropped at its end.
-Under CI (CI=true) an unreachable Postgres fails these tests; elsewhere they are skipped.
-"""
+"""The persistence layer against real SQLite and real Postgres (see tests/databases.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -29,55 +22,19 @@ from persistence.migrations import upgrade_database
 from persistence.models import Base, ChainUpdate
 from persistence.store import Store
 from persistence.writer import UpdateWriter, merge
-
-POSTGRES = os.environ.get("MAPPER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-class Postgres:
-    """Makes throwaway databases on the test server and drops them all at the end."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.prefix = f"mapper_persistence_{uuid.uuid4().hex[:8]}"
-        self.names: list[str] = []
-
-    def new_database(self) -> str:
-        name = f"{self.prefix}_{len(self.names)}"
-        with psycopg.connect(self.admin_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        return name
-
-    def url(self, name: str) -> str:
-        base = self.admin_url.rsplit("/", 1)[0]
-        return base.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + name
-
-    def drop_all(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as admin:
-            for name in self.names:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from tests.databases import POSTGRES, postgres_database
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    try:
-        psycopg.connect(POSTGRES, connect_timeout=3).close()
-    except psycopg.OperationalError as error:
-        message = f"Postgres at {POSTGRES} is not reachable: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI needs it)")
-        pytest.skip(message)
-    server = Postgres(POSTGRES)
-    yield server
-    server.drop_all()
+@pytest.fixture
+def url(database_url: str) -> str:
+    """SQLite, then a fresh Postgres database (tests/conftest.py)."""
+    return database_url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'mapper.db'}"
-    server: Postgres = request.getfixturevalue("postgres")
-    return server.url(server.new_database())
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -396,12 +353,12 @@ async def test_close_writes_everything_first(store: Store) -> None:
 
 
 async def test_postgres_outage_loses_nothing(
-    postgres: Postgres, caplog: pytest.LogCaptureFixture
+    postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="persistence.writer")
-    name = postgres.new_database()
-    await upgrade_database(postgres.url(name))
-    store = Store(create_engine(postgres.url(name)))
+    name = postgres_url.rsplit("/", 1)[1]
+    await upgrade_database(postgres_url)
+    store = Store(create_engine(postgres_url))
     chain = await store.create_chain("Home", "alice")
     writer = UpdateWriter(store, flush_ms=40)
     writer.start()

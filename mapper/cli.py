@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from mapper import settings as settings_module
+from mapper.client import ApiClientError
 from mapper.settings import Settings, SettingsError, parse_duration
 from persistence.database import DatabaseUrlError
 
@@ -27,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     try:
         args.run(args)
-    except (SettingsError, DatabaseUrlError) as error:
+    except (SettingsError, DatabaseUrlError, ApiClientError) as error:
         raise SystemExit(f"mapper: {error}") from None
 
 
@@ -59,6 +62,31 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", default="8h", help="lifetime such as 90s, 15m, 8h, 7d")
     token.add_argument("--data-dir", help="data folder holding the signing key")
     token.set_defaults(run=_token)
+
+    snapshots = commands.add_parser(
+        "snapshots",
+        help="list, take, show and restore a chain's snapshots (through the running service)",
+    )
+    snapshot_commands = snapshots.add_subparsers(title="snapshot commands")
+    for name, help_text, arguments in [
+        ("list", "list a chain's snapshots, newest first", ["chain"]),
+        ("create", "take a manual snapshot", ["chain"]),
+        ("show", "print a snapshot's content as JSON", ["chain", "snapshot"]),
+        (
+            "restore",
+            "make the chain equal to a snapshot (undo: restore the pre-restore one)",
+            ["chain", "snapshot"],
+        ),
+    ]:
+        command = snapshot_commands.add_parser(name, help=help_text)
+        for argument in arguments:
+            command.add_argument(argument, type=int if argument == "snapshot" else str)
+        if name == "create":
+            command.add_argument("--label", help="a note on why")
+        command.add_argument("--url", help="the service (default: MAPPER_PUBLIC_URL or local)")
+        command.add_argument("--token", help="a token (default: MAPPER_TOKEN or local admin)")
+        command.add_argument("--data-dir", help="data folder holding the built-in signing key")
+        command.set_defaults(run=_snapshots, action=name)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")
@@ -119,6 +147,38 @@ def _token(args: argparse.Namespace) -> None:
     ttl_s = parse_duration(args.ttl, "s")
     issuer = BuiltinIssuer(settings.data_dir, audience=settings.auth_audience)
     print(issuer.issue(args.user_id, name=args.name, admin=args.admin, ttl_s=ttl_s))
+
+
+def _snapshots(args: argparse.Namespace) -> None:
+    from mapper.client import ApiClient
+
+    client = ApiClient.from_settings(_settings(args, "data_dir"), args.url, args.token)
+    base = f"/api/chains/{args.chain}/snapshots"
+    if args.action == "list":
+        items = client.call("GET", base)["items"]
+        print(
+            f"{'id':>6}  {'created (UTC)':19}  {'reason':11}  {'sys':>4} {'conn':>4} "
+            f"{'sigs':>5}  {'bytes':>8}  by / label"
+        )
+        for item in items:
+            counts = item["counts"]
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(item["createdAt"] / 1000))
+            who = " / ".join(part for part in (item["createdBy"], item["label"]) if part)
+            print(
+                f"{item['id']:>6}  {created:19}  {item['reason']:11}  {counts['systems']:>4} "
+                f"{counts['connections']:>4} {counts['signatures']:>5}  {item['bytes']:>8}  {who}"
+            )
+    elif args.action == "create":
+        item = client.call("POST", base, {"label": args.label} if args.label else {})
+        print(f"snapshot {item['id']} taken")
+    elif args.action == "show":
+        print(json.dumps(client.call("GET", f"{base}/{args.snapshot}"), indent=2))
+    else:
+        result = client.call("POST", f"{base}/{args.snapshot}/restore")
+        print(
+            f"chain {args.chain} restored to snapshot {args.snapshot}; to undo, restore "
+            f"snapshot {result['preRestoreSnapshotId']}"
+        )
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:

@@ -11,6 +11,7 @@ from pycrdt import Doc
 from mapper import access
 from mapper.auth import Authenticator, Identity
 from mapper.metrics import Metrics
+from mapper.restore import make_equal
 from mapper.rooms import fanout
 from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
 from mapper.rooms.fanout import Fanout
@@ -20,6 +21,7 @@ from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
 from persistence.database import create_engine
 from persistence.migrations import upgrade_database
+from persistence.records import SnapshotInfo
 from persistence.store import ChainRecord, Store
 from persistence.writer import UpdateWriter
 
@@ -109,6 +111,44 @@ class Service:
 
     async def chain_content(self, chain_id: str) -> dict[str, Any]:
         return document_json(await self.chain_doc(chain_id))
+
+    async def take_snapshot(
+        self, chain_id: str, *, reason: str, actor: str | None, label: str | None = None
+    ) -> SnapshotInfo:
+        """Store the chain's full current state (live or from the database)."""
+        await self.writer.flush(chain_id)
+        # Read before taking the state: replaying a row the state already has is harmless.
+        last_update_id = await self.store.latest_update_id(chain_id)
+        doc = await self.chain_doc(chain_id)
+        return await self.store.add_snapshot(
+            chain_id,
+            state=doc.get_update(),
+            reason=reason,
+            counts=counts(doc),
+            last_update_id=last_update_id,
+            created_by=actor,
+            label=label,
+        )
+
+    async def restore(self, chain_id: str, snapshot_id: int, actor: str) -> SnapshotInfo:
+        """Make the chain's content equal to a snapshot's, as a forward edit every client
+        receives; returns the `pre-restore` snapshot that undoes it."""
+        state = await self.store.snapshot_state(chain_id, snapshot_id)
+        if state is None:
+            raise LookupError(f"chain {chain_id} has no snapshot {snapshot_id}")
+        target: Doc = Doc()
+        target.apply_update(state)
+        before = await self.take_snapshot(chain_id, reason="pre-restore", actor=actor)
+        room = await self.rooms.open(chain_id, self.chain_rooms)
+        try:
+            room.edit(lambda doc: make_equal(doc, target))
+        finally:
+            self.rooms.release(room)
+        await self.writer.flush(chain_id)
+        detail = {"snapshotId": snapshot_id, "preRestoreSnapshotId": before.id}
+        await self.store.add_audit(chain_id, actor, "restore", detail)
+        log.info("chain %s restored to snapshot %d by %s", chain_id, snapshot_id, actor)
+        return before
 
     async def delete_chain(self, chain_id: str, actor: str) -> None:
         doc = await self.chain_doc(chain_id)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MAX_NAME_CHARS = 100
 
 
-def _service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
     return request.app.state.service
 
 
@@ -34,10 +34,10 @@ def chain_json(chain: ChainRecord, role: str | None) -> dict[str, Any]:
     }
 
 
-async def _authorize(request: Request, needed: str) -> tuple[Identity, ChainRecord, str]:
+async def authorize(request: Request, needed: str) -> tuple[Identity, ChainRecord, str]:
     """The caller, the chain and the caller's role, or 401/404/403."""
     identity = await caller(request)
-    service = _service(request)
+    service = service_of(request)
     chain_id = request.path_params["chain_id"]
     chain = await service.store.get_chain(chain_id)
     role = await service.role(identity, chain_id) if chain is not None else None
@@ -62,40 +62,37 @@ def _chain_name(data: dict[str, Any]) -> str:
 async def create_chain(request: Request) -> Response:
     identity = await caller(request)
     name = _chain_name(await json_body(request))
-    chain = await _service(request).create_chain(name, identity.user_id)
+    chain = await service_of(request).create_chain(name, identity.user_id)
     return JSONResponse(chain_json(chain, access.OWNER), status_code=201)
 
 
 async def list_chains(request: Request) -> Response:
     identity = await caller(request)
-    store = _service(request).store
-    chains = await store.list_chains(None if identity.admin else identity.member_keys)
-    items = []
-    for chain in chains:
-        role = access.OWNER if identity.admin else await _service(request).role(identity, chain.id)
-        items.append(chain_json(chain, role))
+    service = service_of(request)
+    chains = await service.store.list_chains(None if identity.admin else identity.member_keys)
+    items = [chain_json(chain, await service.role(identity, chain.id)) for chain in chains]
     return JSONResponse({"items": items})
 
 
 async def get_chain(request: Request) -> Response:
-    _, chain, role = await _authorize(request, access.VIEWER)
+    _, chain, role = await authorize(request, access.VIEWER)
     return JSONResponse(chain_json(chain, role))
 
 
 async def get_document(request: Request) -> Response:
-    _, chain, _ = await _authorize(request, access.VIEWER)
-    return JSONResponse(await _service(request).chain_content(chain.id))
+    _, chain, _ = await authorize(request, access.VIEWER)
+    return JSONResponse(await service_of(request).chain_content(chain.id))
 
 
 async def delete_chain(request: Request) -> Response:
-    identity, chain, _ = await _authorize(request, access.OWNER)
-    await _service(request).delete_chain(chain.id, identity.user_id)
+    identity, chain, _ = await authorize(request, access.OWNER)
+    await service_of(request).delete_chain(chain.id, identity.user_id)
     return Response(status_code=204)
 
 
 async def list_members(request: Request) -> Response:
-    _, chain, _ = await _authorize(request, access.OWNER)
-    members = await _service(request).store.members(chain.id)
+    _, chain, _ = await authorize(request, access.OWNER)
+    members = await service_of(request).store.members(chain.id)
     return JSONResponse({"items": [{"member": m, "role": r} for m, r in sorted(members.items())]})
 
 
@@ -107,12 +104,12 @@ def _member(request: Request) -> str:
 
 
 async def put_member(request: Request) -> Response:
-    identity, chain, _ = await _authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, access.OWNER)
     member = _member(request)
     role = (await json_body(request)).get("role")
     if role not in access.ROLES:
         raise ApiError(422, f"'role' must be one of {', '.join(access.ROLES)}")
-    service = _service(request)
+    service = service_of(request)
     members = await service.store.members(chain.id)
     _keep_an_owner(members, member, role)
     await service.store.set_member(chain.id, member, role)
@@ -124,9 +121,9 @@ async def put_member(request: Request) -> Response:
 
 
 async def delete_member(request: Request) -> Response:
-    identity, chain, _ = await _authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, access.OWNER)
     member = _member(request)
-    service = _service(request)
+    service = service_of(request)
     members = await service.store.members(chain.id)
     if member not in members:
         raise ApiError(404, f"{member} is not a member of this chain")

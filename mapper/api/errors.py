@@ -73,7 +73,7 @@ async def json_body(request: Request) -> dict[str, Any]:
         chunks.append(chunk)
     body = b"".join(chunks)
     try:
-        data = json.loads(body or b"null")
+        data = json.loads(body or b"{}")  # no body: no fields
     except ValueError:
         raise ApiError(400, "request body is not valid JSON") from None
     if not isinstance(data, dict):

@@ -62,6 +62,13 @@ class RoomManager:
 
     async def join(self, key: str, kind: RoomKind, connection: Connection) -> Room:
         """Add `connection` to the room once it is loaded; every joiner waits for one load."""
+        room = await self.open(key, kind)
+        if connection.close_code is None:
+            room.add(connection)
+        return room
+
+    async def open(self, key: str, kind: RoomKind) -> Room:
+        """The loaded room. Without a client joining, hand it back with `release`."""
         room = self._rooms.get(key)
         if room is None:
             room = Room(
@@ -84,8 +91,6 @@ class RoomManager:
             raise RoomUnavailable(str(error)) from error
         finally:
             room.joining -= 1
-        if connection.close_code is None:
-            room.add(connection)
         return room
 
     def apply_remote(self, key: str, sender: bytes, kind: bytes, payload: bytes) -> None:
@@ -104,6 +109,10 @@ class RoomManager:
 
     def leave(self, room: Room, connection: Connection) -> None:
         room.remove(connection)
+        self.release(room)
+
+    def release(self, room: Room) -> None:
+        """Unload the room in a while unless someone uses it."""
         if not room.connections and not room.joining:
             self._schedule_unload(room)
 

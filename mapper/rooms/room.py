@@ -134,6 +134,12 @@ class Room:
         if self.guard is not None:
             self._count_corrections(self.guard.enforce())
 
+    def edit(self, change: Callable[[Doc], None]) -> None:
+        """A change made by the service itself: stored, broadcast, and held to the schema."""
+        change(self.doc)
+        if self.guard is not None:
+            self._count_corrections(self.guard.enforce())
+
     def apply_remote(self, sender: bytes, kind: bytes, payload: bytes) -> None:
         """Apply what another process of the service published for this room."""
         if kind == fanout.UPDATE:

@@ -22,7 +22,6 @@ import redis
 from pycrdt import Doc, Map, Text, get_state
 
 from tests.chains import add_system, auth, create_chain, document, grant, join, system_ids
-from tests.databases import postgres_database
 from tests.server import MapperServer
 from tests.wire import WireClient
 from tests.yclient import YClient
@@ -31,7 +30,10 @@ REDIS_URL = os.environ.get("MAPPER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CONVERGE_S = 5.0
 
 
-pytestmark = pytest.mark.usefixtures("node_modules")
+pytestmark = [
+    pytest.mark.usefixtures("node_modules"),
+    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+]
 
 
 @pytest.fixture(scope="session")
@@ -44,12 +46,6 @@ def redis_url() -> str:
             pytest.fail(message + " (CI needs it)")
         pytest.skip(message)
     return REDIS_URL
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with postgres_database() as url:
-        yield url
 
 
 @contextlib.contextmanager

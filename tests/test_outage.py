@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -22,22 +21,11 @@ import pytest
 from pycrdt import Map, Text
 
 from tests.chains import add_system, create_chain, document, join, system_ids
-from tests.databases import POSTGRES, postgres_database
+from tests.databases import POSTGRES
 from tests.server import MapperServer
 from tests.wire import WireClient
 
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with postgres_database() as url:
-        yield url
-
-
-@pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[MapperServer]:
-    instance = MapperServer(tmp_path / "data", database_url).start()
-    yield instance
-    instance.stop()
+pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import psycopg
@@ -22,19 +22,13 @@ from persistence.migrations import upgrade_database
 from persistence.models import Base, ChainUpdate
 from persistence.store import Store
 from persistence.writer import UpdateWriter, merge
-from tests.databases import POSTGRES, postgres_database
+from tests.databases import POSTGRES
 
 
 @pytest.fixture
 def url(database_url: str) -> str:
     """SQLite, then a fresh Postgres database (tests/conftest.py)."""
     return database_url
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    with postgres_database() as url:
-        yield url
 
 
 @pytest.fixture
@@ -352,9 +346,11 @@ async def test_close_writes_everything_first(store: Store) -> None:
         writer.add(chain.id, b"late")
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_postgres_outage_loses_nothing(
-    postgres_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    postgres_url = database_url
     caplog.set_level(logging.DEBUG, logger="persistence.writer")
     name = postgres_url.rsplit("/", 1)[1]
     await upgrade_database(postgres_url)

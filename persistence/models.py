@@ -56,6 +56,20 @@ class ChainUpdate(Base):
     created_at: Mapped[int]
 
 
+class ChainBase(Base):
+    """The chain's compacted log: every log row up to `last_update_id`, merged into one state.
+    Loading reads this and the rows after it."""
+
+    __tablename__ = "chain_bases"
+
+    chain_id: Mapped[str] = mapped_column(
+        ForeignKey("chains.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[bytes]
+    last_update_id: Mapped[int]
+    updated_at: Mapped[int]
+
+
 class ChainSnapshot(Base):
     """A full document state. chain_id is no foreign key: snapshots outlive a deleted chain."""
 

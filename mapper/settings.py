@@ -58,6 +58,24 @@ class Settings:
     room_idle_s: float = _setting(
         5.0, "a room without clients is flushed and unloaded after this", duration="s"
     )
+    snapshot_interval_s: float = _setting(
+        600.0, "a changed chain gets a periodic snapshot this often", duration="s"
+    )
+    compact_updates: int = _setting(
+        1000, "a chain's update log is compacted into its base past this many rows"
+    )
+    compact_bytes: int = _setting(
+        4 * 1024 * 1024, "... or past this many bytes of log, whichever comes first"
+    )
+    snapshot_keep_all_s: float = _setting(
+        86400.0, "periodic and unload snapshots younger than this are all kept", duration="s"
+    )
+    snapshot_keep_hourly_s: float = _setting(
+        7 * 86400.0, "then one an hour is kept up to this age", duration="s"
+    )
+    snapshot_keep_daily_s: float = _setting(
+        90 * 86400.0, "then one a day up to this age; older ones go", duration="s"
+    )
     auth_issuer: str = _setting("", "external token issuer (iss); empty: built-in issuer")
     auth_audience: str = _setting("mapper", "token audience (aud)")
     auth_jwks: str = _setting("", "external issuer's JWKS: JSON, a file path or an https URL")

@@ -13,6 +13,7 @@ from typing import Any
 
 from mapper import settings as settings_module
 from mapper.client import ApiClientError
+from mapper.diff import ENTRY_ROOTS, is_empty
 from mapper.settings import Settings, SettingsError, parse_duration
 from persistence.database import DatabaseUrlError
 
@@ -72,21 +73,30 @@ def _parser() -> argparse.ArgumentParser:
         ("list", "list a chain's snapshots, newest first", ["chain"]),
         ("create", "take a manual snapshot", ["chain"]),
         ("show", "print a snapshot's content as JSON", ["chain", "snapshot"]),
+        ("diff", "what restoring a snapshot would add, remove and change", ["chain", "snapshot"]),
         (
             "restore",
             "make the chain equal to a snapshot (undo: restore the pre-restore one)",
             ["chain", "snapshot"],
         ),
+        ("delete", "delete a snapshot (written to the audit log)", ["chain", "snapshot"]),
     ]:
         command = snapshot_commands.add_parser(name, help=help_text)
         for argument in arguments:
             command.add_argument(argument, type=int if argument == "snapshot" else str)
         if name == "create":
             command.add_argument("--label", help="a note on why")
-        command.add_argument("--url", help="the service (default: MAPPER_PUBLIC_URL or local)")
-        command.add_argument("--token", help="a token (default: MAPPER_TOKEN or local admin)")
-        command.add_argument("--data-dir", help="data folder holding the built-in signing key")
+        _add_service_options(command)
         command.set_defaults(run=_snapshots, action=name)
+
+    verify = commands.add_parser(
+        "verify",
+        help="rebuild chains from the database alone and compare them with the live rooms",
+        description="Exits 1 if any chain's stored content differs from its live room.",
+    )
+    verify.add_argument("chain", nargs="?", help="one chain (default: every chain)")
+    _add_service_options(verify)
+    verify.set_defaults(run=_verify)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")
@@ -95,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--data-dir", help="data folder (for the default SQLite database)")
     upgrade.set_defaults(run=_db_upgrade)
     return parser
+
+
+def _add_service_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--url", help="the service (default: MAPPER_PUBLIC_URL or local)")
+    command.add_argument("--token", help="a token (default: MAPPER_TOKEN or local admin)")
+    command.add_argument("--data-dir", help="data folder holding the built-in signing key")
 
 
 def _settings(args: argparse.Namespace, *names: str) -> Settings:
@@ -173,12 +189,81 @@ def _snapshots(args: argparse.Namespace) -> None:
         print(f"snapshot {item['id']} taken")
     elif args.action == "show":
         print(json.dumps(client.call("GET", f"{base}/{args.snapshot}"), indent=2))
+    elif args.action == "diff":
+        diff = client.call("GET", f"{base}/{args.snapshot}/diff")
+        print(diff_table(diff, f"restoring snapshot {args.snapshot} would change:"))
+    elif args.action == "delete":
+        client.call("DELETE", f"{base}/{args.snapshot}")
+        print(f"snapshot {args.snapshot} deleted")
     else:
         result = client.call("POST", f"{base}/{args.snapshot}/restore")
         print(
             f"chain {args.chain} restored to snapshot {args.snapshot}; to undo, restore "
             f"snapshot {result['preRestoreSnapshotId']}"
         )
+
+
+def diff_table(diff: dict[str, Any], heading: str) -> str:
+    """A content diff for people: a summary, then one line per entry it touches."""
+    lines = [heading, ""]
+    lines.append(f"{'':12} {'add':>5} {'remove':>7} {'change':>7}")
+    for root in ENTRY_ROOTS:
+        part = diff[root]
+        lines.append(
+            f"{root:12} {len(part['added']):>5} {len(part['removed']):>7} {len(part['changed']):>7}"
+        )
+    lines.append("")
+    for field, change in diff["meta"].items():
+        lines.append(f"~ meta {field}: {change['current']!r} -> {change['target']!r}")
+    for root in ENTRY_ROOTS:
+        kind = root.rstrip("s")
+        for entry in diff[root]["added"]:
+            lines.append(f"+ {kind} {entry['key']}")
+        for entry in diff[root]["removed"]:
+            lines.append(f"- {kind} {entry['key']}")
+        for entry in diff[root]["changed"]:
+            fields = ", ".join(
+                f"{field}: {_short(change['current'])} -> {_short(change['target'])}"
+                for field, change in entry["fields"].items()
+            )
+            lines.append(f"~ {kind} {entry['key']}  {fields}")
+    if is_empty(diff):
+        lines.append("(no difference)")
+    return "\n".join(lines)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _verify(args: argparse.Namespace) -> None:
+    from mapper.client import ApiClient
+
+    client = ApiClient.from_settings(_settings(args, "data_dir"), args.url, args.token)
+    if args.chain:
+        chain_ids = [args.chain]
+    else:
+        chain_ids = [chain["id"] for chain in client.call("GET", "/api/chains")["items"]]
+    differing = 0
+    for chain_id in chain_ids:
+        result = client.call("GET", f"/api/chains/{chain_id}/verify")
+        counts = result["counts"]
+        content = (
+            f"{counts['systems']} systems, {counts['connections']} connections, "
+            f"{counts['signatures']} signatures"
+        )
+        if not result["loaded"]:
+            print(f"{chain_id}  rebuilt from the database ({content}); no live room to compare")
+        elif result["equal"]:
+            print(f"{chain_id}  identical to its live room ({content})")
+        else:
+            differing += 1
+            heading = f"{chain_id}  DIFFERS: the live room has, where the database has:"
+            print(diff_table(result["difference"], heading))
+    print(f"{len(chain_ids)} chain(s) checked, {differing} differ", file=sys.stderr)
+    if differing:
+        raise SystemExit(1)
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:

@@ -10,6 +10,8 @@ from pycrdt import Doc
 
 from mapper import access
 from mapper.auth import Authenticator, Identity
+from mapper.diff import ENTRY_ROOTS, content_diff, is_empty
+from mapper.maintenance import ChainMaintenance
 from mapper.metrics import Metrics
 from mapper.restore import make_equal
 from mapper.rooms import fanout
@@ -36,8 +38,12 @@ class Service:
         self.metrics = Metrics()
         self.auth = Authenticator.from_settings(settings)
         self.store = Store(create_engine(settings.resolved_database_url))
+        self.maintenance = ChainMaintenance(self.store, settings, flush=self._flush)
         self.writer = UpdateWriter(
-            self.store, flush_ms=settings.flush_ms, on_flush=self.metrics.record_flush
+            self.store,
+            flush_ms=settings.flush_ms,
+            on_flush=self.metrics.record_flush,
+            on_stored=self.maintenance.logged,
         )
         self.fanout = (
             Fanout(settings.redis_url, self._on_fanout, self._on_fanout_reconnect)
@@ -50,6 +56,7 @@ class Service:
             store=self.writer.add,
             flush=self.writer.flush,
             schema=True,
+            unloaded=self.maintenance.unloaded,
         )
         # Live status documents are rebuilt from the database by the sync engine, never stored.
         self.user_rooms = RoomKind(load=_nothing_stored, store=None, flush=None, schema=False)
@@ -61,14 +68,19 @@ class Service:
             await self.fanout.start()
         self.writer.start()
         self.rooms.start()
+        self.maintenance.start()
 
     async def stop(self) -> None:
         self.rooms.close()
         await self.writer.close(timeout=GRACEFUL_FLUSH_TIMEOUT_S)
+        await self.maintenance.close()
         if self.fanout is not None:
             await self.fanout.close()
         await self.store.close()
         await self.auth.aclose()
+
+    async def _flush(self, chain_id: str) -> None:
+        await self.writer.flush(chain_id)
 
     async def create_chain(self, name: str, owner: str) -> ChainRecord:
         chain = await self.store.create_chain(name, owner)
@@ -100,13 +112,22 @@ class Service:
                 connection.role = role
 
     async def chain_doc(self, chain_id: str) -> Doc:
-        """The chain's live document, or one rebuilt from the database when no room is loaded."""
+        """The chain's live document, or one rebuilt from the database when no room is loaded
+        (for a deleted chain: its content when it was deleted)."""
         room = self.rooms.get(chain_id)
         if room is not None:
             return room.doc
         await self.writer.flush(chain_id)
+        return await self.stored_doc(chain_id)
+
+    async def stored_doc(self, chain_id: str) -> Doc:
+        """The chain as the database alone has it."""
+        updates = await self.store.load_chain_updates(chain_id)
+        if not updates:
+            final = await self.store.deleted_state(chain_id)
+            updates = [] if final is None else [final]
         doc: Doc = Doc()
-        apply_stored(doc, await self.store.load_chain_updates(chain_id))
+        apply_stored(doc, updates)
         return doc
 
     async def chain_content(self, chain_id: str) -> dict[str, Any]:
@@ -115,16 +136,24 @@ class Service:
     async def take_snapshot(
         self, chain_id: str, *, reason: str, actor: str | None, label: str | None = None
     ) -> SnapshotInfo:
-        """Store the chain's full current state (live or from the database)."""
+        """Store the chain's full current state: the live document's when a room is loaded
+        (cheaper than rebuilding it), else the database's."""
         await self.writer.flush(chain_id)
+        room = self.rooms.get(chain_id)
+        if room is None:
+            snapshot = await self.maintenance.fold(
+                chain_id, snapshot_reason=reason, actor=actor, label=label
+            )
+            if snapshot is None:
+                raise LookupError(f"no chain {chain_id} to snapshot")
+            return snapshot
         # Read before taking the state: replaying a row the state already has is harmless.
         last_update_id = await self.store.latest_update_id(chain_id)
-        doc = await self.chain_doc(chain_id)
         return await self.store.add_snapshot(
             chain_id,
-            state=doc.get_update(),
+            state=room.doc.get_update(),
             reason=reason,
-            counts=counts(doc),
+            counts=counts(room.doc),
             last_update_id=last_update_id,
             created_by=actor,
             label=label,
@@ -132,12 +161,15 @@ class Service:
 
     async def restore(self, chain_id: str, snapshot_id: int, actor: str) -> SnapshotInfo:
         """Make the chain's content equal to a snapshot's, as a forward edit every client
-        receives; returns the `pre-restore` snapshot that undoes it."""
+        receives; returns the `pre-restore` snapshot that undoes it. A deleted chain comes
+        back first (with the content it had when deleted)."""
         state = await self.store.snapshot_state(chain_id, snapshot_id)
         if state is None:
             raise LookupError(f"chain {chain_id} has no snapshot {snapshot_id}")
         target: Doc = Doc()
         target.apply_update(state)
+        if await self.store.undelete_chain(chain_id, actor):
+            log.info("chain %s undeleted by %s", chain_id, actor)
         before = await self.take_snapshot(chain_id, reason="pre-restore", actor=actor)
         room = await self.rooms.open(chain_id, self.chain_rooms)
         try:
@@ -149,6 +181,20 @@ class Service:
         await self.store.add_audit(chain_id, actor, "restore", detail)
         log.info("chain %s restored to snapshot %d by %s", chain_id, snapshot_id, actor)
         return before
+
+    async def verify(self, chain_id: str) -> dict[str, Any]:
+        """Rebuild the chain from the database alone and compare it with the live room."""
+        room = self.rooms.get(chain_id)
+        await self.writer.flush(chain_id)
+        rebuilt = document_json(await self.stored_doc(chain_id))
+        result: dict[str, Any] = {"chainId": chain_id, "loaded": room is not None}
+        if room is not None:
+            difference = content_diff(document_json(room.doc), rebuilt)
+            result.update(equal=is_empty(difference), difference=difference)
+        else:
+            result.update(equal=None, difference=None)
+        result["counts"] = {root: len(rebuilt[root]) for root in ENTRY_ROOTS}
+        return result
 
     async def delete_chain(self, chain_id: str, actor: str) -> None:
         doc = await self.chain_doc(chain_id)

@@ -67,6 +67,7 @@ class ChainBase(Base):
     )
     state: Mapped[bytes]
     last_update_id: Mapped[int]
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[int]
 
 

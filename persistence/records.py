@@ -9,6 +9,8 @@ from typing import Any
 ROLES = ("viewer", "editor", "owner")
 MEMBER_KINDS = ("user", "corp", "alliance")
 SNAPSHOT_REASONS = ("periodic", "manual", "pre-restore", "unload", "delete")
+# Taken by the service on its own, so thinned with age; the others stay until deleted.
+THINNED_REASONS = ("periodic", "unload")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -36,6 +38,14 @@ class SnapshotInfo:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Folded:
+    """A chain's stored updates merged into one state, and the content's counts."""
+
+    state: bytes
+    counts: dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AuditEntry:
     at: int
     actor: str
@@ -52,3 +62,8 @@ def check_member(member: str) -> None:
 def check_role(role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+
+
+def check_reason(reason: str) -> None:
+    if reason not in SNAPSHOT_REASONS:
+        raise ValueError(f"snapshot reason {reason!r} is not one of {SNAPSHOT_REASONS}")

@@ -5,22 +5,35 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from persistence.models import AuditLog, Chain, ChainMember, ChainSnapshot, ChainUpdate
+from persistence.models import (
+    AuditLog,
+    Chain,
+    ChainBase,
+    ChainMember,
+    ChainSnapshot,
+    ChainUpdate,
+)
 from persistence.records import (
-    SNAPSHOT_REASONS,
+    THINNED_REASONS,
     AuditEntry,
     ChainRecord,
+    Folded,
     SnapshotInfo,
     check_member,
+    check_reason,
     check_role,
 )
+
+Merge = Callable[[list[bytes]], Awaitable[Folded]]
+"""Merges a base state and log rows into one state (the caller knows how, and off which
+thread); also counts the content."""
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +114,9 @@ class Store:
     async def delete_chain(
         self, chain_id: str, *, actor: str, final_state: bytes, counts: Mapping[str, int]
     ) -> bool:
-        """Delete a live chain's log, members and older snapshots, keeping one `delete`
-        snapshot of `final_state` and the audit trail. False if no such live chain."""
+        """Delete a live chain's history (log and base), keeping a `delete` snapshot of
+        `final_state`, its other snapshots, its members (for an undelete) and the audit trail.
+        False if no such live chain."""
         at = now_ms()
         async with self.engine.begin() as conn:
             # Marking the row first locks it, so a concurrent delete waits and then finds
@@ -114,22 +128,65 @@ class Store:
             )
             if marked.rowcount == 0:
                 return False
-            last_update_id = await _latest_update_id(conn, chain_id)
-            await conn.execute(delete(ChainSnapshot).where(ChainSnapshot.chain_id == chain_id))
             snapshot_id = await _insert_snapshot(
                 conn,
                 chain_id,
                 state=final_state,
                 reason="delete",
                 counts=counts,
-                last_update_id=last_update_id,
+                last_update_id=await _latest_update_id(conn, chain_id),
                 created_by=actor,
                 label=None,
                 at=at,
             )
             await conn.execute(delete(ChainUpdate).where(ChainUpdate.chain_id == chain_id))
-            await conn.execute(delete(ChainMember).where(ChainMember.chain_id == chain_id))
+            await conn.execute(delete(ChainBase).where(ChainBase.chain_id == chain_id))
             await _audit(conn, chain_id, actor, "delete", {"snapshotId": snapshot_id}, at)
+        return True
+
+    async def undelete_chain(self, chain_id: str, actor: str) -> bool:
+        """Bring a deleted chain back with the content of its `delete` snapshot (and its
+        creator as owner if no member is left). False if the chain is not deleted."""
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            marked = await conn.execute(
+                update(Chain)
+                .where(Chain.id == chain_id, Chain.deleted_at.is_not(None))
+                .values(deleted_at=None)
+            )
+            if marked.rowcount == 0:
+                return False
+            final = (
+                await conn.execute(
+                    select(ChainSnapshot.state, ChainSnapshot.counts, ChainSnapshot.id)
+                    .where(ChainSnapshot.chain_id == chain_id, ChainSnapshot.reason == "delete")
+                    .order_by(ChainSnapshot.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if final is not None:
+                # Its history, not an empty document: offline replicas of the chain still merge.
+                await conn.execute(
+                    insert(ChainBase).values(
+                        chain_id=chain_id,
+                        state=final.state,
+                        counts=final.counts,
+                        last_update_id=await _latest_update_id(conn, chain_id),
+                        updated_at=at,
+                    )
+                )
+            has_members = await conn.scalar(
+                select(func.count()).where(ChainMember.chain_id == chain_id)
+            )
+            if not has_members:
+                creator = await conn.scalar(select(Chain.created_by).where(Chain.id == chain_id))
+                await conn.execute(
+                    insert(ChainMember).values(
+                        chain_id=chain_id, member=f"user:{creator}", role="owner"
+                    )
+                )
+            detail = {"fromSnapshotId": None if final is None else final.id}
+            await _audit(conn, chain_id, actor, "undelete", detail, at)
         return True
 
     # Members
@@ -203,24 +260,162 @@ class Store:
             log.warning("discarded updates for %d deleted or unknown chains: %s", len(gone), gone)
 
     async def load_chain_updates(self, chain_id: str) -> list[bytes]:
-        """The chain's latest snapshot state (if any), then the log rows after it, in order."""
+        """The chain's base state (if any), then the log rows after it, in order."""
+        base_id = (
+            select(ChainBase.last_update_id).where(ChainBase.chain_id == chain_id).scalar_subquery()
+        )
+        base = select(
+            literal(0).label("part"), ChainBase.last_update_id.label("id"), ChainBase.state
+        ).where(ChainBase.chain_id == chain_id)
+        tail = select(literal(1), ChainUpdate.id, ChainUpdate.data).where(
+            ChainUpdate.chain_id == chain_id, ChainUpdate.id > func.coalesce(base_id, 0)
+        )
+        # One statement sees one state of the database: a compaction committing between two
+        # reads could otherwise move rows from the log into a base we had already read.
+        query = union_all(base, tail).order_by(text("part"), text("id"))
         async with self.engine.connect() as conn:
-            snapshot = (
+            return [row[2] for row in await conn.execute(query)]
+
+    async def fold(
+        self,
+        chain_id: str,
+        merge: Merge,
+        *,
+        snapshot_reason: str | None = None,
+        actor: str | None = None,
+        label: str | None = None,
+        only_if_changed: bool = False,
+    ) -> SnapshotInfo | None:
+        """Compact the chain's log into its base, in one transaction; with `snapshot_reason`,
+        also store the new base as a snapshot (unless `only_if_changed` and the newest
+        snapshot already holds every log row). Returns the snapshot taken, if any.
+
+        A crash at any point leaves either the old base and log or the new base without the
+        rows it holds: nothing lost, nothing applied twice.
+        """
+        if snapshot_reason is not None:
+            check_reason(snapshot_reason)
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            # A write to the chain's row first: in Postgres it waits for appends in flight
+            # (they hold the row FOR SHARE) and holds new ones off, so every row up to the
+            # newest id is visible; in SQLite it takes the database's write lock.
+            locked = await conn.execute(
+                update(Chain)
+                .where(Chain.id == chain_id, Chain.deleted_at.is_(None))
+                .values(deleted_at=None)
+            )
+            if locked.rowcount == 0:
+                return None
+            base = (
                 await conn.execute(
-                    select(ChainSnapshot.state, ChainSnapshot.last_update_id)
-                    .where(ChainSnapshot.chain_id == chain_id)
-                    .order_by(ChainSnapshot.id.desc())
-                    .limit(1)
+                    select(ChainBase.state, ChainBase.last_update_id, ChainBase.counts).where(
+                        ChainBase.chain_id == chain_id
+                    )
                 )
             ).first()
-            after = 0 if snapshot is None else snapshot.last_update_id
-            tail = await conn.scalars(
-                select(ChainUpdate.data)
-                .where(ChainUpdate.chain_id == chain_id, ChainUpdate.id > after)
-                .order_by(ChainUpdate.id)
+            after = 0 if base is None else base.last_update_id
+            rows = (
+                await conn.execute(
+                    select(ChainUpdate.id, ChainUpdate.data)
+                    .where(ChainUpdate.chain_id == chain_id, ChainUpdate.id > after)
+                    .order_by(ChainUpdate.id)
+                )
+            ).all()
+            newest = rows[-1].id if rows else after
+            take_snapshot = snapshot_reason is not None
+            if take_snapshot and only_if_changed:
+                snapshotted = await conn.scalar(
+                    select(func.max(ChainSnapshot.last_update_id)).where(
+                        ChainSnapshot.chain_id == chain_id
+                    )
+                )
+                take_snapshot = newest > (snapshotted or 0)
+            if not rows and not take_snapshot:
+                return None
+            if rows or base is None:
+                stored = [] if base is None else [base.state]
+                folded = await merge([*stored, *(row.data for row in rows)])
+                await self._save_base(conn, chain_id, folded, newest, at)
+                await conn.execute(
+                    delete(ChainUpdate).where(
+                        ChainUpdate.chain_id == chain_id, ChainUpdate.id <= newest
+                    )
+                )
+            else:
+                folded = Folded(base.state, dict(base.counts))
+            if not take_snapshot:
+                return None
+            snapshot_id = await _insert_snapshot(
+                conn,
+                chain_id,
+                state=folded.state,
+                reason=snapshot_reason,
+                counts=folded.counts,
+                last_update_id=newest,
+                created_by=actor,
+                label=label,
+                at=at,
             )
-            updates = list(tail)
-        return updates if snapshot is None else [snapshot.state, *updates]
+        return SnapshotInfo(
+            snapshot_id,
+            chain_id,
+            at,
+            snapshot_reason,
+            label,
+            actor,
+            len(folded.state),
+            dict(folded.counts),
+            newest,
+        )
+
+    async def _save_base(
+        self, conn: AsyncConnection, chain_id: str, folded: Folded, newest: int, at: int
+    ) -> None:
+        values = {
+            "state": folded.state,
+            "counts": dict(folded.counts),
+            "last_update_id": newest,
+            "updated_at": at,
+        }
+        statement = self._upsert_dialect.insert(ChainBase).values(chain_id=chain_id, **values)
+        await conn.execute(
+            statement.on_conflict_do_update(index_elements=[ChainBase.chain_id], set_=values)
+        )
+
+    async def log_sizes(self) -> dict[str, tuple[int, int]]:
+        """Per chain with log rows: (rows, bytes) not yet compacted."""
+        query = select(
+            ChainUpdate.chain_id, func.count(), func.sum(func.length(ChainUpdate.data))
+        ).group_by(ChainUpdate.chain_id)
+        async with self.engine.connect() as conn:
+            result = await conn.execute(query)
+        return {chain_id: (rows, size or 0) for chain_id, rows, size in result}
+
+    async def changed_since_snapshot(self) -> list[str]:
+        """Live chains holding a change that no snapshot has."""
+        newest_row = (
+            select(ChainUpdate.chain_id, func.max(ChainUpdate.id).label("newest"))
+            .group_by(ChainUpdate.chain_id)
+            .subquery()
+        )
+        snapshotted = (
+            select(ChainSnapshot.chain_id, func.max(ChainSnapshot.last_update_id).label("newest"))
+            .group_by(ChainSnapshot.chain_id)
+            .subquery()
+        )
+        query = (
+            select(Chain.id)
+            .join(newest_row, newest_row.c.chain_id == Chain.id)
+            .outerjoin(snapshotted, snapshotted.c.chain_id == Chain.id)
+            .where(
+                Chain.deleted_at.is_(None),
+                newest_row.c.newest > func.coalesce(snapshotted.c.newest, 0),
+            )
+            .order_by(Chain.id)
+        )
+        async with self.engine.connect() as conn:
+            return list(await conn.scalars(query))
 
     async def latest_update_id(self, chain_id: str) -> int:
         """The id of the chain's newest log row, 0 if none.
@@ -245,8 +440,7 @@ class Store:
         label: str | None = None,
     ) -> SnapshotInfo:
         """Store a full document state that contains every log row up to `last_update_id`."""
-        if reason not in SNAPSHOT_REASONS:
-            raise ValueError(f"snapshot reason {reason!r} is not one of {SNAPSHOT_REASONS}")
+        check_reason(reason)
         at = now_ms()
         async with self.engine.begin() as conn:
             snapshot_id = await _insert_snapshot(
@@ -289,6 +483,59 @@ class Store:
         async with self.engine.connect() as conn:
             return await conn.scalar(query)
 
+    async def thinning_candidates(self, older_than: int) -> dict[str, list[tuple[int, int]]]:
+        """Per chain, the (id, createdAt) of its thinned snapshots (periodic, unload) created
+        before `older_than` (ms), newest first."""
+        query = (
+            select(ChainSnapshot.chain_id, ChainSnapshot.id, ChainSnapshot.created_at)
+            .where(
+                ChainSnapshot.reason.in_(THINNED_REASONS),
+                ChainSnapshot.created_at < older_than,
+            )
+            .order_by(ChainSnapshot.chain_id, ChainSnapshot.id.desc())
+        )
+        candidates: dict[str, list[tuple[int, int]]] = {}
+        async with self.engine.connect() as conn:
+            for chain_id, snapshot_id, created_at in await conn.execute(query):
+                candidates.setdefault(chain_id, []).append((snapshot_id, created_at))
+        return candidates
+
+    async def thin_snapshots(self, snapshot_ids: Sequence[int]) -> int:
+        """Delete thinned snapshots (never manual, pre-restore or delete ones)."""
+        if not snapshot_ids:
+            return 0
+        statement = delete(ChainSnapshot).where(
+            ChainSnapshot.id.in_(list(snapshot_ids)), ChainSnapshot.reason.in_(THINNED_REASONS)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement)
+        return result.rowcount
+
+    async def delete_snapshot(self, chain_id: str, snapshot_id: int, actor: str) -> bool:
+        """An owner's deletion of one snapshot, written to the audit log."""
+        async with self.engine.begin() as conn:
+            reason = await conn.scalar(
+                delete(ChainSnapshot)
+                .where(ChainSnapshot.chain_id == chain_id, ChainSnapshot.id == snapshot_id)
+                .returning(ChainSnapshot.reason)
+            )
+            if reason is None:
+                return False
+            detail = {"snapshotId": snapshot_id, "reason": reason}
+            await _audit(conn, chain_id, actor, "delete-snapshot", detail, now_ms())
+        return True
+
+    async def deleted_state(self, chain_id: str) -> bytes | None:
+        """A deleted chain's content when it was deleted (its newest `delete` snapshot)."""
+        query = (
+            select(ChainSnapshot.state)
+            .where(ChainSnapshot.chain_id == chain_id, ChainSnapshot.reason == "delete")
+            .order_by(ChainSnapshot.id.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return await conn.scalar(query)
+
     # Audit
 
     async def add_audit(
@@ -309,8 +556,10 @@ class Store:
 
 
 async def _latest_update_id(conn: AsyncConnection, chain_id: str) -> int:
-    query = select(func.max(ChainUpdate.id)).where(ChainUpdate.chain_id == chain_id)
-    return await conn.scalar(query) or 0
+    """The newest log row's id, counting the rows compacted into the base."""
+    logged = select(func.max(ChainUpdate.id)).where(ChainUpdate.chain_id == chain_id)
+    based = select(ChainBase.last_update_id).where(ChainBase.chain_id == chain_id)
+    return max(await conn.scalar(logged) or 0, await conn.scalar(based) or 0)
 
 
 async def _insert_snapshot(

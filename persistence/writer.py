@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pycrdt import merge_updates
 
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 OnFlush = Callable[[float, int, int], None]
 """Called after each write with (seconds, rows written, updates they hold)."""
+OnStored = Callable[[Mapping[str, Sequence[bytes]]], None]
+"""Called after each write with the rows it stored, per chain."""
 
 # merge_updates takes time quadratic in the number of updates it gets (20,000 small updates:
 # 1.4 s, blocking the loop); merging in groups of this size and then merging the results takes
@@ -49,8 +51,16 @@ class UpdateWriter:
     retry_first_s = 0.1
     retry_max_s = 5.0
 
-    def __init__(self, store: Store, *, flush_ms: int = 250, on_flush: OnFlush | None = None):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        flush_ms: int = 250,
+        on_flush: OnFlush | None = None,
+        on_stored: OnStored | None = None,
+    ):
         self._store = store
+        self._on_stored = on_stored
         # Half the budget for gathering (fewer, larger writes); the rest for the round trip.
         self._window_s = flush_ms / 2 / 1000
         self._on_flush = on_flush
@@ -181,11 +191,13 @@ class UpdateWriter:
         self._count -= updates
         async with self._written:
             self._written.notify_all()
-        if self._on_flush is not None:
-            try:
+        try:
+            if self._on_flush is not None:
                 self._on_flush(seconds, sum(len(rows) for rows in batch.values()), updates)
-            except Exception:
-                log.exception("the on_flush hook failed")
+            if self._on_stored is not None:
+                self._on_stored(batch)
+        except Exception:
+            log.exception("a hook after the write failed")
 
     def _written_through(self, chain_id: str | None, target: int) -> bool:
         """True when no update of the chain (or of any chain) numbered up to target is pending."""

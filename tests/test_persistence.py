@@ -18,10 +18,12 @@ from alembic.script import ScriptDirectory
 from pycrdt import Array, Doc, Map
 from sqlalchemy import func, select, text
 
+from mapper.maintenance import fold_updates
 from persistence.database import DatabaseUrlError, create_engine
 from persistence.migrations import alembic_config, upgrade_database
-from persistence.models import Base, ChainUpdate
-from persistence.store import Store
+from persistence.models import Base, ChainBase, ChainUpdate
+from persistence.records import Folded
+from persistence.store import Store, now_ms
 from persistence.writer import UpdateWriter, merge
 from tests.databases import POSTGRES
 
@@ -197,13 +199,10 @@ async def test_audit_entries_come_newest_first(store: Store) -> None:
     ]
 
 
-async def test_loading_is_the_latest_snapshot_then_the_log_after_it(store: Store) -> None:
+async def test_snapshots_are_stored_and_listed(store: Store) -> None:
     chain = await store.create_chain("Home", "alice")
     edited = EditedDoc()
-    early = edited.edit(30)
-    await store.append_updates({chain.id: early})
-    assert await store.load_chain_updates(chain.id) == early
-
+    await store.append_updates({chain.id: edited.edit(30)})
     last_update_id = await store.latest_update_id(chain.id)
     state = edited.doc.get_update()
     counts = {"systems": 7, "connections": 3, "signatures": 0}
@@ -216,12 +215,6 @@ async def test_loading_is_the_latest_snapshot_then_the_log_after_it(store: Store
         created_by="alice",
         label="before the wormhole rolled",
     )
-    late = edited.edit(12)
-    await store.append_updates({chain.id: late})
-
-    loaded = await store.load_chain_updates(chain.id)
-    assert loaded == [state, *late]
-    edited.assert_rebuilt_by(loaded)
     [listed] = await store.list_snapshots(chain.id)
     assert listed == snapshot
     assert (listed.bytes, listed.counts, listed.label) == (len(state), counts, snapshot.label)
@@ -230,15 +223,88 @@ async def test_loading_is_the_latest_snapshot_then_the_log_after_it(store: Store
         await store.add_snapshot(chain.id, state=state, reason="whim", counts={}, last_update_id=0)
 
 
-async def test_delete_keeps_only_a_delete_snapshot_and_the_audit(store: Store) -> None:
+async def test_folding_moves_the_log_into_the_base(store: Store) -> None:
+    chain = await store.create_chain("Home", "alice")
+    edited = EditedDoc()
+    await store.append_updates({chain.id: edited.edit(30)})
+    assert await store.fold(chain.id, fold_updates) is None  # no snapshot asked for
+    assert await log_rows(store, chain.id) == 0
+    [base] = await store.load_chain_updates(chain.id)
+    late = edited.edit(12)
+    await store.append_updates({chain.id: late})
+
+    loaded = await store.load_chain_updates(chain.id)
+    assert loaded == [base, *late]
+    edited.assert_rebuilt_by(loaded)
+    assert await store.latest_update_id(chain.id) > 0
+
+    snapshot = await store.fold(chain.id, fold_updates, snapshot_reason="periodic")
+    assert snapshot is not None and snapshot.reason == "periodic"
+    [base] = await store.load_chain_updates(chain.id)
+    assert await store.snapshot_state(chain.id, snapshot.id) == base
+    edited.assert_rebuilt_by([base])
+    # Nothing changed since: an automatic snapshot is skipped, an asked-for one is not.
+    assert (
+        await store.fold(chain.id, fold_updates, snapshot_reason="periodic", only_if_changed=True)
+        is None
+    )
+    assert await store.changed_since_snapshot() == []
+    await store.append_updates({chain.id: edited.edit(1)})
+    assert await store.changed_since_snapshot() == [chain.id]
+    assert await store.fold(chain.id, fold_updates, snapshot_reason="manual") is not None
+    assert len(await store.list_snapshots(chain.id)) == 2
+
+
+async def test_a_fold_that_fails_changes_nothing(store: Store) -> None:
+    chain = await store.create_chain("Home", "alice")
+    edited = EditedDoc()
+    updates = edited.edit(20)
+    await store.append_updates({chain.id: updates})
+
+    async def crash(updates: list[bytes]) -> Folded:
+        raise RuntimeError("killed mid-compaction")
+
+    with pytest.raises(RuntimeError):
+        await store.fold(chain.id, crash, snapshot_reason="periodic")
+    assert await store.load_chain_updates(chain.id) == updates
+    assert await store.list_snapshots(chain.id) == []
+
+
+async def test_folds_racing_appends_lose_and_repeat_nothing(store: Store) -> None:
+    chain = await store.create_chain("Home", "alice")
+    edited = EditedDoc()
+
+    async def append() -> None:
+        for _ in range(40):
+            await store.append_updates({chain.id: edited.edit(3)})
+
+    async def fold() -> None:
+        for _ in range(15):
+            await store.fold(chain.id, fold_updates)
+
+    await asyncio.gather(append(), fold(), fold())
+    loaded = await store.load_chain_updates(chain.id)
+    edited.assert_rebuilt_by(loaded)
+    # Each update is held once: by the base, or by a row after it, never by both.
+    async with store.engine.connect() as conn:
+        base_id = await conn.scalar(
+            select(ChainBase.last_update_id).where(ChainBase.chain_id == chain.id)
+        )
+        oldest_row = await conn.scalar(
+            select(func.min(ChainUpdate.id)).where(ChainUpdate.chain_id == chain.id)
+        )
+    assert base_id is not None and (oldest_row is None or oldest_row > base_id)
+
+
+async def test_delete_keeps_snapshots_members_and_audit_and_undelete_brings_it_back(
+    store: Store,
+) -> None:
     chain = await store.create_chain("Home", "alice")
     other = await store.create_chain("Other", "alice")
     await store.set_member(chain.id, "corp:1", "editor")
     edited = EditedDoc()
     await store.append_updates({chain.id: edited.edit(20), other.id: [b"kept"]})
-    await store.add_snapshot(
-        chain.id, state=edited.doc.get_update(), reason="periodic", counts={}, last_update_id=1
-    )
+    periodic = await store.fold(chain.id, fold_updates, snapshot_reason="periodic")
     final_state = edited.doc.get_update()
     counts = {"systems": 7, "connections": 2, "signatures": 0}
 
@@ -250,15 +316,44 @@ async def test_delete_keeps_only_a_delete_snapshot_and_the_audit(store: Store) -
     assert await store.list_chains(None) == [other]
     assert await log_rows(store, chain.id) == 0
     assert await log_rows(store, other.id) == 1
-    assert await store.members(chain.id) == {}
-    [snapshot] = await store.list_snapshots(chain.id)
+    assert await store.load_chain_updates(chain.id) == []
+    snapshot, kept = await store.list_snapshots(chain.id)
+    assert kept == periodic
     assert (snapshot.reason, snapshot.created_by, snapshot.counts) == ("delete", "bob", counts)
     assert await store.snapshot_state(chain.id, snapshot.id) == final_state
-    assert await store.load_chain_updates(chain.id) == [final_state]
+    assert await store.deleted_state(chain.id) == final_state
     latest = (await store.list_audit(chain.id))[0]
     assert (latest.actor, latest.action) == ("bob", "delete")
     assert latest.detail == {"snapshotId": snapshot.id}
     assert not await store.delete_chain(chain.id, actor="bob", final_state=b"", counts={})
+    assert await store.fold(chain.id, fold_updates, snapshot_reason="manual") is None
+
+    assert await store.undelete_chain(chain.id, "root")
+    assert not await store.undelete_chain(chain.id, "root")
+    assert await store.get_chain(chain.id) is not None
+    assert await store.members(chain.id) == {"corp:1": "editor", "user:alice": "owner"}
+    edited.assert_rebuilt_by(await store.load_chain_updates(chain.id))
+    assert (await store.list_audit(chain.id))[0].action == "undelete"
+
+
+async def test_thinning_and_deleting_snapshots(store: Store) -> None:
+    chain = await store.create_chain("Home", "alice")
+    state = EditedDoc().doc.get_update()
+    for reason in ("periodic", "unload", "manual", "pre-restore", "periodic"):
+        await store.add_snapshot(chain.id, state=state, reason=reason, counts={}, last_update_id=0)
+    ids = [snapshot.id for snapshot in await store.list_snapshots(chain.id)]
+    candidates = await store.thinning_candidates(now_ms() + 1000)
+    assert [snapshot_id for snapshot_id, _ in candidates[chain.id]] == [ids[0], ids[3], ids[4]]
+    # Only automatic snapshots are ever thinned, whatever the caller asks.
+    assert await store.thin_snapshots(ids) == 3
+    assert [s.reason for s in await store.list_snapshots(chain.id)] == ["pre-restore", "manual"]
+    assert await store.delete_snapshot(chain.id, ids[1], "alice")
+    assert not await store.delete_snapshot(chain.id, ids[1], "alice")
+    latest = (await store.list_audit(chain.id))[0]
+    assert (latest.action, latest.detail) == (
+        "delete-snapshot",
+        {"snapshotId": ids[1], "reason": "pre-restore"},
+    )
 
 
 async def test_updates_for_deleted_or_unknown_chains_do_not_block_a_batch(store: Store) -> None:

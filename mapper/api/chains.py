@@ -34,12 +34,15 @@ def chain_json(chain: ChainRecord, role: str | None) -> dict[str, Any]:
     }
 
 
-async def authorize(request: Request, needed: str) -> tuple[Identity, ChainRecord, str]:
-    """The caller, the chain and the caller's role, or 401/404/403."""
+async def authorize(
+    request: Request, needed: str, *, deleted: bool = False
+) -> tuple[Identity, ChainRecord, str]:
+    """The caller, the chain and the caller's role, or 401/404/403. With `deleted`, service
+    admins also reach deleted chains (to see and restore their snapshots)."""
     identity = await caller(request)
     service = service_of(request)
     chain_id = request.path_params["chain_id"]
-    chain = await service.store.get_chain(chain_id)
+    chain = await service.store.get_chain(chain_id, include_deleted=deleted and identity.admin)
     role = await service.role(identity, chain_id) if chain is not None else None
     # Non-members learn nothing about a chain's existence.
     if chain is None or role is None:

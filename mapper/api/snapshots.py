@@ -1,4 +1,8 @@
-"""Snapshots, restore and the audit log (contract section 7)."""
+"""Snapshots, restore, diff, the audit log (contract section 7) and `verify`.
+
+Service admins reach a deleted chain's snapshots and audit log, and restoring one of them
+undeletes the chain.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from starlette.routing import Route
 from mapper import access
 from mapper.api.chains import authorize, service_of
 from mapper.api.errors import ApiError, json_body
+from mapper.api.identity import caller
+from mapper.diff import content_diff
 from mapper.schema import document_json
 from persistence.records import SnapshotInfo
 
@@ -38,7 +44,7 @@ def _snapshot_id(request: Request) -> int:
 
 
 async def list_snapshots(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER)
+    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
     snapshots = await service_of(request).store.list_snapshots(chain.id)
     return JSONResponse({"items": [snapshot_json(snapshot) for snapshot in snapshots]})
 
@@ -54,18 +60,38 @@ async def create_snapshot(request: Request) -> Response:
     return JSONResponse(snapshot_json(snapshot), status_code=201)
 
 
-async def get_snapshot(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER)
-    state = await service_of(request).store.snapshot_state(chain.id, _snapshot_id(request))
+async def _snapshot_content(request: Request, chain_id: str) -> dict[str, Any]:
+    state = await service_of(request).store.snapshot_state(chain_id, _snapshot_id(request))
     if state is None:
         raise ApiError(404, "no such snapshot of this chain")
     doc: Doc = Doc()
     doc.apply_update(state)
-    return JSONResponse(document_json(doc))
+    return document_json(doc)
+
+
+async def get_snapshot(request: Request) -> Response:
+    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    return JSONResponse(await _snapshot_content(request, chain.id))
+
+
+async def diff_snapshot(request: Request) -> Response:
+    """What restoring the snapshot would add, remove and change in the chain as it is now."""
+    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    target = await _snapshot_content(request, chain.id)
+    current = await service_of(request).chain_content(chain.id)
+    return JSONResponse({"snapshotId": _snapshot_id(request), **content_diff(current, target)})
+
+
+async def delete_snapshot(request: Request) -> Response:
+    identity, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    store = service_of(request).store
+    if not await store.delete_snapshot(chain.id, _snapshot_id(request), identity.user_id):
+        raise ApiError(404, "no such snapshot of this chain")
+    return Response(status_code=204)
 
 
 async def restore_snapshot(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, access.OWNER, deleted=True)
     try:
         before = await service_of(request).restore(
             chain.id, _snapshot_id(request), identity.user_id
@@ -76,7 +102,7 @@ async def restore_snapshot(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER)
+    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
     entries = await service_of(request).store.list_audit(chain.id)
     items = [
         {"at": entry.at, "actor": entry.actor, "action": entry.action, "detail": entry.detail}
@@ -85,12 +111,24 @@ async def audit(request: Request) -> Response:
     return JSONResponse({"items": items})
 
 
+async def verify(request: Request) -> Response:
+    """Rebuild the chain from the database alone and compare it with its live room."""
+    identity = await caller(request)
+    if not identity.admin:
+        raise ApiError(403, "verify is for service admins")
+    _, chain, _ = await authorize(request, access.OWNER)
+    return JSONResponse(await service_of(request).verify(chain.id))
+
+
 routes = [
     Route("/api/chains/{chain_id}/snapshots", list_snapshots, methods=["GET"]),
     Route("/api/chains/{chain_id}/snapshots", create_snapshot, methods=["POST"]),
     Route("/api/chains/{chain_id}/snapshots/{snapshot_id}", get_snapshot, methods=["GET"]),
+    Route("/api/chains/{chain_id}/snapshots/{snapshot_id}", delete_snapshot, methods=["DELETE"]),
+    Route("/api/chains/{chain_id}/snapshots/{snapshot_id}/diff", diff_snapshot, methods=["GET"]),
     Route(
         "/api/chains/{chain_id}/snapshots/{snapshot_id}/restore", restore_snapshot, methods=["POST"]
     ),
     Route("/api/chains/{chain_id}/audit", audit, methods=["GET"]),
+    Route("/api/chains/{chain_id}/verify", verify, methods=["GET"]),
 ]

@@ -1,7 +1,8 @@
 """Room lifecycle: load once for every joiner, unload when the last client has gone.
 
 Hooks, in the manner of Hocuspocus: `load` fills a new room from the database, `store` takes
-every change worth keeping, `flush` waits until a room's changes are durable.
+every change worth keeping, `flush` waits until a room's changes are durable, `unloaded` hears
+that a room has gone.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class RoomKind:
     store: StoreUpdate | None
     flush: Callable[[str], Awaitable[None]] | None
     schema: bool
+    unloaded: Callable[[str], None] | None = None
 
 
 class RoomManager:
@@ -44,6 +46,7 @@ class RoomManager:
         self._idle_s = idle_s
         self._fanout = fanout
         self._rooms: dict[str, Room] = {}
+        self._kinds: dict[str, RoomKind] = {}
         self._loads: dict[str, asyncio.Task[None]] = {}
         self._unloads: dict[str, asyncio.TimerHandle] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -79,6 +82,7 @@ class RoomManager:
                 publish=self._fanout.publish if self._fanout is not None else None,
             )
             self._rooms[key] = room
+            self._kinds[key] = kind
             self._metrics.rooms.set(len(self._rooms))
             self._loads[key] = asyncio.create_task(self._load(room, kind))
         self._cancel_unload(key)
@@ -141,6 +145,7 @@ class RoomManager:
             log.exception("room %s: load failed", room.key)
             if self._rooms.get(room.key) is room:
                 del self._rooms[room.key]
+                del self._kinds[room.key]
                 self._metrics.rooms.set(len(self._rooms))
             room.close()
             raise
@@ -165,8 +170,11 @@ class RoomManager:
             return
         # Gone from the table at once: a new joiner loads afresh, after the flush below.
         del self._rooms[room.key]
+        kind = self._kinds.pop(room.key)
         self._metrics.rooms.set(len(self._rooms))
         room.close()
+        if kind.unloaded is not None:
+            kind.unloaded(room.key)
         if self._fanout is not None:
             task = asyncio.create_task(self._fanout.unsubscribe(room.key))
             self._unsubscribing.add(task)

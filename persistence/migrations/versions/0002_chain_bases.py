@@ -27,6 +27,7 @@ def upgrade() -> None:
         ),
         sa.Column("state", sa.LargeBinary(), nullable=False),
         sa.Column("last_update_id", sa.BigInteger(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
     )
 

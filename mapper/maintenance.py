@@ -1,0 +1,181 @@
+"""Upkeep of stored chains, in the background: compaction of long update logs, periodic and
+unload snapshots, and thinning of old snapshots.
+
+Every job here works from the database alone (the log folded into the base), so it is right
+whichever process of the service runs it, and several processes may run it at once: the
+store's per-chain lock serializes them and "only if changed" keeps them from doubling up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+from pycrdt import Doc
+
+from mapper.rooms.room import apply_stored
+from mapper.schema import counts
+from mapper.settings import Settings
+from persistence.records import Folded, SnapshotInfo
+from persistence.retention import Retention, expired
+from persistence.store import Store, now_ms
+
+log = logging.getLogger("mapper.maintenance")
+
+
+async def fold_updates(updates: list[bytes]) -> Folded:
+    """One state holding `updates` (deleted content garbage-collected), built off the event
+    loop: a large chain takes tens of milliseconds."""
+    return await asyncio.to_thread(_fold, updates)
+
+
+def _fold(updates: list[bytes]) -> Folded:
+    doc: Doc = Doc()
+    apply_stored(doc, updates)
+    return Folded(doc.get_update(), counts(doc))
+
+
+class ChainMaintenance:
+    def __init__(
+        self, store: Store, settings: Settings, flush: Callable[[str], Awaitable[None]]
+    ) -> None:
+        self._store = store
+        self._flush = flush  # makes a chain's accepted updates durable
+        self._interval_s = settings.snapshot_interval_s
+        self._compact_rows = settings.compact_updates
+        self._compact_bytes = settings.compact_bytes
+        self._retention = Retention(
+            keep_all_ms=int(settings.snapshot_keep_all_s * 1000),
+            keep_hourly_ms=int(settings.snapshot_keep_hourly_s * 1000),
+            keep_daily_ms=int(settings.snapshot_keep_daily_s * 1000),
+        )
+        # Rows and bytes this process logged per chain since it last compacted the chain.
+        self._logged: dict[str, tuple[int, int]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._run(), name="chain-maintenance")
+
+    async def close(self) -> None:
+        """Stop; jobs under way finish (each is one transaction, so stopping is always safe)."""
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.wait({self._loop})
+        if self._jobs:
+            await asyncio.wait(self._jobs)
+
+    def logged(self, batch: Mapping[str, Sequence[bytes]]) -> None:
+        """The writer stored these rows: compact a chain once its log passes the threshold."""
+        for chain_id, rows in batch.items():
+            count, size = self._logged.get(chain_id, (0, 0))
+            count, size = count + len(rows), size + sum(len(row) for row in rows)
+            if count >= self._compact_rows or size >= self._compact_bytes:
+                self._logged.pop(chain_id, None)
+                self._spawn(self.fold(chain_id))
+            else:
+                self._logged[chain_id] = (count, size)
+
+    def unloaded(self, chain_id: str) -> None:
+        """A room was unloaded: once its changes are stored, snapshot it if it changed."""
+        self._spawn(self._snapshot_unloaded(chain_id))
+
+    async def _snapshot_unloaded(self, chain_id: str) -> None:
+        await self._flush(chain_id)
+        await self.fold(chain_id, snapshot_reason="unload")
+
+    async def fold(
+        self,
+        chain_id: str,
+        *,
+        snapshot_reason: str | None = None,
+        actor: str | None = None,
+        label: str | None = None,
+    ) -> SnapshotInfo | None:
+        """Compact the chain's log; with a reason, also snapshot it. Automatic snapshots
+        (periodic, unload) are only taken when the chain changed since its last snapshot."""
+        automatic = snapshot_reason in ("periodic", "unload")
+        async with self._locks.setdefault(chain_id, asyncio.Lock()):
+            started = time.perf_counter()
+            snapshot = await self._store.fold(
+                chain_id,
+                fold_updates,
+                snapshot_reason=snapshot_reason,
+                actor=actor,
+                label=label,
+                only_if_changed=automatic,
+            )
+            log.debug(
+                "chain %s: folded%s in %.1f ms",
+                chain_id,
+                f" with a {snapshot_reason} snapshot" if snapshot else "",
+                (time.perf_counter() - started) * 1000,
+            )
+        lock = self._locks.get(chain_id)
+        if lock is not None and not lock.locked():
+            del self._locks[chain_id]
+        return snapshot
+
+    async def snapshot_changed_chains(self) -> int:
+        """A periodic snapshot of every chain changed since its last snapshot."""
+        taken = 0
+        for chain_id in await self._store.changed_since_snapshot():
+            if await self.fold(chain_id, snapshot_reason="periodic") is not None:
+                taken += 1
+        return taken
+
+    async def compact_long_logs(self) -> int:
+        """Compact every chain whose log is past the threshold (say, after a restart)."""
+        long_logs = [
+            chain_id
+            for chain_id, (rows, size) in (await self._store.log_sizes()).items()
+            if rows >= self._compact_rows or size >= self._compact_bytes
+        ]
+        for chain_id in long_logs:
+            await self.fold(chain_id)
+        return len(long_logs)
+
+    async def thin_snapshots(self) -> int:
+        now = now_ms()
+        candidates = await self._store.thinning_candidates(now - self._retention.keep_all_ms)
+        doomed = [
+            snapshot_id
+            for snapshots in candidates.values()
+            for snapshot_id in expired(snapshots, now, self._retention)
+        ]
+        return await self._store.thin_snapshots(doomed)
+
+    async def _run(self) -> None:
+        await self._guarded(self.compact_long_logs)
+        while True:
+            await asyncio.sleep(self._interval_s)
+            await self._guarded(self.snapshot_changed_chains)
+            await self._guarded(self.thin_snapshots)
+
+    async def _guarded(self, job: Callable[[], Awaitable[int]]) -> None:
+        name = job.__name__.replace("_", " ")
+        try:
+            done = await job()
+        except Exception:
+            # The database may be away; the next round tries again.
+            log.warning("%s failed; trying again next round", name, exc_info=True)
+        else:
+            if done:
+                log.info("%s: %d", name, done)
+
+    def _spawn(self, job: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.create_task(_logging_failure(job))
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+
+async def _logging_failure(job: Coroutine[Any, Any, object]) -> None:
+    try:
+        await job
+    except Exception:
+        # Nothing is lost: the log stays as it was and the next threshold or round retries.
+        log.warning("chain upkeep failed", exc_info=True)

@@ -394,9 +394,16 @@ class Store:
 
     async def changed_since_snapshot(self) -> list[str]:
         """Live chains holding a change that no snapshot has."""
+        # The newest row may still be in the log, or already compacted into the base.
+        newest_ids = union_all(
+            select(ChainUpdate.chain_id, func.max(ChainUpdate.id).label("newest")).group_by(
+                ChainUpdate.chain_id
+            ),
+            select(ChainBase.chain_id, ChainBase.last_update_id.label("newest")),
+        ).subquery()
         newest_row = (
-            select(ChainUpdate.chain_id, func.max(ChainUpdate.id).label("newest"))
-            .group_by(ChainUpdate.chain_id)
+            select(newest_ids.c.chain_id, func.max(newest_ids.c.newest).label("newest"))
+            .group_by(newest_ids.c.chain_id)
             .subquery()
         )
         snapshotted = (

@@ -251,6 +251,8 @@ async def test_folding_moves_the_log_into_the_base(store: Store) -> None:
     assert await store.changed_since_snapshot() == []
     await store.append_updates({chain.id: edited.edit(1)})
     assert await store.changed_since_snapshot() == [chain.id]
+    await store.fold(chain.id, fold_updates)  # the change now sits in the base alone
+    assert await store.changed_since_snapshot() == [chain.id]
     assert await store.fold(chain.id, fold_updates, snapshot_reason="manual") is not None
     assert len(await store.list_snapshots(chain.id)) == 2
 

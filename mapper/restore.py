@@ -13,30 +13,33 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-from mapper.schema import ROOTS
+from mapper.schema import ROOTS, document_json
 
 RESTORE_ORIGIN = "restore"
 
 
 def make_equal(doc: Doc, target: Doc) -> None:
     """Edit `doc` so that its content (the four roots) equals `target`'s, in one transaction."""
+    # Compared as JSON first: only the entries that differ are read and written as CRDT types.
+    current, wanted = document_json(doc), document_json(target)
     with doc.transaction(origin=RESTORE_ORIGIN):
         for name in ROOTS:
-            _sync_map(doc.get(name, type=Map), target.get(name, type=Map).to_py() or {})
+            _sync_map(doc.get(name, type=Map), current[name], wanted[name])
 
 
-def _sync_map(live: Map, wanted: dict[str, Any]) -> None:
-    for key in [key for key in live.keys() if key not in wanted]:
+def _sync_map(live: Map, current: dict[str, Any], wanted: dict[str, Any]) -> None:
+    for key in current.keys() - wanted.keys():
         del live[key]
     for key, value in wanted.items():
-        current = live.get(key)
-        if isinstance(value, dict) and isinstance(current, Map):
-            _sync_map(current, value)
-        elif isinstance(current, Text) and isinstance(value, str):
-            if str(current) != value:
-                current.clear()
-                current += value
-        elif key not in live or _plain(current) != value:
+        if key in current and current[key] == value:
+            continue
+        existing = live.get(key) if key in current else None
+        if isinstance(value, dict) and isinstance(existing, Map):
+            _sync_map(existing, current[key], value)
+        elif isinstance(existing, Text) and isinstance(value, str):
+            existing.clear()
+            existing += value
+        else:
             live[key] = _build(key, value)
 
 
@@ -46,7 +49,3 @@ def _build(key: str, value: Any) -> Any:
     if key == "notes" and isinstance(value, str):
         return Text(value)  # the only Y.Text of the schema
     return value
-
-
-def _plain(value: Any) -> Any:
-    return value.to_py() if isinstance(value, Map | Text) else value

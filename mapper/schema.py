@@ -56,9 +56,10 @@ Deliberately left alone:
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
 from functools import partial
 from typing import Any
 
@@ -81,6 +82,7 @@ ROOTS = ("meta", "systems", "connections", "signatures")
 MAX_ALIAS = 64
 MAX_TEXT = 100
 MAX_NOTES = 10_000
+FULL_CHECK_SLICE = 256  # entries checked between two yields of enforce_all_in_slices
 
 # Up to 15 digits keeps every id a safe JS integer.
 _ID = "[1-9][0-9]{0,14}"
@@ -248,11 +250,23 @@ class SchemaGuard:
 
     def enforce_all(self) -> int:
         """Correct the whole document (after loading it from the database)."""
+        return sum(self.enforce_all_in_slices())
+
+    def enforce_all_in_slices(self, size: int = FULL_CHECK_SLICE) -> Iterator[int]:
+        """`enforce_all` a slice of entries at a time, yielding each slice's corrections, so a
+        caller can let other work run in between. Systems come first: connections are then
+        checked against the corrected systems, signatures against the corrected connections."""
         self._touched = set()
-        touched = {name: set(root.keys()) for name, root in self._roots.items()}
         # meta.schema is required, so meta is checked even when empty.
-        touched["meta"].add("schema")
-        return self._correct(touched)
+        yield self._correct(
+            {"meta": {"schema"}, "systems": set(), "connections": set(), "signatures": set()}
+        )
+        for name in ROOTS[1:]:
+            keys = list(self._roots[name].keys())
+            for start in range(0, len(keys), size):
+                touched: dict[str, set[str]] = {root: set() for root in ROOTS}
+                touched[name] = set(keys[start : start + size])
+                yield self._correct(touched)
 
     def close(self) -> None:
         for root, subscription in self._subscriptions:
@@ -402,8 +416,11 @@ def _apply(entry: Map, field: str, fixed: Any) -> int:
 
 
 def document_json(doc: Doc) -> dict[str, Any]:
-    """The document as JSON: Y.Text as str, nested Y.Map as dict, numbers as stored."""
-    return {name: doc.get(name, type=Map).to_py() for name in ROOTS}
+    """The document as JSON: Y.Text as str, nested Y.Map as dict, integral numbers as int."""
+    roots = {name: doc.get(name, type=Map) for name in ROOTS}
+    # The CRDT library's own JSON encoding: five times faster than reading entry by entry.
+    with doc.transaction() as txn:
+        return {name: json.loads(root.integrated.to_json(txn._txn)) for name, root in roots.items()}
 
 
 def new_chain_update(name: str) -> bytes:

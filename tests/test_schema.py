@@ -123,7 +123,10 @@ def chain() -> Chain:
 
 
 def same(value: Any, expected: Any) -> bool:
-    # False == 0 in Python: compare types as well.
+    # False == 0 in Python: compare types as well, except int against float (JSON numbers).
+    numbers = (int, float)
+    if isinstance(value, numbers) and isinstance(expected, numbers):
+        return isinstance(value, bool) is isinstance(expected, bool) and value == expected
     return type(value) is type(expected) and value == expected
 
 

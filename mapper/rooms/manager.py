@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from mapper.metrics import Metrics
 from mapper.protocol import ProtocolError
@@ -50,7 +51,7 @@ class RoomManager:
         self._loads: dict[str, asyncio.Task[None]] = {}
         self._unloads: dict[str, asyncio.TimerHandle] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._unsubscribing: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._sweeper = asyncio.create_task(self._housekeeping())
@@ -141,6 +142,7 @@ class RoomManager:
                 await kind.flush(room.key)
             room.load(await kind.load(room.key))
             room.request_sync()
+            self._spawn(self._check_stored(room))
         except BaseException:
             log.exception("room %s: load failed", room.key)
             if self._rooms.get(room.key) is room:
@@ -153,6 +155,18 @@ class RoomManager:
             self._loads.pop(room.key, None)
         if not room.connections and not room.joining:
             self._schedule_unload(room)
+
+    async def _check_stored(self, room: Room) -> None:
+        # After the joiners are served: the first sync need not wait for a full check.
+        for _ in room.check_stored():
+            await asyncio.sleep(0)
+            if self._rooms.get(room.key) is not room:
+                return  # unloaded meanwhile; the next load checks again
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _schedule_unload(self, room: Room) -> None:
         self._cancel_unload(room.key)
@@ -176,9 +190,7 @@ class RoomManager:
         if kind.unloaded is not None:
             kind.unloaded(room.key)
         if self._fanout is not None:
-            task = asyncio.create_task(self._fanout.unsubscribe(room.key))
-            self._unsubscribing.add(task)
-            task.add_done_callback(self._unsubscribing.discard)
+            self._spawn(self._fanout.unsubscribe(room.key))
         log.debug("room %s: unloaded", room.key)
 
     async def _housekeeping(self) -> None:

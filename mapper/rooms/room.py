@@ -11,10 +11,10 @@ goes out through one observer: to every connection, the sender included, and to 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from pycrdt import Doc, TransactionEvent
+from pycrdt import Doc, Subscription, TransactionEvent
 
 from mapper import protocol
 from mapper.metrics import Metrics
@@ -74,21 +74,31 @@ class Room:
         self._metrics = metrics
         self._store_update = store_update
         self._publish = publish
-        self._loading = True
+        self._schema = schema
         self._remote = False  # applying another process's change: neither store nor publish it
-        # Subscribe before anything can write, so no change escapes the store.
-        self._subscription = self.doc.observe(self._on_change)
-        self.guard = SchemaGuard(self.doc) if schema else None
+        self._subscription: Subscription | None = None
+        self.guard: SchemaGuard | None = None
 
     def load(self, updates: Iterable[bytes]) -> None:
-        """Fill the document from the database; only the corrections it needs are new changes."""
+        """Fill the document from the database. Nobody can write before this returns (joiners
+        wait for it), so the observers come after the stored state: loading is no change, and
+        watching it would cost more than applying it."""
         apply_stored(self.doc, updates)
-        self._loading = False
+        self._subscription = self.doc.observe(self._on_change)
+        if self._schema:
+            self.guard = SchemaGuard(self.doc)
+
+    def check_stored(self) -> Iterator[None]:
+        """Correct whatever the stored document breaks (the rules may be newer than it), one
+        slice of entries per step, so that a large chain does not hold up other rooms."""
         if self.guard is not None:
-            self._count_corrections(self.guard.enforce_all())
+            for fixes in self.guard.enforce_all_in_slices():
+                self._count_corrections(fixes)
+                yield
 
     def close(self) -> None:
-        self.doc.unobserve(self._subscription)
+        if self._subscription is not None:
+            self.doc.unobserve(self._subscription)
         if self.guard is not None:
             self.guard.close()
 
@@ -199,8 +209,6 @@ class Room:
             self._publish(self.key, fanout.AWARENESS, message)
 
     def _on_change(self, event: TransactionEvent) -> None:
-        if self._loading:
-            return
         update = event.update
         if not self._remote:
             if self._store_update is not None:

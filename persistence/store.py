@@ -121,12 +121,7 @@ class Store:
         async with self.engine.begin() as conn:
             # Marking the row first locks it, so a concurrent delete waits and then finds
             # nothing to do, and Postgres's append_updates skips the chain from then on.
-            marked = await conn.execute(
-                update(Chain)
-                .where(Chain.id == chain_id, Chain.deleted_at.is_(None))
-                .values(deleted_at=at)
-            )
-            if marked.rowcount == 0:
+            if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=at):
                 return False
             snapshot_id = await _insert_snapshot(
                 conn,
@@ -149,12 +144,7 @@ class Store:
         creator as owner if no member is left). False if the chain is not deleted."""
         at = now_ms()
         async with self.engine.begin() as conn:
-            marked = await conn.execute(
-                update(Chain)
-                .where(Chain.id == chain_id, Chain.deleted_at.is_not(None))
-                .values(deleted_at=None)
-            )
-            if marked.rowcount == 0:
+            if not await _mark_chain(conn, chain_id, deleted=True, deleted_at=None):
                 return False
             final = (
                 await conn.execute(
@@ -300,12 +290,7 @@ class Store:
             # A write to the chain's row first: in Postgres it waits for appends in flight
             # (they hold the row FOR SHARE) and holds new ones off, so every row up to the
             # newest id is visible; in SQLite it takes the database's write lock.
-            locked = await conn.execute(
-                update(Chain)
-                .where(Chain.id == chain_id, Chain.deleted_at.is_(None))
-                .values(deleted_at=None)
-            )
-            if locked.rowcount == 0:
+            if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=None):
                 return None
             base = (
                 await conn.execute(
@@ -560,6 +545,18 @@ class Store:
         )
         async with self.engine.connect() as conn:
             return [AuditEntry(*row) for row in await conn.execute(query)]
+
+
+async def _mark_chain(
+    conn: AsyncConnection, chain_id: str, *, deleted: bool, deleted_at: int | None
+) -> bool:
+    """Set `deleted_at` on the chain if it is (`deleted`) or is not deleted; this write also
+    locks the row until the transaction ends. False if no such chain."""
+    is_deleted = Chain.deleted_at.is_not(None) if deleted else Chain.deleted_at.is_(None)
+    marked = await conn.execute(
+        update(Chain).where(Chain.id == chain_id, is_deleted).values(deleted_at=deleted_at)
+    )
+    return marked.rowcount > 0
 
 
 async def _latest_update_id(conn: AsyncConnection, chain_id: str) -> int:

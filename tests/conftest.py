@@ -38,6 +38,20 @@ def sqlite_server(sqlite_url: str, tmp_path: Path) -> Iterator[MapperServer]:
     instance.stop()
 
 
+@pytest.fixture
+def compacting_server(database_url: str, tmp_path: Path) -> Iterator[MapperServer]:
+    """`mapper serve` that compacts every few rows and snapshots changed chains twice a
+    second: upkeep runs all the time."""
+    env = {
+        "MAPPER_COMPACT_UPDATES": "3",
+        "MAPPER_FLUSH_MS": "10",
+        "MAPPER_SNAPSHOT_INTERVAL_S": "0.5",
+    }
+    instance = MapperServer(tmp_path / "data", database_url, env=env).start()
+    yield instance
+    instance.kill()
+
+
 @pytest.fixture(scope="session")
 def node_modules() -> None:
     """The Node Yjs clients (tests/node), installed from the lockfile on first use."""

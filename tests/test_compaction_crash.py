@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from pycrdt import Map
 from sqlalchemy import func, select
 
@@ -19,19 +16,6 @@ from tests.wire import WireClient
 
 CYCLES = 6
 DURABLE_AFTER_S = 0.25  # well past MAPPER_FLUSH_MS below
-
-
-@pytest.fixture
-def compacting_server(database_url: str, tmp_path: Path) -> Iterator[MapperServer]:
-    """Compacts every few rows and snapshots every half second: a kill often lands inside."""
-    env = {
-        "MAPPER_COMPACT_UPDATES": "3",
-        "MAPPER_FLUSH_MS": "10",
-        "MAPPER_SNAPSHOT_INTERVAL_S": "0.5",
-    }
-    instance = MapperServer(tmp_path / "data", database_url, env=env).start()
-    yield instance
-    instance.kill()
 
 
 async def test_sigkill_during_compaction_loses_and_repeats_nothing(

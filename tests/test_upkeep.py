@@ -7,8 +7,6 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -61,23 +59,10 @@ async def eventually(check: Any, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-def busy_server(database_url: str, tmp_path: Path) -> Iterator[MapperServer]:
-    """A server that compacts after a few rows and snapshots changed chains every second."""
-    env = {
-        "MAPPER_COMPACT_UPDATES": "5",
-        "MAPPER_FLUSH_MS": "20",
-        "MAPPER_SNAPSHOT_INTERVAL_S": "1",
-    }
-    instance = MapperServer(tmp_path / "data", database_url, env=env).start()
-    yield instance
-    instance.stop()
-
-
 async def test_long_logs_compact_and_changed_chains_get_snapshots(
-    busy_server: MapperServer,
+    compacting_server: MapperServer,
 ) -> None:
-    server = busy_server
+    server = compacting_server
     token = server.token("owner")
     chain = create_chain(server, token)
     client = await join(server, chain, token)
@@ -234,9 +219,9 @@ async def test_admins_restore_a_deleted_chain(server: MapperServer) -> None:
 
 
 async def test_wiping_every_room_and_restarting_reproduces_every_chain(
-    busy_server: MapperServer,
+    compacting_server: MapperServer,
 ) -> None:
-    server = busy_server
+    server = compacting_server
     token = server.token("owner")
     chains = [create_chain(server, token, name=f"Chain {n}") for n in range(3)]
     clients = [await join(server, chain, token) for chain in chains]

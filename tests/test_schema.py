@@ -753,3 +753,32 @@ def test_any_edits_end_valid_and_converged(batches: list[Any]) -> None:
     for client in clients:
         client.apply_update(server.get_update(client.get_state()))
         assert document_json(client) == document_json(server)
+
+
+def test_an_update_from_another_process_is_held_to_the_schema() -> None:
+    """Two processes each accept a valid edit (one deletes a system, the other connects it);
+    the one that receives the other's edit as a remote update corrects the result."""
+    from mapper.metrics import Metrics
+    from mapper.rooms import fanout
+    from mapper.rooms.room import Room
+
+    stored: list[bytes] = []
+    room = Room(
+        "chain", metrics=Metrics(), store_update=lambda key, u: stored.append(u), schema=True
+    )
+    peer: Doc = Doc()
+    with peer.transaction():
+        peer.get("meta", type=Map).update({"schema": 1, "name": "Home"})
+        peer.get("systems", type=Map).update(
+            {"31000001": system(31000001), "31000002": system(31000002)}
+        )
+    room.load([peer.get_update()])
+    list(room.check_stored())
+    room.edit(lambda doc: doc.get("systems", type=Map).pop("31000002"))
+    before = peer.get_state()
+    peer.get("connections", type=Map)["31000001-31000002"] = connection(31000001, 31000002)
+
+    room.apply_remote(b"peer", fanout.UPDATE, peer.get_update(before))
+
+    assert "31000001-31000002" not in room.doc.get("connections", type=Map)
+    assert stored, "the correction is stored like any change"

@@ -158,6 +158,10 @@ class Room:
                 crdt_call(self.doc.apply_update, payload)
             finally:
                 self._remote = False
+            if self.guard is not None:
+                # Two valid edits made at once in two processes can break the schema together;
+                # each process then corrects the same way, and the corrections converge.
+                self._count_corrections(self.guard.enforce())
         elif kind == fanout.AWARENESS:
             for message in protocol.read_frame(payload):
                 if isinstance(message, protocol.AwarenessMessage):

@@ -27,13 +27,13 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chain_content import build_chain  # noqa: E402
+from chain_content import build_chain
 
-from mapper import protocol  # noqa: E402
-from mapper.rooms.room import Room  # noqa: E402
-from mapper.service import Service  # noqa: E402
-from mapper.settings import Settings  # noqa: E402
-from persistence.models import ChainBase, ChainSnapshot, ChainUpdate  # noqa: E402
+from mapper import protocol
+from mapper.rooms.room import Room
+from mapper.service import Service
+from mapper.settings import Settings
+from persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 
 
 async def timed(action: Callable[[], Awaitable[object]], runs: int) -> list[float]:

@@ -1,3 +1,5 @@
 from mapper.cli import main
 
-main()
+# Guarded: worker processes (persistence/folding.py) import the main module again.
+if __name__ == "__main__":
+    main()

@@ -14,28 +14,14 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
-from pycrdt import Doc
-
-from mapper.rooms.room import apply_stored
-from mapper.schema import counts
+from mapper.diff import ENTRY_ROOTS
 from mapper.settings import Settings
-from persistence.records import Folded, SnapshotInfo
+from persistence.folding import Folder
+from persistence.records import SnapshotInfo
 from persistence.retention import Retention, expired
 from persistence.store import Store, now_ms
 
 log = logging.getLogger("mapper.maintenance")
-
-
-async def fold_updates(updates: list[bytes]) -> Folded:
-    """One state holding `updates` (deleted content garbage-collected), built off the event
-    loop: a large chain takes tens of milliseconds."""
-    return await asyncio.to_thread(_fold, updates)
-
-
-def _fold(updates: list[bytes]) -> Folded:
-    doc: Doc = Doc()
-    apply_stored(doc, updates)
-    return Folded(doc.get_update(), counts(doc))
 
 
 class ChainMaintenance:
@@ -44,6 +30,7 @@ class ChainMaintenance:
     ) -> None:
         self._store = store
         self._flush = flush  # makes a chain's accepted updates durable
+        self._fold = Folder(ENTRY_ROOTS)
         self._interval_s = settings.snapshot_interval_s
         self._compact_rows = settings.compact_updates
         self._compact_bytes = settings.compact_bytes
@@ -68,6 +55,7 @@ class ChainMaintenance:
             await asyncio.wait({self._loop})
         if self._jobs:
             await asyncio.wait(self._jobs)
+        self._fold.close()
 
     def logged(self, batch: Mapping[str, Sequence[bytes]]) -> None:
         """The writer stored these rows: compact a chain once its log passes the threshold."""
@@ -103,7 +91,7 @@ class ChainMaintenance:
             started = time.perf_counter()
             snapshot = await self._store.fold(
                 chain_id,
-                fold_updates,
+                self._fold,
                 snapshot_reason=snapshot_reason,
                 actor=actor,
                 label=label,

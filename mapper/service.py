@@ -18,10 +18,10 @@ from mapper.rooms import fanout
 from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
 from mapper.rooms.fanout import Fanout
 from mapper.rooms.manager import RoomKind, RoomManager
-from mapper.rooms.room import apply_stored
 from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
 from persistence.database import create_engine
+from persistence.folding import apply_stored
 from persistence.migrations import upgrade_database
 from persistence.records import SnapshotInfo
 from persistence.store import ChainRecord, Store

@@ -14,8 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from pycrdt import merge_updates
-
+from persistence.folding import merge
 from persistence.store import Store
 
 log = logging.getLogger(__name__)
@@ -24,27 +23,6 @@ OnFlush = Callable[[float, int, int], None]
 """Called after each write with (seconds, rows written, updates they hold)."""
 OnStored = Callable[[Mapping[str, Sequence[bytes]]], None]
 """Called after each write with the rows it stored, per chain."""
-
-# merge_updates takes time quadratic in the number of updates it gets (20,000 small updates:
-# 1.4 s, blocking the loop); merging in groups of this size and then merging the results takes
-# 30 ms for the same input.
-_MERGE_GROUP = 64
-
-
-def merge(updates: Sequence[bytes]) -> list[bytes]:
-    """One Yjs update equivalent to `updates`; the updates unchanged if they cannot be merged
-    (they are stored as they are rather than lost)."""
-    blobs = list(updates)
-    try:
-        while len(blobs) > 1:
-            blobs = [
-                merge_updates(*blobs[start : start + _MERGE_GROUP])
-                for start in range(0, len(blobs), _MERGE_GROUP)
-            ]
-    except ValueError as error:
-        log.warning("storing %d updates unmerged: %s", len(updates), error)
-        return list(updates)
-    return blobs
 
 
 class UpdateWriter:

@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import psycopg
@@ -18,13 +18,14 @@ from alembic.script import ScriptDirectory
 from pycrdt import Array, Doc, Map
 from sqlalchemy import func, select, text
 
-from mapper.maintenance import fold_updates
+from mapper.diff import ENTRY_ROOTS
 from persistence.database import DatabaseUrlError, create_engine
+from persistence.folding import Folder, merge
 from persistence.migrations import alembic_config, upgrade_database
 from persistence.models import Base, ChainBase, ChainUpdate
 from persistence.records import Folded
 from persistence.store import Store, now_ms
-from persistence.writer import UpdateWriter, merge
+from persistence.writer import UpdateWriter
 from tests.databases import POSTGRES
 
 
@@ -40,6 +41,14 @@ async def store(url: str) -> AsyncIterator[Store]:
     store = Store(create_engine(url))
     yield store
     await store.close()
+
+
+@pytest.fixture(scope="session")
+def fold_updates() -> Iterator[Folder]:
+    """The service's folder: a worker process that merges a chain's stored updates."""
+    folder = Folder(ENTRY_ROOTS)
+    yield folder
+    folder.close()
 
 
 class EditedDoc:
@@ -223,7 +232,7 @@ async def test_snapshots_are_stored_and_listed(store: Store) -> None:
         await store.add_snapshot(chain.id, state=state, reason="whim", counts={}, last_update_id=0)
 
 
-async def test_folding_moves_the_log_into_the_base(store: Store) -> None:
+async def test_folding_moves_the_log_into_the_base(store: Store, fold_updates: Folder) -> None:
     chain = await store.create_chain("Home", "alice")
     edited = EditedDoc()
     await store.append_updates({chain.id: edited.edit(30)})
@@ -272,7 +281,9 @@ async def test_a_fold_that_fails_changes_nothing(store: Store) -> None:
     assert await store.list_snapshots(chain.id) == []
 
 
-async def test_folds_racing_appends_lose_and_repeat_nothing(store: Store) -> None:
+async def test_folds_racing_appends_lose_and_repeat_nothing(
+    store: Store, fold_updates: Folder
+) -> None:
     chain = await store.create_chain("Home", "alice")
     edited = EditedDoc()
 
@@ -300,6 +311,7 @@ async def test_folds_racing_appends_lose_and_repeat_nothing(store: Store) -> Non
 
 async def test_delete_keeps_snapshots_members_and_audit_and_undelete_brings_it_back(
     store: Store,
+    fold_updates: Folder,
 ) -> None:
     chain = await store.create_chain("Home", "alice")
     other = await store.create_chain("Other", "alice")

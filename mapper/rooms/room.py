@@ -22,7 +22,7 @@ from mapper.protocol import AwarenessEntry, ProtocolError
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
 from mapper.schema import SchemaGuard
-from persistence.writer import merge
+from persistence.folding import apply_stored
 from presence.awareness import RoomAwareness
 
 log = logging.getLogger("mapper.rooms")
@@ -48,12 +48,6 @@ def crdt_call(operation: Callable[..., T], *args: object) -> T:
         raise
     except BaseException as error:
         raise ProtocolError(f"CRDT data does not decode: {error}") from error
-
-
-def apply_stored(doc: Doc, updates: Iterable[bytes]) -> None:
-    """Apply a chain's stored updates (snapshot, then log) to `doc`, merged in groups."""
-    for update in merge([update for update in updates if update]):
-        doc.apply_update(update)
 
 
 class Room:

@@ -1,0 +1,96 @@
+"""The browser app in real Chromium: two scouts on one chain, undo, read-only viewers."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.browser import artifact, chromium
+from tests.chains import create_chain, grant
+from tests.server import MapperServer
+
+TIMEOUT_MS = 10_000
+
+
+async def open_map(context: BrowserContext, server: MapperServer, chain: str, token: str) -> Page:
+    page = await context.new_page()
+    await page.goto(f"{server.http}/chains/{chain}#token={token}")
+    await expect(page.locator(".status")).to_have_text("live", timeout=TIMEOUT_MS)
+    return page
+
+
+async def add_system(page: Page, system_id: int) -> None:
+    await page.get_by_label("system id").fill(str(system_id))
+    await page.get_by_label("system id").press("Enter")
+
+
+def system(page: Page, system_id: int):
+    return page.locator(f'[data-system="{system_id}"]')
+
+
+async def test_two_scouts_converge_and_undo(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner", name="Owner")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:scout", "editor")
+    async with chromium() as browser:
+        alice_context, bob_context = await browser.new_context(), await browser.new_context()
+        alice = await open_map(alice_context, server, chain, owner)
+        bob = await open_map(bob_context, server, chain, server.token("scout", name="Scout"))
+
+        await add_system(alice, 31000005)
+        await add_system(alice, 31000007)
+        await expect(system(bob, 31000005)).to_contain_text("31000005", timeout=TIMEOUT_MS)
+        await expect(system(bob, 31000007)).to_be_visible()
+
+        # Bob names a system; Alice sees the alias as text on her map.
+        await system(bob, 31000005).click()
+        await bob.get_by_label("alias").fill("home")
+        await bob.get_by_label("alias").press("Enter")
+        await expect(system(alice, 31000005)).to_contain_text("home", timeout=TIMEOUT_MS)
+
+        # Alice connects the two; both see the connection.
+        await system(alice, 31000005).click()
+        await system(alice, 31000007).click(modifiers=["Shift"])
+        await alice.get_by_role("button", name="Connect").click()
+        connection = '[data-key="31000005-31000007"]'
+        await expect(bob.locator(connection)).to_have_count(1, timeout=TIMEOUT_MS)
+
+        # Alice drags a system; Bob sees it move.
+        before = await system(bob, 31000007).get_attribute("transform")
+        box = await system(alice, 31000007).bounding_box()
+        assert box is not None
+        await alice.mouse.move(box["x"] + 20, box["y"] + 10)
+        await alice.mouse.down()
+        await alice.mouse.move(box["x"] + 140, box["y"] + 130, steps=8)
+        await alice.mouse.up()
+        await expect(system(bob, 31000007)).not_to_have_attribute(
+            "transform", before or "", timeout=TIMEOUT_MS
+        )
+
+        # Undo takes back Alice's own last edits only: the move, then the connection.
+        await alice.keyboard.press("Control+z")
+        await alice.keyboard.press("Control+z")
+        await expect(bob.locator(connection)).to_have_count(0, timeout=TIMEOUT_MS)
+        await expect(system(bob, 31000005)).to_contain_text("home")
+        await alice.keyboard.press("Control+Shift+z")
+        await expect(bob.locator(connection)).to_have_count(1, timeout=TIMEOUT_MS)
+        await alice.screenshot(path=artifact("two-scouts.png"))
+
+
+@pytest.mark.parametrize("role", ["viewer"])
+async def test_a_viewer_page_is_read_only(sqlite_server: MapperServer, role: str) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:watcher", role)
+    async with chromium() as browser:
+        owner_page = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(owner_page, 31000005)
+        watcher = await open_map(
+            await browser.new_context(), server, chain, server.token("watcher")
+        )
+        await expect(system(watcher, 31000005)).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(watcher.locator(".readonly")).to_have_text("read-only")
+        await expect(watcher.get_by_label("system id")).to_be_disabled()
+        await watcher.screenshot(path=artifact("viewer.png"))

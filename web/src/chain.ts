@@ -1,0 +1,93 @@
+// Edits of a chain document (contract section 5), each one transaction with the local origin
+// so the undo manager tracks the user's own edits and nobody else's.
+
+import * as Y from "yjs";
+
+export const LOCAL = "local";
+
+export type Entry = Y.Map<unknown>;
+
+export function roots(doc: Y.Doc) {
+  return {
+    meta: doc.getMap("meta"),
+    systems: doc.getMap<Entry>("systems"),
+    connections: doc.getMap<Entry>("connections"),
+    signatures: doc.getMap<Entry>("signatures"),
+  };
+}
+
+export function connectionKey(a: number, b: number): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}
+
+export function addSystem(doc: Y.Doc, id: number, x: number, y: number, by: string): void {
+  const { systems } = roots(doc);
+  if (systems.has(String(id))) return;
+  doc.transact(() => {
+    const system = new Y.Map<unknown>();
+    system.set("id", id);
+    system.set("x", x);
+    system.set("y", y);
+    system.set("alias", "");
+    system.set("status", "unknown");
+    system.set("locked", false);
+    system.set("notes", new Y.Text());
+    system.set("addedAt", Date.now());
+    system.set("addedBy", by);
+    systems.set(String(id), system);
+  }, LOCAL);
+}
+
+export function moveSystem(doc: Y.Doc, id: string, x: number, y: number): void {
+  const system = roots(doc).systems.get(id);
+  if (!system) return;
+  doc.transact(() => {
+    system.set("x", Math.round(x));
+    system.set("y", Math.round(y));
+  }, LOCAL);
+}
+
+/** Remove systems and whatever hangs on them: their connections and signatures. */
+export function removeSystems(doc: Y.Doc, ids: string[]): void {
+  const { systems, connections, signatures } = roots(doc);
+  const gone = new Set(ids);
+  doc.transact(() => {
+    for (const key of [...connections.keys()]) {
+      const [a, b] = key.split("-");
+      if (gone.has(a) || gone.has(b)) connections.delete(key);
+    }
+    for (const key of [...signatures.keys()]) {
+      if (gone.has(key.split(":")[0])) signatures.delete(key);
+    }
+    for (const id of ids) systems.delete(id);
+  }, LOCAL);
+}
+
+export function connect(doc: Y.Doc, a: number, b: number): string | null {
+  if (a === b) return null;
+  const { connections } = roots(doc);
+  const key = connectionKey(a, b);
+  if (connections.has(key)) return key;
+  doc.transact(() => {
+    const connection = new Y.Map<unknown>();
+    const now = Date.now();
+    connection.set("a", Math.min(a, b));
+    connection.set("b", Math.max(a, b));
+    connection.set("kind", "wormhole");
+    connection.set("whType", "");
+    connection.set("mass", "fresh");
+    connection.set("eol", false);
+    connection.set("eolAt", null);
+    connection.set("size", "");
+    connection.set("createdAt", now);
+    connection.set("updatedAt", now);
+    connections.set(key, connection);
+  }, LOCAL);
+  return key;
+}
+
+export function setFields(doc: Y.Doc, entry: Entry, fields: Record<string, unknown>): void {
+  doc.transact(() => {
+    for (const [name, value] of Object.entries(fields)) entry.set(name, value);
+  }, LOCAL);
+}

@@ -1,0 +1,29 @@
+// The start page: the chains the user can see; create one, open one.
+
+import { call, type Chain } from "./api";
+import { element } from "./dom";
+
+export async function showChains(root: HTMLElement, token: string): Promise<void> {
+  root.replaceChildren(element("h1", {}, "Chains"));
+  const list = element("ul", { class: "chains" });
+  const form = element("form", { class: "create" },
+    element("input", { name: "name", placeholder: "New chain name", required: "", maxlength: "100" }),
+    element("button", { type: "submit" }, "Create"));
+  root.append(list, form);
+  const render = (chains: Chain[]) => {
+    list.replaceChildren(...chains.map((chain) =>
+      element("li", {}, element("a", { href: `/chains/${chain.id}` }, chain.name),
+        element("span", { class: "role" }, chain.role))));
+  };
+  try {
+    render((await call<{ items: Chain[] }>(token, "GET", "/api/chains")).items);
+  } catch (error) {
+    list.replaceChildren(element("li", { class: "error" }, `Cannot list chains: ${error}`));
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = (form.elements.namedItem("name") as HTMLInputElement).value;
+    const chain = await call<Chain>(token, "POST", "/api/chains", { name });
+    location.assign(`/chains/${chain.id}`);
+  });
+}

@@ -1,0 +1,166 @@
+// The app: `/` lists chains, `/chains/{id}` is the map. Routes by path; signs in with the
+// token from the URL fragment.
+
+import { call, type Chain, takeToken, tokenUser } from "./api";
+import { addSystem, connect, removeSystems, roots, setFields } from "./chain";
+import { showChains } from "./chains";
+import { element } from "./dom";
+import { ChainMap } from "./map";
+import { ChainSession } from "./session";
+
+const STATUSES = ["unknown", "friendly", "hostile", "occupied", "empty"];
+
+async function start(): Promise<void> {
+  const root = document.getElementById("app")!;
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+  }
+  const token = takeToken();
+  if (!token) {
+    root.replaceChildren(element("p", {}, "Sign in: open the link that `mapper serve` printed, or the one your host app gave you."));
+    return;
+  }
+  const match = location.pathname.match(/^\/chains\/([^/]+)$/);
+  if (match) await showMap(root, token, decodeURIComponent(match[1]));
+  else await showChains(root, token);
+}
+
+async function showMap(root: HTMLElement, token: string, chainId: string): Promise<void> {
+  const user = tokenUser(token);
+  let role: Chain["role"] = "viewer";
+  const title = element("h1", {}, "Chain");
+  try {
+    const chain = await call<Chain>(token, "GET", `/api/chains/${chainId}`);
+    role = chain.role;
+    title.textContent = chain.name;
+    localStorage.setItem(`mapper.role.${chainId}`, role);
+  } catch {
+    // Offline: the last known role, and the chain as IndexedDB has it.
+    role = (localStorage.getItem(`mapper.role.${chainId}`) as Chain["role"]) ?? "viewer";
+  }
+  const editable = () => role !== "viewer";
+  const session = new ChainSession(chainId, token, user);
+  const map = new ChainMap(session, editable);
+  const banner = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
+  const status = element("span", { class: "status" }, "connecting");
+  const viewers = element("span", { class: "viewers" });
+  const systemInput = element("input", { placeholder: "System id, e.g. 31000005", inputmode: "numeric", "aria-label": "system id" });
+  const add = element("button", { title: "Add the system (A)" }, "Add");
+  const link = element("button", { title: "Connect the two selected systems (C)" }, "Connect");
+  const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
+  const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
+  const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
+  const panel = element("aside", { class: "panel" });
+  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers);
+  if (!editable()) {
+    for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
+    toolbar.append(element("span", { class: "readonly" }, "read-only"));
+  }
+  root.replaceChildren(banner, toolbar, element("main", {}, map.element, panel));
+
+  let picked: string[] = [];
+  const pick = (systemId: string | null, additive: boolean) => {
+    picked = systemId === null ? [] : additive ? [...picked.filter((id) => id !== systemId), systemId].slice(-2) : [systemId];
+    map.selected = picked.at(-1) ?? null;
+    session.select(map.selected);
+    showPanel();
+    map.draw();
+  };
+  map.onSelect = pick;
+
+  const showPanel = () => {
+    const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
+    if (!system) {
+      panel.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
+      return;
+    }
+    const alias = element("input", { value: String(system.get("alias") ?? ""), maxlength: "64", "aria-label": "alias" });
+    const statusSelect = element("select", { "aria-label": "status" }, ...STATUSES.map((name) => element("option", { value: name }, name)));
+    statusSelect.value = String(system.get("status") ?? "unknown");
+    const notes = element("textarea", { "aria-label": "notes", rows: "6" });
+    const text = system.get("notes");
+    notes.value = text ? String(text) : "";
+    if (!editable()) for (const control of [alias, statusSelect, notes]) control.setAttribute("disabled", "");
+    const edit = (fields: Record<string, unknown>) => {
+      session.endStep();
+      setFields(session.doc, system, fields);
+    };
+    alias.addEventListener("change", () => edit({ alias: alias.value.slice(0, 64) }));
+    statusSelect.addEventListener("change", () => edit({ status: statusSelect.value }));
+    notes.addEventListener("change", () => {
+      const current = system.get("notes");
+      if (current && typeof (current as { delete?: unknown }).delete === "function") {
+        const yText = current as import("yjs").Text;
+        session.doc.transact(() => {
+          yText.delete(0, yText.length);
+          yText.insert(0, notes.value);
+        }, "local");
+      }
+    });
+    panel.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes));
+  };
+  showPanel();
+
+  const addFromInput = () => {
+    const id = Number(systemInput.value.trim());
+    if (!Number.isInteger(id) || id <= 0) return;
+    const count = roots(session.doc).systems.size;
+    session.endStep();
+    addSystem(session.doc, id, 160 + (count % 6) * 150, 80 + Math.floor(count / 6) * 70, user.id);
+    systemInput.value = "";
+    pick(String(id), false);
+  };
+  add.addEventListener("click", addFromInput);
+  systemInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") addFromInput();
+  });
+  const connectPicked = () => {
+    if (picked.length !== 2) return;
+    session.endStep();
+    connect(session.doc, Number(picked[0]), Number(picked[1]));
+  };
+  const removePicked = () => {
+    if (!picked.length) return;
+    session.endStep();
+    removeSystems(session.doc, picked);
+    pick(null, false);
+  };
+  link.addEventListener("click", connectPicked);
+  remove.addEventListener("click", removePicked);
+  undo.addEventListener("click", () => session.undo.undo());
+  redo.addEventListener("click", () => session.undo.redo());
+  document.addEventListener("keydown", (event) => {
+    if (!editable() || event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      if (event.shiftKey) session.undo.redo();
+      else session.undo.undo();
+    } else if (event.key === "Delete") {
+      removePicked();
+    } else if (event.key === "c") {
+      connectPicked();
+    } else if (event.key === "a") {
+      event.preventDefault();
+      systemInput.focus();
+    }
+  });
+
+  const showStatus = () => {
+    const online = session.provider.wsconnected;
+    status.textContent = online ? "live" : "offline";
+    status.className = `status ${online ? "live" : "offline"}`;
+    banner.hidden = online;
+  };
+  session.provider.on("status", showStatus);
+  window.addEventListener("online", showStatus);
+  window.addEventListener("offline", showStatus);
+  showStatus();
+  session.provider.awareness.on("change", () => {
+    viewers.textContent = session.others().map((other) => other.user.name).join(", ");
+  });
+  session.doc.on("update", () => {
+    if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
+  });
+}
+
+start();

@@ -1,0 +1,54 @@
+// One chain open in the browser: the Yjs document, kept in IndexedDB for offline use and
+// synced over the service's websocket; awareness for presence; undo of the user's own edits.
+
+import * as Y from "yjs";
+import { IndexeddbPersistence } from "y-indexeddb";
+import { WebsocketProvider } from "y-websocket";
+import { LOCAL, roots } from "./chain";
+
+export interface Presence {
+  user: { id: string; name: string };
+  visible: boolean;
+  selected: string | null;
+  characters: number[];
+}
+
+export class ChainSession {
+  readonly doc = new Y.Doc();
+  readonly provider: WebsocketProvider;
+  readonly stored: IndexeddbPersistence;
+  readonly undo: Y.UndoManager;
+
+  constructor(readonly chainId: string, token: string, user: { id: string; name: string }) {
+    this.stored = new IndexeddbPersistence(`mapper-chain-${chainId}`, this.doc);
+    const base = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chains`;
+    this.provider = new WebsocketProvider(base, chainId, this.doc, { params: { token } });
+    const { systems, connections, signatures } = roots(this.doc);
+    this.undo = new Y.UndoManager([systems, connections, signatures], {
+      trackedOrigins: new Set([LOCAL]),
+    });
+    const presence: Presence = { user, visible: !document.hidden, selected: null, characters: [] };
+    this.provider.awareness.setLocalState(presence);
+    // A hidden tab stops counting as present, so the service stops live tracking for it.
+    document.addEventListener("visibilitychange", () => {
+      this.provider.awareness.setLocalStateField("visible", !document.hidden);
+    });
+  }
+
+  /** Ends the current undo step: each action (an add, a connect, a whole drag) undoes
+   * on its own, however quickly the next one follows. */
+  endStep(): void {
+    this.undo.stopCapturing();
+  }
+
+  select(systemId: string | null): void {
+    this.provider.awareness.setLocalStateField("selected", systemId);
+  }
+
+  others(): Presence[] {
+    const mine = this.doc.clientID;
+    return [...this.provider.awareness.getStates().entries()]
+      .filter(([id, state]) => id !== mine && state && (state as Presence).user)
+      .map(([, state]) => state as Presence);
+  }
+}

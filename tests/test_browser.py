@@ -94,3 +94,32 @@ async def test_a_viewer_page_is_read_only(sqlite_server: MapperServer, role: str
         await expect(watcher.locator(".readonly")).to_have_text("read-only")
         await expect(watcher.get_by_label("system id")).to_be_disabled()
         await watcher.screenshot(path=artifact("viewer.png"))
+
+
+async def test_offline_edits_merge_and_an_offline_reload_shows_the_chain(
+    sqlite_server: MapperServer,
+) -> None:
+    server = sqlite_server
+    owner = server.token("owner", name="Owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        scout_context = await browser.new_context()
+        scout = await open_map(scout_context, server, chain, owner)
+        other = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(scout, 31000005)
+        await expect(system(other, 31000005)).to_be_visible(timeout=TIMEOUT_MS)
+        # The service worker must control the page before it can answer offline.
+        await scout.wait_for_function("navigator.serviceWorker.controller !== null")
+
+        await scout_context.set_offline(True)
+        await expect(scout.locator(".banner")).to_be_visible(timeout=TIMEOUT_MS)
+        await add_system(scout, 31000009)
+        await add_system(other, 31000011)  # made online meanwhile
+        await scout.reload()
+        await expect(system(scout, 31000009)).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(system(scout, 31000005)).to_be_visible()
+        await scout.screenshot(path=artifact("offline.png"))
+
+        await scout_context.set_offline(False)
+        await expect(system(other, 31000009)).to_be_visible(timeout=20_000)
+        await expect(system(scout, 31000011)).to_be_visible(timeout=20_000)

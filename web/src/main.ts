@@ -29,15 +29,16 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const user = tokenUser(token);
   let role: Chain["role"] = "viewer";
   const title = element("h1", {}, "Chain");
+  const known = `mapper.chain.${chainId}`;
   try {
     const chain = await call<Chain>(token, "GET", `/api/chains/${chainId}`);
-    role = chain.role;
-    title.textContent = chain.name;
-    localStorage.setItem(`mapper.role.${chainId}`, role);
+    localStorage.setItem(known, JSON.stringify({ name: chain.name, role: chain.role }));
   } catch {
-    // Offline: the last known role, and the chain as IndexedDB has it.
-    role = (localStorage.getItem(`mapper.role.${chainId}`) as Chain["role"]) ?? "viewer";
+    // Offline: the last known name and role, and the chain as IndexedDB has it.
   }
+  const remembered = JSON.parse(localStorage.getItem(known) ?? "null") as Pick<Chain, "name" | "role"> | null;
+  role = remembered?.role ?? "viewer";
+  title.textContent = remembered?.name ?? "Chain";
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
   const map = new ChainMap(session, editable);
@@ -146,14 +147,23 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   });
 
   const showStatus = () => {
-    const online = session.provider.wsconnected;
+    const online = session.provider.wsconnected && navigator.onLine;
     status.textContent = online ? "live" : "offline";
     status.className = `status ${online ? "live" : "offline"}`;
     banner.hidden = online;
   };
   session.provider.on("status", showStatus);
-  window.addEventListener("online", showStatus);
-  window.addEventListener("offline", showStatus);
+  // The browser knows first: drop a socket that can no longer carry anything, and come
+  // back at once rather than at the provider's next backoff.
+  window.addEventListener("offline", () => {
+    session.provider.disconnect();
+    showStatus();
+  });
+  window.addEventListener("online", () => {
+    session.provider.connect();
+    showStatus();
+  });
+  if (!navigator.onLine) session.provider.disconnect();
   showStatus();
   session.provider.awareness.on("change", () => {
     viewers.textContent = session.others().map((other) => other.user.name).join(", ");

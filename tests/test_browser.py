@@ -123,3 +123,44 @@ async def test_offline_edits_merge_and_an_offline_reload_shows_the_chain(
         await scout_context.set_offline(False)
         await expect(system(other, 31000009)).to_be_visible(timeout=20_000)
         await expect(system(scout, 31000011)).to_be_visible(timeout=20_000)
+
+
+ENGLISH = (
+    "QLB-286\tCosmic Signature\tWormhole\tUnstable Wormhole\t100.0%\t2.34 AU\n"
+    "KXJ-449\tCosmic Signature\tGas Site\tBarren Perimeter Reservoir\t100.0%\t8.91 AU\n"
+    "VZT-612\tCosmic Signature\t\t\t0.0%\t11.20 AU\n"
+)
+GERMAN = (
+    "QLB-286\tKosmische Signatur\t\t\t10,0%\t2,34 AE\r\n"  # less scanned: must not downgrade
+    "VZT-612\tKosmische Signatur\tWurmloch\t\t100,0%\t11,20 AE\r\n"
+)
+
+
+async def test_pasting_probe_scanner_results(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        scout = await open_map(await browser.new_context(), server, chain, owner)
+        other = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(scout, 31000005)
+        await system(scout, 31000005).click()
+        paste = scout.get_by_label("probe scanner paste")
+        await paste.fill(ENGLISH)
+        await scout.get_by_role("button", name="Apply paste").click()
+        await expect(scout.locator(".outcome")).to_contain_text("3 added")
+        await expect(system(other, 31000005)).to_contain_text("3", timeout=TIMEOUT_MS)
+
+        await paste.fill(GERMAN)
+        await scout.get_by_role("button", name="Apply paste").click()
+        await expect(scout.locator(".outcome")).to_contain_text("0 added, 1 updated")
+        rows = scout.locator(".signatures tr")
+        await expect(rows.filter(has_text="QLB-286")).to_contain_text("Unstable Wormhole")
+        await expect(rows.filter(has_text="VZT-612")).to_contain_text("wormhole")
+        # The paste lacks KXJ-449: deleting it is offered, and done only when asked.
+        prune = scout.locator(".prune")
+        await expect(prune).to_contain_text("KXJ-449")
+        await expect(rows.filter(has_text="KXJ-449")).to_have_count(1)
+        await prune.click()
+        await expect(rows.filter(has_text="KXJ-449")).to_have_count(0)
+        await scout.screenshot(path=artifact("signatures.png"))

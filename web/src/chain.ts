@@ -91,3 +91,56 @@ export function setFields(doc: Y.Doc, entry: Entry, fields: Record<string, unkno
     for (const [name, value] of Object.entries(fields)) entry.set(name, value);
   }, LOCAL);
 }
+
+export interface PasteResult {
+  added: string[];
+  updated: string[];
+  missing: string[]; // signatures of the system that the paste does not list
+}
+
+/** Upsert the scanned signatures of one system, never downgrading what is already known:
+ * an identified group or a name stays when a less-scanned row comes again. */
+export function applyScan(
+  doc: Y.Doc, systemId: number,
+  scanned: { sig: string; group: string; name: string }[], by: string,
+): PasteResult {
+  const { signatures } = roots(doc);
+  const result: PasteResult = { added: [], updated: [], missing: [] };
+  const now = Date.now();
+  doc.transact(() => {
+    for (const row of scanned) {
+      const key = `${systemId}:${row.sig}`;
+      const existing = signatures.get(key);
+      if (!existing) {
+        const entry = new Y.Map<unknown>();
+        for (const [field, value] of Object.entries({
+          system: systemId, sig: row.sig, group: row.group, type: "", name: row.name,
+          connection: "", createdAt: now, updatedAt: now, by,
+        })) entry.set(field, value);
+        signatures.set(key, entry);
+        result.added.push(row.sig);
+        continue;
+      }
+      const changes: Record<string, unknown> = {};
+      if (row.group !== "unknown" && existing.get("group") !== row.group) changes.group = row.group;
+      if (row.name && existing.get("name") !== row.name) changes.name = row.name;
+      if (Object.keys(changes).length) {
+        for (const [field, value] of Object.entries({ ...changes, updatedAt: now, by })) existing.set(field, value);
+        result.updated.push(row.sig);
+      }
+    }
+  }, LOCAL);
+  const listed = new Set(scanned.map((row) => row.sig));
+  for (const key of signatures.keys()) {
+    const [system, sig] = key.split(":");
+    if (system === String(systemId) && !listed.has(sig)) result.missing.push(sig);
+  }
+  return result;
+}
+
+export function removeSignatures(doc: Y.Doc, systemId: number, sigs: string[]): void {
+  const { signatures } = roots(doc);
+  doc.transact(() => {
+    for (const sig of sigs) signatures.delete(`${systemId}:${sig}`);
+  }, LOCAL);
+}

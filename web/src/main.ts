@@ -2,7 +2,8 @@
 // token from the URL fragment.
 
 import { call, type Chain, takeToken, tokenUser } from "./api";
-import { addSystem, connect, removeSystems, roots, setFields } from "./chain";
+import { addSystem, applyScan, connect, removeSignatures, removeSystems, roots, setFields } from "./chain";
+import { parsePaste } from "./paste";
 import { showChains } from "./chains";
 import { element } from "./dom";
 import { ChainMap } from "./map";
@@ -72,6 +73,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const showPanel = () => {
     const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
     if (!system) {
+      refreshSignatures = () => {};
       panel.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
       return;
     }
@@ -98,7 +100,43 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
         }, "local");
       }
     });
-    panel.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes));
+    panel.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
+  };
+
+  let refreshSignatures = () => {};
+  const signaturePanel = (systemId: number): HTMLElement => {
+    const heading = element("h3", {});
+    const table = element("table", { class: "signatures" });
+    refreshSignatures = () => {
+      const rows = [...roots(session.doc).signatures.entries()]
+        .filter(([key]) => key.startsWith(`${systemId}:`))
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([, entry]) => element("tr", {}, element("td", {}, String(entry.get("sig"))), element("td", {}, String(entry.get("group"))), element("td", {}, String(entry.get("name") ?? ""))));
+      heading.textContent = `Signatures (${rows.length})`;
+      table.replaceChildren(element("tr", {}, element("th", {}, "Sig"), element("th", {}, "Group"), element("th", {}, "Name")), ...rows);
+    };
+    refreshSignatures();
+    const pasteBox = element("textarea", { "aria-label": "probe scanner paste", rows: "4", placeholder: "Paste probe scanner results (Ctrl+A, Ctrl+C in game)" });
+    const apply = element("button", {}, "Apply paste");
+    const outcome = element("div", { class: "outcome" });
+    if (!editable()) for (const control of [pasteBox, apply]) control.setAttribute("disabled", "");
+    apply.addEventListener("click", () => {
+      session.endStep();
+      const result = applyScan(session.doc, systemId, parsePaste(pasteBox.value), user.id);
+      pasteBox.value = "";
+      outcome.replaceChildren(`${result.added.length} added, ${result.updated.length} updated.`);
+      if (result.missing.length) {
+        // Deleting what the paste lacks is opt-in, and shows what goes first.
+        const prune = element("button", { class: "prune" }, `Delete ${result.missing.length} not in the paste: ${result.missing.join(", ")}`);
+        prune.addEventListener("click", () => {
+          session.endStep();
+          removeSignatures(session.doc, systemId, result.missing);
+          prune.remove();
+        });
+        outcome.append(" ", prune);
+      }
+    });
+    return element("section", {}, heading, table, pasteBox, apply, outcome);
   };
   showPanel();
 
@@ -170,6 +208,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   });
   session.doc.on("update", () => {
     if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
+    else refreshSignatures();
   });
 }
 

@@ -164,3 +164,31 @@ async def test_pasting_probe_scanner_results(sqlite_server: MapperServer) -> Non
         await prune.click()
         await expect(rows.filter(has_text="KXJ-449")).to_have_count(0)
         await scout.screenshot(path=artifact("signatures.png"))
+
+
+async def test_an_owners_restore_reaches_another_browser(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:scout", "editor")
+    async with chromium() as browser:
+        admin = await open_map(await browser.new_context(), server, chain, owner)
+        scout = await open_map(await browser.new_context(), server, chain, server.token("scout"))
+        await expect(scout.locator(".admin")).to_have_count(0)  # owners only
+        await add_system(admin, 31000005)
+        await expect(system(scout, 31000005)).to_be_visible(timeout=TIMEOUT_MS)
+        await admin.get_by_label("snapshot label").fill("before the bad paste")
+        await admin.get_by_role("button", name="Take snapshot").click()
+        taken = admin.locator(".snapshots button", has_text="before the bad paste")
+        await expect(taken).to_have_count(1)
+        await add_system(scout, 31000009)
+        await expect(system(admin, 31000009)).to_be_visible(timeout=TIMEOUT_MS)
+
+        await taken.click()
+        await expect(admin.locator(".diff")).to_contain_text("system 31000009")
+        admin.once("dialog", lambda dialog: dialog.accept())
+        await admin.locator(".restore").click()
+        await expect(admin.locator(".snapshot-detail")).to_contain_text("To undo, restore")
+        await expect(system(scout, 31000009)).to_have_count(0, timeout=TIMEOUT_MS)
+        await expect(system(scout, 31000005)).to_be_visible()
+        await admin.screenshot(path=artifact("restore.png"))

@@ -8,6 +8,7 @@ import { showChains } from "./chains";
 import { element } from "./dom";
 import { ChainMap } from "./map";
 import { ChainSession } from "./session";
+import { snapshotPanel } from "./snapshots";
 
 const STATUSES = ["unknown", "friendly", "hostile", "occupied", "empty"];
 
@@ -53,6 +54,9 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
   const panel = element("aside", { class: "panel" });
+  const details = element("div", { class: "details" });
+  panel.append(details);
+  if (role === "owner") panel.append(snapshotPanel(token, chainId));
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers);
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
@@ -74,7 +78,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
     if (!system) {
       refreshSignatures = () => {};
-      panel.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
+      details.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
       return;
     }
     const alias = element("input", { value: String(system.get("alias") ?? ""), maxlength: "64", "aria-label": "alias" });
@@ -100,7 +104,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
         }, "local");
       }
     });
-    panel.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
+    details.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
   };
 
   let refreshSignatures = () => {};

@@ -1,0 +1,70 @@
+// Owners' snapshot panel: list, take one, see what a restore would change, restore.
+
+import { call } from "./api";
+import { element } from "./dom";
+
+interface Snapshot {
+  id: number;
+  createdAt: number;
+  reason: string;
+  label: string | null;
+  createdBy: string | null;
+  counts: { systems: number; connections: number; signatures: number };
+}
+
+interface Part {
+  added: { key: string }[];
+  removed: { key: string }[];
+  changed: { key: string; fields: Record<string, { current: unknown; target: unknown }> }[];
+}
+
+export function snapshotPanel(token: string, chainId: string): HTMLElement {
+  const base = `/api/chains/${chainId}/snapshots`;
+  const list = element("ul", { class: "snapshots" });
+  const detail = element("div", { class: "snapshot-detail" });
+  const label = element("input", { placeholder: "label (optional)", "aria-label": "snapshot label", maxlength: "100" });
+  const take = element("button", {}, "Take snapshot");
+  const panel = element("section", { class: "admin" }, element("h3", {}, "Snapshots"), label, take, list, detail);
+
+  const refresh = async () => {
+    const { items } = await call<{ items: Snapshot[] }>(token, "GET", base);
+    list.replaceChildren(...items.map((snapshot) => {
+      const when = new Date(snapshot.createdAt).toLocaleString();
+      const { systems, connections, signatures } = snapshot.counts;
+      const show = element("button", { class: "link", "data-snapshot": String(snapshot.id) }, `#${snapshot.id} ${snapshot.reason}${snapshot.label ? ` “${snapshot.label}”` : ""}`);
+      show.addEventListener("click", () => showDiff(snapshot));
+      return element("li", {}, show, element("span", { class: "dim" }, ` ${when} · ${systems}/${connections}/${signatures}`));
+    }));
+  };
+
+  const showDiff = async (snapshot: Snapshot) => {
+    const diff = await call<Record<string, Part>>(token, "GET", `${base}/${snapshot.id}/diff`);
+    const lines: HTMLElement[] = [];
+    for (const root of ["systems", "connections", "signatures"]) {
+      const part = diff[root];
+      for (const entry of part.added) lines.push(element("li", { class: "added" }, `+ ${root.slice(0, -1)} ${entry.key}`));
+      for (const entry of part.removed) lines.push(element("li", { class: "removed" }, `− ${root.slice(0, -1)} ${entry.key}`));
+      for (const entry of part.changed) lines.push(element("li", { class: "changed" }, `~ ${root.slice(0, -1)} ${entry.key}: ${Object.keys(entry.fields).join(", ")}`));
+    }
+    const restore = element("button", { class: "restore" }, `Restore #${snapshot.id}`);
+    restore.addEventListener("click", async () => {
+      if (!confirm(`Restore snapshot #${snapshot.id}? Everyone sees the change at once; it can be undone by restoring the pre-restore snapshot.`)) return;
+      const { preRestoreSnapshotId } = await call<{ preRestoreSnapshotId: number }>(token, "POST", `${base}/${snapshot.id}/restore`);
+      detail.replaceChildren(element("p", {}, `Restored. To undo, restore #${preRestoreSnapshotId}.`));
+      await refresh();
+    });
+    detail.replaceChildren(
+      element("p", {}, lines.length ? `Restoring #${snapshot.id} would change:` : `#${snapshot.id} equals the chain now.`),
+      element("ul", { class: "diff" }, ...lines),
+      restore,
+    );
+  };
+
+  take.addEventListener("click", async () => {
+    await call(token, "POST", base, label.value ? { label: label.value } : {});
+    label.value = "";
+    await refresh();
+  });
+  refresh().catch((error) => list.replaceChildren(element("li", { class: "error" }, `Cannot list snapshots: ${error}`)));
+  return panel;
+}

@@ -192,3 +192,37 @@ async def test_an_owners_restore_reaches_another_browser(sqlite_server: MapperSe
         await expect(system(scout, 31000009)).to_have_count(0, timeout=TIMEOUT_MS)
         await expect(system(scout, 31000005)).to_be_visible()
         await admin.screenshot(path=artifact("restore.png"))
+
+
+async def test_connection_details_are_shared(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        scout = await open_map(await browser.new_context(), server, chain, owner)
+        other = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(scout, 31000005)
+        await add_system(scout, 31000007)
+        await system(scout, 31000005).click()
+        await system(scout, 31000007).click(modifiers=["Shift"])
+        await scout.keyboard.press("c")
+        connection = '[data-key="31000005-31000007"]'
+        await expect(scout.locator(connection)).to_have_count(1)
+        # Click the line between the two systems.
+        left, right = (
+            await system(scout, 31000005).bounding_box(),
+            await system(scout, 31000007).bounding_box(),
+        )
+        assert left is not None and right is not None
+        await scout.mouse.click(
+            (left["x"] + left["width"] + right["x"]) / 2, left["y"] + left["height"] / 2
+        )
+        await scout.get_by_label("wormhole type").fill("b274")
+        await scout.get_by_label("wormhole type").press("Enter")
+        await scout.get_by_label("mass").select_option("critical")
+        await scout.get_by_label("end of life").check()
+        await expect(other.locator(connection)).to_have_class(
+            "connection mass-critical eol size-any", timeout=TIMEOUT_MS
+        )
+        await expect(other.locator(connection)).to_contain_text("B274")
+        await expect(scout.locator(".age")).to_contain_text("end of life for 0 min")

@@ -12,6 +12,18 @@ import { snapshotPanel } from "./snapshots";
 
 const STATUSES = ["unknown", "friendly", "hostile", "occupied", "empty"];
 
+/** True while the user types in a text field inside `area`: a redraw would eat the keys. */
+function typingIn(area: HTMLElement): boolean {
+  const focused = document.activeElement;
+  const typing = (focused instanceof HTMLInputElement && focused.type === "text") || focused instanceof HTMLTextAreaElement;
+  return typing && area.contains(focused);
+}
+
+function duration(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 async function start(): Promise<void> {
   const root = document.getElementById("app")!;
   if ("serviceWorker" in navigator) {
@@ -66,6 +78,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
+    map.selectedConnection = null;
     picked = systemId === null ? [] : additive ? [...picked.filter((id) => id !== systemId), systemId].slice(-2) : [systemId];
     map.selected = picked.at(-1) ?? null;
     session.select(map.selected);
@@ -73,6 +86,51 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     map.draw();
   };
   map.onSelect = pick;
+  map.onSelectConnection = (key) => {
+    picked = [];
+    map.selected = null;
+    map.selectedConnection = key;
+    session.select(null);
+    showConnection(key);
+    map.draw();
+  };
+
+  const showConnection = (key: string) => {
+    const connection = roots(session.doc).connections.get(key);
+    if (!connection) return showPanel();
+    const choose = (label: string, field: string, options: string[]) => {
+      const select = element("select", { "aria-label": label }, ...options.map((option) => element("option", { value: option }, option || "—")));
+      select.value = String(connection.get(field) ?? "");
+      select.addEventListener("change", () => {
+        session.endStep();
+        setFields(session.doc, connection, { [field]: select.value, updatedAt: Date.now() });
+      });
+      return element("label", {}, `${label} `, select);
+    };
+    const whType = element("input", { "aria-label": "wormhole type", value: String(connection.get("whType") ?? ""), maxlength: "8", placeholder: "K162" });
+    whType.addEventListener("change", () => {
+      session.endStep();
+      setFields(session.doc, connection, { whType: whType.value.trim().toUpperCase(), updatedAt: Date.now() });
+    });
+    const eol = element("input", { type: "checkbox", "aria-label": "end of life" });
+    eol.checked = connection.get("eol") === true;
+    eol.addEventListener("change", () => {
+      session.endStep();
+      const now = Date.now();
+      setFields(session.doc, connection, { eol: eol.checked, eolAt: eol.checked ? now : null, updatedAt: now });
+    });
+    const created = Number(connection.get("createdAt")) || Date.now();
+    const eolAt = Number(connection.get("eolAt")) || 0;
+    const age = element("p", { class: "dim age" }, `Age ${duration(Date.now() - created)}${eolAt ? `, end of life for ${duration(Date.now() - eolAt)}` : ""}`);
+    const rows = [
+      element("label", {}, "Type ", whType),
+      choose("mass", "mass", ["fresh", "reduced", "critical"]),
+      choose("size", "size", ["", "small", "medium", "large", "xlarge", "capital"]),
+      element("label", {}, eol, " end of life"),
+    ];
+    details.replaceChildren(element("h2", {}, `Connection ${key}`), ...rows, age);
+    if (!editable()) for (const control of details.querySelectorAll("input, select")) control.setAttribute("disabled", "");
+  };
 
   const showPanel = () => {
     const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
@@ -212,6 +270,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   });
   session.doc.on("update", () => {
     if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
+    else if (map.selectedConnection && !typingIn(details)) showConnection(map.selectedConnection);
     else refreshSignatures();
   });
 }

@@ -13,7 +13,9 @@ const NODE_H = 36;
 export class ChainMap {
   readonly element: SVGSVGElement;
   selected: string | null = null;
+  selectedConnection: string | null = null;
   onSelect: (systemId: string | null, additive: boolean) => void = () => {};
+  onSelectConnection: (key: string) => void = () => {};
   private readonly layer: SVGGElement;
   private drawPending = false;
   private dragging: { id: string; dx: number; dy: number; sentAt: number; x: number; y: number } | null = null;
@@ -66,9 +68,16 @@ export class ChainMap {
       const eol = connection.get("eol") === true;
       const classes = `connection mass-${mass}${eol ? " eol" : ""} size-${connection.get("size") || "any"}`;
       const label = String(connection.get("whType") || "");
-      return [svg("g", { class: classes, "data-key": key },
+      const selected = this.selectedConnection === key ? " selected" : "";
+      const group = svg("g", { class: classes + selected, "data-key": key },
+        svg("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1], class: "hit" }),
         svg("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1] }),
-        svg("text", { x: (from[0] + to[0]) / 2, y: (from[1] + to[1]) / 2 - 4, class: "wh" }, label))];
+        svg("text", { x: (from[0] + to[0]) / 2, y: (from[1] + to[1]) / 2 - 4, class: "wh" }, label));
+      group.addEventListener("pointerdown", (event) => {
+        event.stopPropagation();
+        this.onSelectConnection(key);
+      });
+      return [group];
     });
     const nodes = [...systems.entries()].map(([id, system]) => this.node(id, system, position(id)!, sigCount.get(id) ?? 0, watchers.get(id) ?? []));
     this.layer.replaceChildren(...lines, ...nodes);

@@ -2,7 +2,7 @@
 // and read), connections as lines styled by mass and end of life. Drag to move: positions go
 // out at most ten times a second while dragging, and always when the drag ends.
 
-import { type Entry, moveSystem, roots } from "./chain";
+import { type Entry, LOCAL, moveSystem, roots } from "./chain";
 import { svg } from "./dom";
 import type { ChainSession } from "./session";
 
@@ -17,13 +17,19 @@ export class ChainMap {
   onSelect: (systemId: string | null, additive: boolean) => void = () => {};
   onSelectConnection: (key: string) => void = () => {};
   private readonly layer: SVGGElement;
+  // What the last render drew, so that a drag moves one node and its lines, not the map.
+  private nodes = new Map<string, SVGGElement>();
+  private edges = new Map<string, { a: string; b: string; lines: SVGLineElement[]; label: SVGTextElement }>();
   private drawPending = false;
   private dragging: { id: string; dx: number; dy: number; sentAt: number; x: number; y: number } | null = null;
 
   constructor(private readonly session: ChainSession, private readonly editable: () => boolean) {
     this.layer = svg("g");
     this.element = svg("svg", { class: "map", role: "img", "aria-label": "chain map" }, this.layer);
-    session.doc.on("update", () => this.draw());
+    session.doc.on("update", (_update: Uint8Array, origin: unknown) => {
+      // The user's own drag is already on screen (see drag()).
+      if (!(origin === LOCAL && this.dragging)) this.draw();
+    });
     session.provider.awareness.on("change", () => this.draw());
     this.element.addEventListener("pointermove", (event) => this.drag(event));
     this.element.addEventListener("pointerup", () => this.drop());
@@ -59,6 +65,8 @@ export class ChainMap {
     for (const other of this.session.others()) {
       if (other.selected) watchers.set(other.selected, [...(watchers.get(other.selected) ?? []), other.user.name]);
     }
+    this.nodes.clear();
+    this.edges.clear();
     const lines = [...connections.entries()].flatMap(([key, connection]) => {
       const [a, b] = key.split("-");
       const from = position(a);
@@ -69,10 +77,13 @@ export class ChainMap {
       const classes = `connection mass-${mass}${eol ? " eol" : ""} size-${connection.get("size") || "any"}`;
       const label = String(connection.get("whType") || "");
       const selected = this.selectedConnection === key ? " selected" : "";
-      const group = svg("g", { class: classes + selected, "data-key": key },
+      const lines = [
         svg("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1], class: "hit" }),
         svg("line", { x1: from[0], y1: from[1], x2: to[0], y2: to[1] }),
-        svg("text", { x: (from[0] + to[0]) / 2, y: (from[1] + to[1]) / 2 - 4, class: "wh" }, label));
+      ];
+      const text = svg("text", { x: (from[0] + to[0]) / 2, y: (from[1] + to[1]) / 2 - 4, class: "wh" }, label);
+      const group = svg("g", { class: classes + selected, "data-key": key }, ...lines, text);
+      this.edges.set(key, { a, b, lines, label: text });
       group.addEventListener("pointerdown", (event) => {
         event.stopPropagation();
         this.onSelectConnection(key);
@@ -97,6 +108,7 @@ export class ChainMap {
       svg("text", { x: 8, y: 30, class: "alias" }, alias),
       svg("text", { x: NODE_W - 8, y: 15, class: "sigs", "text-anchor": "end" }, signatureCount ? `${signatureCount}◎` : ""));
     if (watchers.length) group.append(svg("title", {}, `viewing: ${watchers.join(", ")}`));
+    this.nodes.set(id, group);
     group.addEventListener("pointerdown", (event) => {
       event.stopPropagation();
       this.onSelect(id, event.shiftKey);
@@ -124,7 +136,22 @@ export class ChainMap {
       this.dragging.sentAt = now;
       moveSystem(this.session.doc, this.dragging.id, this.dragging.x, this.dragging.y);
     }
-    this.draw();
+    this.moveOnScreen(this.dragging.id, this.dragging.x, this.dragging.y);
+  }
+
+  private moveOnScreen(id: string, x: number, y: number): void {
+    this.nodes.get(id)?.setAttribute("transform", `translate(${x - NODE_W / 2},${y - NODE_H / 2})`);
+    for (const edge of this.edges.values()) {
+      if (edge.a !== id && edge.b !== id) continue;
+      const end = edge.a === id ? ["x1", "y1"] : ["x2", "y2"];
+      for (const line of edge.lines) {
+        line.setAttribute(end[0], String(x));
+        line.setAttribute(end[1], String(y));
+      }
+      const [x1, y1, x2, y2] = ["x1", "y1", "x2", "y2"].map((name) => Number(edge.lines[0].getAttribute(name)));
+      edge.label.setAttribute("x", String((x1 + x2) / 2));
+      edge.label.setAttribute("y", String((y1 + y2) / 2 - 4));
+    }
   }
 
   private drop(): void {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
@@ -226,3 +228,27 @@ async def test_connection_details_are_shared(sqlite_server: MapperServer) -> Non
         )
         await expect(other.locator(connection)).to_contain_text("B274")
         await expect(scout.locator(".age")).to_contain_text("end of life for 0 min")
+
+
+async def test_notes_are_written_together(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        alice = await open_map(await browser.new_context(), server, chain, owner)
+        bob = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(alice, 31000005)
+        await system(bob, 31000005).click()
+        await system(alice, 31000005).click()
+        alice_notes, bob_notes = alice.get_by_label("notes"), bob.get_by_label("notes")
+        await alice_notes.press_sequentially("hole to hs ")
+        await expect(bob_notes).to_have_value("hole to hs ", timeout=TIMEOUT_MS)
+        # Both type at once, Alice at the start and Bob at the end: nothing is lost.
+        await alice_notes.press("Home")
+        await bob_notes.press("End")
+        await asyncio.gather(
+            alice_notes.press_sequentially("EOL? "), bob_notes.press_sequentially("via Jita")
+        )
+        final = "EOL? hole to hs via Jita"
+        await expect(alice_notes).to_have_value(final, timeout=TIMEOUT_MS)
+        await expect(bob_notes).to_have_value(final, timeout=TIMEOUT_MS)

@@ -9,6 +9,8 @@ import { element } from "./dom";
 import { ChainMap } from "./map";
 import { ChainSession } from "./session";
 import { snapshotPanel } from "./snapshots";
+import { bindText } from "./textbinding";
+import * as Y from "yjs";
 
 const STATUSES = ["unknown", "friendly", "hostile", "occupied", "empty"];
 
@@ -132,9 +134,11 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     if (!editable()) for (const control of details.querySelectorAll("input, select")) control.setAttribute("disabled", "");
   };
 
+  let unbindNotes = () => {};
   const showPanel = () => {
     const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
     if (!system) {
+      unbindNotes();
       refreshSignatures = () => {};
       details.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
       return;
@@ -144,7 +148,8 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     statusSelect.value = String(system.get("status") ?? "unknown");
     const notes = element("textarea", { "aria-label": "notes", rows: "6" });
     const text = system.get("notes");
-    notes.value = text ? String(text) : "";
+    unbindNotes();
+    if (text instanceof Y.Text) unbindNotes = bindText(notes, text);
     if (!editable()) for (const control of [alias, statusSelect, notes]) control.setAttribute("disabled", "");
     const edit = (fields: Record<string, unknown>) => {
       session.endStep();
@@ -152,16 +157,6 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     };
     alias.addEventListener("change", () => edit({ alias: alias.value.slice(0, 64) }));
     statusSelect.addEventListener("change", () => edit({ status: statusSelect.value }));
-    notes.addEventListener("change", () => {
-      const current = system.get("notes");
-      if (current && typeof (current as { delete?: unknown }).delete === "function") {
-        const yText = current as import("yjs").Text;
-        session.doc.transact(() => {
-          yText.delete(0, yText.length);
-          yText.insert(0, notes.value);
-        }, "local");
-      }
-    });
     details.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
   };
 

@@ -165,6 +165,18 @@ async def test_pasting_probe_scanner_results(sqlite_server: MapperServer) -> Non
         await expect(rows.filter(has_text="KXJ-449")).to_have_count(1)
         await prune.click()
         await expect(rows.filter(has_text="KXJ-449")).to_have_count(0)
+
+        # A wormhole signature is linked to the connection it leads through.
+        await add_system(scout, 31000007)
+        await system(scout, 31000005).click()
+        await system(scout, 31000007).click(modifiers=["Shift"])
+        await scout.keyboard.press("c")
+        await system(scout, 31000005).click()
+        await scout.get_by_label("connection of QLB-286").select_option("31000005-31000007")
+        await system(other, 31000005).click()
+        await expect(other.get_by_label("connection of QLB-286")).to_have_value(
+            "31000005-31000007", timeout=TIMEOUT_MS
+        )
         await scout.screenshot(path=artifact("signatures.png"))
 
 

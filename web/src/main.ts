@@ -2,7 +2,7 @@
 // token from the URL fragment.
 
 import { call, type Chain, takeToken, tokenUser } from "./api";
-import { addSystem, applyScan, connect, removeSignatures, removeSystems, roots, setFields } from "./chain";
+import { addSystem, applyScan, connect, type Entry, removeSignatures, removeSystems, roots, setFields } from "./chain";
 import { parsePaste } from "./paste";
 import { showChains } from "./chains";
 import { element } from "./dom";
@@ -160,6 +160,22 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     details.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
   };
 
+  /** For a wormhole signature: which of the system's connections it is. */
+  const linkChoice = (systemId: number, signature: Entry): HTMLElement | string => {
+    if (signature.get("group") !== "wormhole") return "";
+    const mine = [...roots(session.doc).connections.keys()].filter((key) => key.split("-").includes(String(systemId)));
+    const other = (key: string) => key.split("-").find((id) => id !== String(systemId)) ?? key;
+    const choice = element("select", { "aria-label": `connection of ${signature.get("sig")}` },
+      element("option", { value: "" }, "—"), ...mine.map((key) => element("option", { value: key }, other(key))));
+    choice.value = String(signature.get("connection") ?? "");
+    if (!editable()) choice.setAttribute("disabled", "");
+    choice.addEventListener("change", () => {
+      session.endStep();
+      setFields(session.doc, signature, { connection: choice.value, updatedAt: Date.now() });
+    });
+    return choice;
+  };
+
   let refreshSignatures = () => {};
   const signaturePanel = (systemId: number): HTMLElement => {
     const heading = element("h3", {});
@@ -168,9 +184,9 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
       const rows = [...roots(session.doc).signatures.entries()]
         .filter(([key]) => key.startsWith(`${systemId}:`))
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([, entry]) => element("tr", {}, element("td", {}, String(entry.get("sig"))), element("td", {}, String(entry.get("group"))), element("td", {}, String(entry.get("name") ?? ""))));
+        .map(([, entry]) => element("tr", {}, element("td", {}, String(entry.get("sig"))), element("td", {}, String(entry.get("group"))), element("td", {}, String(entry.get("name") ?? "")), element("td", {}, linkChoice(systemId, entry))));
       heading.textContent = `Signatures (${rows.length})`;
-      table.replaceChildren(element("tr", {}, element("th", {}, "Sig"), element("th", {}, "Group"), element("th", {}, "Name")), ...rows);
+      table.replaceChildren(element("tr", {}, element("th", {}, "Sig"), element("th", {}, "Group"), element("th", {}, "Name"), element("th", {}, "Leads to")), ...rows);
     };
     refreshSignatures();
     const pasteBox = element("textarea", { "aria-label": "probe scanner paste", rows: "4", placeholder: "Paste probe scanner results (Ctrl+A, Ctrl+C in game)" });

@@ -45,8 +45,10 @@ async def test_two_scouts_converge_and_undo(sqlite_server: MapperServer) -> None
         await expect(system(bob, 31000005)).to_contain_text("31000005", timeout=TIMEOUT_MS)
         await expect(system(bob, 31000007)).to_be_visible()
 
-        # Bob names a system; Alice sees the alias as text on her map.
+        # Bob names a system; Alice sees the alias as text on her map, and who has it selected.
         await system(bob, 31000005).click()
+        await expect(system(alice, 31000005)).to_contain_text("Scout", timeout=TIMEOUT_MS)
+        await expect(alice.locator(".viewers")).to_have_text("Scout")
         await bob.get_by_label("alias").fill("home")
         await bob.get_by_label("alias").press("Enter")
         await expect(system(alice, 31000005)).to_contain_text("home", timeout=TIMEOUT_MS)

@@ -9,6 +9,7 @@ import { element } from "./dom";
 import { ChainMap } from "./map";
 import { ChainSession } from "./session";
 import { snapshotPanel } from "./snapshots";
+import { characterDots } from "./status";
 import { bindText } from "./textbinding";
 import * as Y from "yjs";
 
@@ -71,7 +72,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const details = element("div", { class: "details" });
   panel.append(details);
   if (role === "owner") panel.append(snapshotPanel(token, chainId));
-  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers);
+  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers, characterDots(token));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));

@@ -90,11 +90,12 @@ export class ChainMap {
       });
       return [group];
     });
-    const nodes = [...systems.entries()].map(([id, system]) => this.node(id, system, position(id)!, sigCount.get(id) ?? 0, watchers.get(id) ?? []));
+    const pilots = this.session.pilots();
+    const nodes = [...systems.entries()].map(([id, system]) => this.node(id, system, position(id)!, sigCount.get(id) ?? 0, watchers.get(id) ?? [], pilots.get(id)?.length ?? 0));
     this.layer.replaceChildren(...lines, ...nodes);
   }
 
-  private node(id: string, system: Entry, [x, y]: [number, number], signatureCount: number, watchers: string[]): SVGGElement {
+  private node(id: string, system: Entry, [x, y]: [number, number], signatureCount: number, watchers: string[], pilotCount: number): SVGGElement {
     const alias = String(system.get("alias") || "");
     const status = String(system.get("status") || "unknown");
     const selected = this.selected === id;
@@ -107,7 +108,11 @@ export class ChainMap {
       svg("text", { x: 8, y: 15, class: "name" }, id),
       svg("text", { x: 8, y: 30, class: "alias" }, alias),
       svg("text", { x: NODE_W - 8, y: 15, class: "sigs", "text-anchor": "end" }, signatureCount ? `${signatureCount}◎` : ""));
-    if (watchers.length) group.append(svg("title", {}, `viewing: ${watchers.join(", ")}`));
+    if (pilotCount) group.append(svg("text", { x: NODE_W - 8, y: 30, class: "pilots", "text-anchor": "end" }, `${pilotCount} ✈`));
+    if (watchers.length) {
+      group.append(svg("text", { x: 0, y: NODE_H + 12, class: "watchers" }, watchers.join(", ")));
+      group.append(svg("title", {}, `selected by ${watchers.join(", ")}`));
+    }
     this.nodes.set(id, group);
     group.addEventListener("pointerdown", (event) => {
       event.stopPropagation();

@@ -13,6 +13,14 @@ export interface Presence {
   characters: number[];
 }
 
+/** What the service publishes under its own awareness client (contract section 6). */
+export interface Pilot {
+  characterId: number;
+  userId: string;
+  systemId: number | null;
+  online: boolean;
+}
+
 export class ChainSession {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
@@ -43,6 +51,21 @@ export class ChainSession {
 
   select(systemId: string | null): void {
     this.provider.awareness.setLocalStateField("selected", systemId);
+  }
+
+  /** Pilots of the chain's present members, by system id. */
+  pilots(): Map<string, Pilot[]> {
+    const bySystem = new Map<string, Pilot[]>();
+    for (const state of this.provider.awareness.getStates().values()) {
+      const pilots = (state as { pilots?: unknown }).pilots;
+      if (!Array.isArray(pilots)) continue;
+      for (const pilot of pilots as Pilot[]) {
+        if (pilot?.systemId == null) continue;
+        const key = String(pilot.systemId);
+        bySystem.set(key, [...(bySystem.get(key) ?? []), pilot]);
+      }
+    }
+    return bySystem;
   }
 
   others(): Presence[] {

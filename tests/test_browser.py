@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.browser import artifact, chromium
-from tests.chains import create_chain, grant
+from tests.chains import create_chain, grant, join
 from tests.server import MapperServer
 
 TIMEOUT_MS = 10_000
@@ -266,3 +266,27 @@ async def test_notes_are_written_together(sqlite_server: MapperServer) -> None:
         final = "EOL? hole to hs via Jita"
         await expect(alice_notes).to_have_value(final, timeout=TIMEOUT_MS)
         await expect(bob_notes).to_have_value(final, timeout=TIMEOUT_MS)
+
+
+SET_HIDDEN = """hidden => {
+    Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+async def test_a_hidden_tab_says_so_in_its_awareness(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner", name="Owner")
+    chain = create_chain(server, owner)
+    watcher = await join(server, chain, owner)
+
+    def visible_states() -> list[bool]:
+        return [state["visible"] for state in watcher.awareness.values() if state]
+
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), server, chain, owner)
+        await watcher.wait(lambda: visible_states() == [True])
+        for hidden in (True, False):
+            await page.evaluate(SET_HIDDEN, hidden)
+            await watcher.wait(lambda hidden=hidden: visible_states() == [not hidden])
+    await watcher.close()

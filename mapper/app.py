@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from mapper.api import chains, health, snapshots
+from mapper.api import chains, health, snapshots, universe
 from mapper.api.errors import (
     ApiError,
     handle_api_error,
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *health.routes,
             *chains.routes,
             *snapshots.routes,
+            *universe.routes,
             WebSocketRoute("/ws/chains/{chain_id}", chain_socket),
             WebSocketRoute("/ws/users/me", user_socket),
             Route("/chains/{chain_id}", web_app, methods=["GET"]),

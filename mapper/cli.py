@@ -16,6 +16,8 @@ from mapper.client import ApiClientError
 from mapper.diff import ENTRY_ROOTS, is_empty
 from mapper.settings import Settings, SettingsError, parse_duration
 from persistence.database import DatabaseUrlError
+from universe import cli as universe_cli
+from universe.sde import SdeError
 
 log = logging.getLogger("mapper")
 
@@ -31,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     try:
         args.run(args)
-    except (SettingsError, DatabaseUrlError, ApiClientError) as error:
+    except (SettingsError, DatabaseUrlError, ApiClientError, SdeError) as error:
         raise SystemExit(f"mapper: {error}") from None
 
 
@@ -97,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("chain", nargs="?", help="one chain (default: every chain)")
     _add_service_options(verify)
     verify.set_defaults(run=_verify)
+
+    universe_cli.add_commands(commands, _settings)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

@@ -26,6 +26,7 @@ from persistence.migrations import upgrade_database
 from persistence.records import SnapshotInfo
 from persistence.store import ChainRecord, Store
 from persistence.writer import UpdateWriter
+from universe.index import Universe
 
 log = logging.getLogger("mapper")
 
@@ -38,6 +39,7 @@ class Service:
         self.metrics = Metrics()
         self.auth = Authenticator.from_settings(settings)
         self.store = Store(create_engine(settings.resolved_database_url))
+        self.universe = Universe(self.store.engine)
         self.maintenance = ChainMaintenance(self.store, settings, flush=self._flush)
         self.writer = UpdateWriter(
             self.store,

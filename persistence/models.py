@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
@@ -20,7 +20,7 @@ _NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {str: String(), int: BigInteger(), bytes: LargeBinary()}
+    type_annotation_map = {str: String(), int: BigInteger(), bytes: LargeBinary(), float: Float()}
 
 
 class Chain(Base):
@@ -106,3 +106,76 @@ class AuditLog(Base):
     actor: Mapped[str]
     action: Mapped[str]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# Static data (the EVE universe), from CCP's static data export: never in a live document.
+
+
+class UniverseRegion(Base):
+    __tablename__ = "universe_regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str]
+    wormhole_class: Mapped[int | None]
+
+
+class UniverseConstellation(Base):
+    __tablename__ = "universe_constellations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str]
+    region_id: Mapped[int]
+    wormhole_class: Mapped[int | None]
+
+
+class UniverseSystem(Base):
+    __tablename__ = "universe_systems"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str]
+    security: Mapped[float]
+    constellation_id: Mapped[int]
+    region_id: Mapped[int]
+    # The system's own class, else its constellation's, else its region's.
+    wormhole_class: Mapped[int | None]
+
+
+class UniverseGate(Base):
+    """Stargate adjacency, once per pair (from_system < to_system)."""
+
+    __tablename__ = "universe_gates"
+
+    from_system: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    to_system: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+class UniverseWormhole(Base):
+    __tablename__ = "universe_wormholes"
+
+    type_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    code: Mapped[str]
+    target_class: Mapped[int | None]
+    lifetime_minutes: Mapped[float | None]
+    max_mass: Mapped[float | None]
+    mass_regeneration: Mapped[float | None]
+    max_jump_mass: Mapped[float | None]
+
+
+class UniverseStatic(Base):
+    """A wormhole system's static connections: not in the export, loaded from a CSV."""
+
+    __tablename__ = "universe_statics"
+
+    system_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(primary_key=True)
+
+
+class UniverseImport(Base):
+    """One row per import; the newest tells servers to reload their in-memory index."""
+
+    __tablename__ = "universe_imports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[int]
+    source: Mapped[str]
+    what: Mapped[str]  # "sde" or "statics"

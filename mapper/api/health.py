@@ -20,16 +20,19 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     service = request.app.state.service
+    static_data = False
     try:
         await asyncio.wait_for(service.store.ping(), READY_TIMEOUT_S)
         database = service.writer.healthy
+        static_data = bool((await service.universe.index()).systems)
     except Exception:
         database = False
     body = {
         "status": "ok" if database else "unavailable",
         "database": database,
         "pendingUpdates": service.writer.pending_count,
-        "staticData": False,
+        # Without imported data the service still runs; systems show by id.
+        "staticData": static_data,
     }
     return JSONResponse(body, status_code=200 if database else 503)
 

@@ -11,6 +11,7 @@ import { ChainSession } from "./session";
 import { snapshotPanel } from "./snapshots";
 import { characterDots } from "./status";
 import { bindText } from "./textbinding";
+import { UniverseData } from "./universe";
 import * as Y from "yjs";
 
 const STATUSES = ["unknown", "friendly", "hostile", "occupied", "empty"];
@@ -58,11 +59,13 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   title.textContent = remembered?.name ?? "Chain";
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
-  const map = new ChainMap(session, editable);
+  const universe = new UniverseData(token);
+  const map = new ChainMap(session, editable, universe);
   const banner = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
   const status = element("span", { class: "status" }, "connecting");
   const viewers = element("span", { class: "viewers" });
-  const systemInput = element("input", { placeholder: "System id, e.g. 31000005", inputmode: "numeric", "aria-label": "system id" });
+  const suggestions = element("datalist", { id: "system-suggestions" });
+  const systemInput = element("input", { placeholder: "Add system: name or id", "aria-label": "system id", list: "system-suggestions", autocomplete: "off" });
   const add = element("button", { title: "Add the system (A)" }, "Add");
   const link = element("button", { title: "Connect the two selected systems (C)" }, "Connect");
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
@@ -77,7 +80,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
-  root.replaceChildren(banner, toolbar, element("main", {}, map.element, panel));
+  root.replaceChildren(banner, toolbar, suggestions, element("main", {}, map.element, panel));
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
@@ -110,10 +113,23 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
       });
       return element("label", {}, `${label} `, select);
     };
-    const whType = element("input", { "aria-label": "wormhole type", value: String(connection.get("whType") ?? ""), maxlength: "8", placeholder: "K162" });
+    const whType = element("input", { "aria-label": "wormhole type", value: String(connection.get("whType") ?? ""), maxlength: "8", placeholder: "K162", list: "wormhole-types" });
+    const typeInfo = element("p", { class: "dim type-info" });
+    const codes = element("datalist", { id: "wormhole-types" });
+    void universe.wormholes().then((types) => {
+      codes.replaceChildren(...types.map((type) => element("option", { value: type.code })));
+      const type = types.find((candidate) => candidate.code === String(connection.get("whType") ?? ""));
+      if (type) {
+        const mass = type.maxMass ? `${(type.maxMass / 1e9).toFixed(2)} Gt total` : "";
+        const jump = type.maxJumpMass ? `${(type.maxJumpMass / 1e6).toFixed(0)} kt a jump` : "";
+        const target = type.targetClass !== null ? `leads to class ${type.targetClass}` : "";
+        typeInfo.textContent = [target, mass, jump, type.lifetimeMinutes ? `${type.lifetimeMinutes / 60} h` : ""].filter(Boolean).join(" · ");
+      }
+    });
     whType.addEventListener("change", () => {
       session.endStep();
       setFields(session.doc, connection, { whType: whType.value.trim().toUpperCase(), updatedAt: Date.now() });
+      showConnection(key);
     });
     const eol = element("input", { type: "checkbox", "aria-label": "end of life" });
     eol.checked = connection.get("eol") === true;
@@ -131,7 +147,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
       choose("size", "size", ["", "small", "medium", "large", "xlarge", "capital"]),
       element("label", {}, eol, " end of life"),
     ];
-    details.replaceChildren(element("h2", {}, `Connection ${key}`), ...rows, age);
+    details.replaceChildren(element("h2", {}, `Connection ${key}`), ...rows, typeInfo, codes, age);
     if (!editable()) for (const control of details.querySelectorAll("input, select")) control.setAttribute("disabled", "");
   };
 
@@ -214,8 +230,26 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   };
   showPanel();
 
-  const addFromInput = () => {
-    const id = Number(systemInput.value.trim());
+  let lastSearch: { text: string; ids: number[] } = { text: "", ids: [] };
+  systemInput.addEventListener("input", async () => {
+    const text = systemInput.value.trim();
+    if (!text || /^\d+$/.test(text)) return;
+    try {
+      const found = await universe.search(text);
+      lastSearch = { text, ids: found.map((item) => item.id) };
+      suggestions.replaceChildren(...found.map((item) => element("option", { value: item.name }, `${item.region} ${item.id}`)));
+    } catch {
+      // offline: ids still work
+    }
+  });
+  const addFromInput = async () => {
+    const text = systemInput.value.trim();
+    let id = Number(text);
+    if (!/^\d+$/.test(text)) {
+      const found = lastSearch.text === text ? lastSearch.ids : (await universe.search(text).catch(() => [])).map((item) => item.id);
+      const exact = found.find((candidate) => universe.system(candidate)?.name.toLowerCase() === text.toLowerCase());
+      id = exact ?? found[0] ?? NaN;
+    }
     if (!Number.isInteger(id) || id <= 0) return;
     const count = roots(session.doc).systems.size;
     session.endStep();

@@ -236,6 +236,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     if (!text || /^\d+$/.test(text)) return;
     try {
       const found = await universe.search(text);
+      if (systemInput.value.trim() !== text) return; // a later keystroke's answer wins
       lastSearch = { text, ids: found.map((item) => item.id) };
       suggestions.replaceChildren(...found.map((item) => element("option", { value: item.name }, `${item.region} ${item.id}`)));
     } catch {

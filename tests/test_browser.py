@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
@@ -319,6 +320,7 @@ async def test_systems_by_name_and_wormhole_types_from_static_data(
     assert imported.returncode == 0, imported.stderr
     owner = server.token("owner")
     chain = create_chain(server, owner)
+    await eventually_imported(server, owner)
     async with chromium() as browser:
         page = await open_map(await browser.new_context(), server, chain, owner)
         box = page.get_by_label("system id")
@@ -344,3 +346,16 @@ async def test_systems_by_name_and_wormhole_types_from_static_data(
             "leads to class 7", timeout=TIMEOUT_MS
         )
         await page.screenshot(path=artifact("static-data.png"))
+
+
+async def eventually_imported(server: MapperServer, token: str) -> None:
+    """A running service sees a new import within 5 seconds (universe/index.py)."""
+    for _ in range(100):
+        answer = httpx.get(
+            f"{server.http}/api/universe/systems?search=jita",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if answer.json()["items"]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the service never saw the import")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,20 @@ async def test_two_scouts_converge_and_undo(sqlite_server: MapperServer) -> None
         await expect(system(bob, 31000005)).to_contain_text("home")
         await alice.keyboard.press("Control+Shift+z")
         await expect(bob.locator(connection)).to_have_count(1, timeout=TIMEOUT_MS)
+
+        # Status, then a delete (with what hangs on it), then its undo.
+        await system(bob, 31000007).click()
+        await bob.get_by_label("status").select_option("hostile")
+        await expect(system(alice, 31000007)).to_have_class(
+            re.compile(r"\bstatus-hostile\b"), timeout=TIMEOUT_MS
+        )
+        await system(alice, 31000005).click()
+        await alice.keyboard.press("Delete")
+        await expect(system(bob, 31000005)).to_have_count(0, timeout=TIMEOUT_MS)
+        await expect(bob.locator(connection)).to_have_count(0)
+        await alice.keyboard.press("Control+z")
+        await expect(system(bob, 31000005)).to_contain_text("home", timeout=TIMEOUT_MS)
+        await expect(bob.locator(connection)).to_have_count(1)
         await alice.screenshot(path=artifact("two-scouts.png"))
 
 

@@ -123,7 +123,7 @@ class Store:
             # nothing to do, and Postgres's append_updates skips the chain from then on.
             if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=at):
                 return False
-            snapshot_id = await _insert_snapshot(
+            snapshot = await _insert_snapshot(
                 conn,
                 chain_id,
                 state=final_state,
@@ -136,7 +136,7 @@ class Store:
             )
             await conn.execute(delete(ChainUpdate).where(ChainUpdate.chain_id == chain_id))
             await conn.execute(delete(ChainBase).where(ChainBase.chain_id == chain_id))
-            await _audit(conn, chain_id, actor, "delete", {"snapshotId": snapshot_id}, at)
+            await _audit(conn, chain_id, actor, "delete", {"snapshotId": snapshot.id}, at)
         return True
 
     async def undelete_chain(self, chain_id: str, actor: str) -> bool:
@@ -331,7 +331,7 @@ class Store:
                 folded = Folded(base.state, dict(base.counts))
             if not take_snapshot:
                 return None
-            snapshot_id = await _insert_snapshot(
+            return await _insert_snapshot(
                 conn,
                 chain_id,
                 state=folded.state,
@@ -342,17 +342,6 @@ class Store:
                 label=label,
                 at=at,
             )
-        return SnapshotInfo(
-            snapshot_id,
-            chain_id,
-            at,
-            snapshot_reason,
-            label,
-            actor,
-            len(folded.state),
-            dict(folded.counts),
-            newest,
-        )
 
     async def _save_base(
         self, conn: AsyncConnection, chain_id: str, folded: Folded, newest: int, at: int
@@ -435,7 +424,7 @@ class Store:
         check_reason(reason)
         at = now_ms()
         async with self.engine.begin() as conn:
-            snapshot_id = await _insert_snapshot(
+            return await _insert_snapshot(
                 conn,
                 chain_id,
                 state=state,
@@ -446,17 +435,6 @@ class Store:
                 label=label,
                 at=at,
             )
-        return SnapshotInfo(
-            snapshot_id,
-            chain_id,
-            at,
-            reason,
-            label,
-            created_by,
-            len(state),
-            dict(counts),
-            last_update_id,
-        )
 
     async def list_snapshots(self, chain_id: str) -> list[SnapshotInfo]:
         """Newest first, without the state blobs."""
@@ -577,7 +555,7 @@ async def _insert_snapshot(
     created_by: str | None,
     label: str | None,
     at: int,
-) -> int:
+) -> SnapshotInfo:
     result = await conn.execute(
         insert(ChainSnapshot).values(
             {
@@ -593,7 +571,17 @@ async def _insert_snapshot(
             }
         )
     )
-    return result.inserted_primary_key[0]
+    return SnapshotInfo(
+        result.inserted_primary_key[0],
+        chain_id,
+        at,
+        reason,
+        label,
+        created_by,
+        len(state),
+        dict(counts),
+        last_update_id,
+    )
 
 
 async def _audit(

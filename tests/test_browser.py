@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests import sde_export
 from tests.browser import artifact, chromium
@@ -25,6 +25,14 @@ async def open_map(context: BrowserContext, server: MapperServer, chain: str, to
     await page.goto(f"{server.http}/chains/{chain}#token={token}")
     await expect(page.locator(".status")).to_have_text("live", timeout=TIMEOUT_MS)
     return page
+
+
+async def two_maps(
+    browser: Browser, server: MapperServer, chain: str, token: str
+) -> tuple[Page, Page]:
+    """The same chain open in two browsers (separate contexts: separate storage)."""
+    first = await open_map(await browser.new_context(), server, chain, token)
+    return first, await open_map(await browser.new_context(), server, chain, token)
 
 
 async def add_system(page: Page, system_id: int) -> None:
@@ -165,8 +173,7 @@ async def test_pasting_probe_scanner_results(sqlite_server: MapperServer) -> Non
     owner = server.token("owner")
     chain = create_chain(server, owner)
     async with chromium() as browser:
-        scout = await open_map(await browser.new_context(), server, chain, owner)
-        other = await open_map(await browser.new_context(), server, chain, owner)
+        scout, other = await two_maps(browser, server, chain, owner)
         await add_system(scout, 31000005)
         await system(scout, 31000005).click()
         paste = scout.get_by_label("probe scanner paste")
@@ -235,8 +242,7 @@ async def test_connection_details_are_shared(sqlite_server: MapperServer) -> Non
     owner = server.token("owner")
     chain = create_chain(server, owner)
     async with chromium() as browser:
-        scout = await open_map(await browser.new_context(), server, chain, owner)
-        other = await open_map(await browser.new_context(), server, chain, owner)
+        scout, other = await two_maps(browser, server, chain, owner)
         await add_system(scout, 31000005)
         await add_system(scout, 31000007)
         await system(scout, 31000005).click()
@@ -269,8 +275,7 @@ async def test_notes_are_written_together(sqlite_server: MapperServer) -> None:
     owner = server.token("owner")
     chain = create_chain(server, owner)
     async with chromium() as browser:
-        alice = await open_map(await browser.new_context(), server, chain, owner)
-        bob = await open_map(await browser.new_context(), server, chain, owner)
+        alice, bob = await two_maps(browser, server, chain, owner)
         await add_system(alice, 31000005)
         await system(bob, 31000005).click()
         await system(alice, 31000005).click()

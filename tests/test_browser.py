@@ -367,6 +367,15 @@ async def test_systems_by_name_and_wormhole_types_from_static_data(
         )
         await page.screenshot(path=artifact("static-data.png"))
 
+        # Offline, the names come from what the service worker kept.
+        await page.wait_for_function("navigator.serviceWorker.controller !== null")
+        await page.reload()
+        await expect(system(page, sde_export.JITA)).to_contain_text("Jita", timeout=TIMEOUT_MS)
+        await page.context.set_offline(True)
+        await page.reload()
+        await expect(system(page, sde_export.JITA)).to_contain_text("Jita", timeout=TIMEOUT_MS)
+        await expect(system(page, sde_export.J200000)).to_contain_text("C5")
+
 
 async def eventually_imported(server: MapperServer, token: str) -> None:
     """A running service sees a new import within 5 seconds (universe/index.py)."""

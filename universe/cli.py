@@ -15,6 +15,8 @@ import httpx
 from universe.sde import SdeError
 
 DOWNLOAD_CHUNK = 1 << 20
+# CCP asks the callers of its services to say who they are (ESI best practices).
+USER_AGENT = "mapper (EVE wormhole mapper; static data import)"
 
 
 def add_commands(commands: Any, settings_of: Any) -> None:
@@ -25,7 +27,9 @@ def add_commands(commands: Any, settings_of: Any) -> None:
         "import",
         help="import CCP's JSONL static data export: a zip, an unpacked folder or a URL",
         description="Get the export from https://developers.eveonline.com/static-data/ "
-        "(eve-online-static-data-latest-jsonl.zip). Re-importing a newer one updates in place.",
+        "(eve-online-static-data-latest-jsonl.zip); the YAML sde.zip of before September 2025 "
+        "is read too. Re-importing a newer one updates in place. See "
+        "mapper/docs/static-data.md.",
     )
     load.add_argument("source", help="path to the zip or folder, or an https:// URL")
     statics = sde_commands.add_parser(
@@ -57,15 +61,19 @@ async def _import_async(source: str, url: str) -> None:
             raise SdeError(f"{path} does not exist")
         engine = create_engine(url)
         try:
-            counts = await import_sde(
+            imported = await import_sde(
                 engine, path, source=source, progress=_show_read, written=_show_written
             )
         finally:
             await engine.dispose()
     summary = ", ".join(
-        f"{rows} {table.removeprefix('universe_')}" for table, rows in counts.items()
+        f"{rows} {table.removeprefix('universe_')}" for table, rows in imported.rows.items()
     )
-    print(f"mapper: imported {summary} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    build = f" of build {imported.build}" if imported.build is not None else ""
+    print(
+        f"mapper: imported {summary}{build} in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
 
 
 async def _download(url: str, folder: Path) -> Path:
@@ -73,11 +81,14 @@ async def _download(url: str, folder: Path) -> Path:
         raise SdeError(f"{url}: only http(s) URLs can be downloaded")
     target = folder / "sde.zip"
     try:
-        async with httpx.AsyncClient(follow_redirects=True, timeout=60) as client:
+        async with httpx.AsyncClient(
+            follow_redirects=True, timeout=60, headers={"User-Agent": USER_AGENT}
+        ) as client:
             async with client.stream("GET", url) as response:
                 if response.status_code != 200:
                     raise SdeError(f"{url} answered {response.status_code}")
-                total = int(response.headers.get("content-length") or 0)
+                length = response.headers.get("content-length", "")
+                total = int(length) if length.isdecimal() else 0
                 done = 0
                 with target.open("wb") as out:
                     async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK):

@@ -1,6 +1,7 @@
 """Writing the universe into the database: one transaction per table, each replacing the
 table's content, so a re-import of a newer export updates in place and a failure leaves
-every table as it was (the export is read whole, and checked, before the first write)."""
+every table as it was (the export is read whole, and checked, before the first write).
+Rows go in as multi-row INSERTs of a few thousand: the whole universe is some 30,000 rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,7 +32,13 @@ CHUNK = 2000  # rows per INSERT statement
 Written = Callable[[str, int], None]
 """Called with (table, rows written) after each table's transaction commits."""
 
-_CODE = re.compile(r"^[A-Z][0-9]{3}$|^K162$")
+_SYSTEM_ID = re.compile(r"[0-9]{1,10}")
+_CODE = re.compile(r"[A-Z][0-9]{3}")  # B274, K162, C008
+
+
+class Imported(NamedTuple):
+    rows: dict[str, int]  # per table
+    build: int | None  # the export's build number, when it says
 
 
 async def import_sde(
@@ -41,22 +48,27 @@ async def import_sde(
     source: str,
     progress: Progress | None = None,
     written: Written | None = None,
-) -> dict[str, int]:
-    """Import the export at `path`; returns the rows written per table."""
+) -> Imported:
+    """Import the export at `path` (a zip or a folder); returns what was written."""
     universe = await asyncio.to_thread(read_universe, path, progress)
     tables: list[tuple[Any, list[dict[str, Any]]]] = [
         (
             UniverseRegion,
             [
-                {"id": key, "name": name, "wormhole_class": cls}
-                for key, (name, cls) in universe.regions.items()
+                {"id": key, "name": region.name, "wormhole_class": region.wormhole_class}
+                for key, region in universe.regions.items()
             ],
         ),
         (
             UniverseConstellation,
             [
-                {"id": key, "name": name, "region_id": region, "wormhole_class": cls}
-                for key, (name, region, cls) in universe.constellations.items()
+                {
+                    "id": key,
+                    "name": constellation.name,
+                    "region_id": constellation.region,
+                    "wormhole_class": constellation.wormhole_class,
+                }
+                for key, constellation in universe.constellations.items()
             ],
         ),
         (
@@ -64,13 +76,13 @@ async def import_sde(
             [
                 {
                     "id": key,
-                    "name": name,
-                    "security": security,
-                    "constellation_id": constellation,
-                    "region_id": region,
-                    "wormhole_class": cls,
+                    "name": system.name,
+                    "security": system.security,
+                    "constellation_id": system.constellation,
+                    "region_id": system.region,
+                    "wormhole_class": system.wormhole_class,
                 }
-                for key, (name, security, constellation, region, cls) in universe.systems.items()
+                for key, system in universe.systems.items()
             ],
         ),
         (UniverseGate, [{"from_system": a, "to_system": b} for a, b in sorted(universe.gates)]),
@@ -79,14 +91,14 @@ async def import_sde(
             [
                 {
                     "type_id": key,
-                    "code": code,
-                    "target_class": target,
-                    "lifetime_minutes": life,
-                    "max_mass": mass,
-                    "mass_regeneration": regen,
-                    "max_jump_mass": jump,
+                    "code": wormhole.code,
+                    "target_class": wormhole.target_class,
+                    "lifetime_minutes": wormhole.lifetime_minutes,
+                    "max_mass": wormhole.max_mass,
+                    "mass_regeneration": wormhole.mass_regeneration,
+                    "max_jump_mass": wormhole.max_jump_mass,
                 }
-                for key, (code, target, life, mass, regen, jump) in universe.wormholes.items()
+                for key, wormhole in universe.wormholes.items()
             ],
         ),
     ]
@@ -96,26 +108,31 @@ async def import_sde(
         counts[model.__tablename__] = len(rows)
         if written is not None:
             written(model.__tablename__, len(rows))
+    if universe.build is not None:
+        source = f"{source} (build {universe.build})"
     await _record(engine, source, "sde")
-    return counts
+    return Imported(counts, universe.build)
 
 
 def parse_statics(text: str) -> dict[int, list[str]]:
-    """`system_id,static_codes` lines (codes separated by spaces, `;` or `|`); a header line
-    and blank or `#` lines are skipped. Raises SdeError naming the first bad line."""
+    """`system_id,static_codes` lines: codes separated by spaces, `;`, `|` or more commas;
+    a header line and blank or `#` lines are skipped; a system on several lines gets all
+    their codes. Raises SdeError naming the first bad line."""
     statics: dict[int, list[str]] = {}
     for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
-        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+        cells = [cell.strip() for cell in row]
+        if not "".join(cells) or cells[0].startswith("#"):
             continue
-        if number == 1 and not row[0].strip().isdigit():
+        if number == 1 and not _SYSTEM_ID.fullmatch(cells[0]):
             continue  # the header
-        if len(row) < 2 or not row[0].strip().isdigit():
+        if len(cells) < 2 or not _SYSTEM_ID.fullmatch(cells[0]):
             raise SdeError(f"statics line {number}: write system_id,static_codes (got {row!r})")
-        codes = [code.upper() for code in re.split(r"[\s;|]+", row[1].strip()) if code]
-        bad = [code for code in codes if not _CODE.match(code)]
+        codes = [code.upper() for code in re.split(r"[\s;|]+", " ".join(cells[1:])) if code]
+        bad = [code for code in codes if not _CODE.fullmatch(code)]
         if bad:
             raise SdeError(f"statics line {number}: {bad} are not wormhole codes like B274")
-        statics[int(row[0])] = codes
+        known = statics.setdefault(int(cells[0]), [])
+        known.extend(code for code in codes if code not in known)
     return statics
 
 
@@ -124,7 +141,7 @@ async def import_statics(engine: AsyncEngine, text: str, *, source: str) -> int:
     rows = [
         {"system_id": system_id, "code": code}
         for system_id, codes in statics.items()
-        for code in dict.fromkeys(codes)
+        for code in codes
     ]
     await _replace(engine, UniverseStatic, rows)
     await _record(engine, source, "statics")

@@ -39,8 +39,9 @@ class UniverseIndex:
         prefix = text.strip().lower()
         start = bisect.bisect_left(self._names, (prefix, -1))
         found = []
-        for name, system_id in self._names[start:]:
-            if not name.startswith(prefix) or len(found) >= limit:
+        for position in range(start, min(start + limit, len(self._names))):
+            name, system_id = self._names[position]
+            if not name.startswith(prefix):
                 break
             found.append(self.systems[system_id])
         return found
@@ -78,8 +79,9 @@ async def load_index(engine: AsyncEngine, version: int) -> UniverseIndex:
             select(UniverseStatic.system_id, UniverseStatic.code).order_by(UniverseStatic.code)
         ):
             index.statics.setdefault(system_id, []).append(code)
-        for row in await conn.execute(select(UniverseWormhole).order_by(UniverseWormhole.code)):
-            wormhole = row[0] if not hasattr(row, "type_id") else row
+        for wormhole in await conn.execute(
+            select(UniverseWormhole).order_by(UniverseWormhole.code)
+        ):
             index.wormholes.append(
                 {
                     "typeId": wormhole.type_id,

@@ -1,33 +1,40 @@
-"""Reading CCP's static data export (SDE) in its JSON Lines form.
+"""Reading CCP's static data export (SDE): what the mapper needs from it, from either layout.
 
-CCP publishes it at https://developers.eveonline.com/static-data/ as a zip of `*.jsonl` files
-(`eve-online-static-data-latest-jsonl.zip`), one JSON object per line. Two layouts are read:
+The current layout (since 22 September 2025) is a zip of flat JSON Lines files,
+`eve-online-static-data-<build>-jsonl.zip` from https://developers.eveonline.com/static-data/:
+every record's id is `_key`, names are `{"en": ..., "de": ...}` objects. Read here:
 
-- current: each record's id is `_key`, names are `{"en": ..., "de": ...}` objects;
-- previous (the YAML-era conversion): ids are named fields (`solarSystemID`,
-  `constellationID`, `regionID`, `typeID`) and names plain strings (`solarSystemName`,
-  `constellationName`, `regionName`, `name`).
+- `mapRegions.jsonl`, `mapConstellations.jsonl`: `_key`, `name`, optional `wormholeClassID`
+  (constellations also `regionID`);
+- `mapSolarSystems.jsonl`: `_key`, `name`, `securityStatus`, `constellationID`, `regionID`,
+  optional `wormholeClassID`;
+- `mapStargates.jsonl`: `solarSystemID` and `destination.solarSystemID`;
+- `types.jsonl`: `_key`, `groupID` (988 is Wormhole), `name` (`Wormhole B274`);
+- `typeDogma.jsonl`: `_key`, `dogmaAttributes: [{attributeID, value}]`, attributes 1381-1385;
+- `_sde.jsonl`: `{"_key": "sde", "buildNumber": ...}`, when present.
 
-Files read: mapRegions, mapConstellations, mapSolarSystems, mapStargates, types (group 988 is
-Wormhole), typeDogma (attributes 1381-1385). Reading streams line by line and never holds an
-archive in memory; the universe itself (8,500 systems) is small enough to collect whole
-before anything is written, so a broken export never touches the database.
+The previous layout, the YAML `sde.zip` published until July 2025, is read by
+`universe.sde_legacy`. Anything else fails with a message saying what to download.
+
+Each file is streamed line by line; only the few fields above are kept, so the universe
+(8,500 systems) is collected whole and checked before anything is written: a broken export
+never touches the database.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from universe.archive import Archive, SdeError
+
+__all__ = ["SdeError", "UniverseData", "read_universe"]
 
 WORMHOLE_GROUP = 988
 TARGET_CLASS, LIFETIME, MAX_MASS, MASS_REGENERATION, MAX_JUMP_MASS = 1381, 1382, 1383, 1384, 1385
-
 FILES = {
     "regions": "mapRegions.jsonl",
     "constellations": "mapConstellations.jsonl",
@@ -36,187 +43,231 @@ FILES = {
     "types": "types.jsonl",
     "dogma": "typeDogma.jsonl",
 }
+BUILD_FILE = "_sde.jsonl"
+DOWNLOAD = "https://developers.eveonline.com/static-data/eve-online-static-data-latest-jsonl.zip"
+REPORT_EVERY = 5000
+
 Progress = Callable[[str, int], None]
-"""Called with (file name, records read so far) every few thousand records and at the end."""
+"""Called with (file name, records read so far) every few thousand records, and with -1
+when a file is done."""
 
 
-class SdeError(Exception):
-    """The export cannot be read; the message says what is wrong and what to give instead."""
+class Region(NamedTuple):
+    name: str
+    wormhole_class: int | None
+
+
+class Constellation(NamedTuple):
+    name: str
+    region: int
+    wormhole_class: int | None
+
+
+class System(NamedTuple):
+    name: str
+    security: float
+    constellation: int
+    region: int
+    wormhole_class: int | None  # the system's own; see UniverseData.finish
+
+
+class Wormhole(NamedTuple):
+    code: str
+    target_class: int | None
+    lifetime_minutes: float | None
+    max_mass: float | None
+    mass_regeneration: float | None
+    max_jump_mass: float | None
 
 
 @dataclass
-class Universe:
-    regions: dict[int, tuple[str, int | None]] = field(default_factory=dict)
-    constellations: dict[int, tuple[str, int, int | None]] = field(default_factory=dict)
-    # id -> (name, security, constellation, region, wormhole class or None)
-    systems: dict[int, tuple[str, float, int, int, int | None]] = field(default_factory=dict)
-    gates: set[tuple[int, int]] = field(default_factory=set)
-    # type id -> (code, target class, lifetime minutes, max mass, regeneration, jump mass)
-    wormholes: dict[
-        int, tuple[str, int | None, float | None, float | None, float | None, float | None]
-    ] = field(default_factory=dict)
+class UniverseData:
+    regions: dict[int, Region] = field(default_factory=dict)
+    constellations: dict[int, Constellation] = field(default_factory=dict)
+    systems: dict[int, System] = field(default_factory=dict)
+    gates: set[tuple[int, int]] = field(default_factory=set)  # (a, b) with a < b
+    wormholes: dict[int, Wormhole] = field(default_factory=dict)
+    build: int | None = None
 
+    def add_gate(self, a: int, b: int) -> None:
+        if a != b:
+            self.gates.add((min(a, b), max(a, b)))
 
-class Export:
-    """A zip or an unpacked folder of the JSONL export."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        if path.is_dir():
-            self._zip: zipfile.ZipFile | None = None
-            self._names = {item.name: item for item in path.rglob("*.jsonl")}
-        else:
-            try:
-                self._zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as error:
-                raise SdeError(
-                    f"{path} is not a readable zip ({error}); give the JSONL "
-                    "export's zip or the folder it unpacks to"
-                ) from None
-            self._names = {Path(name).name: name for name in self._zip.namelist()}  # type: ignore[misc]
-        missing = [name for name in FILES.values() if name not in self._names]
-        if missing:
-            raise SdeError(
-                f"{path} lacks {', '.join(missing)}: is it CCP's JSONL static data export "
-                "(eve-online-static-data-*-jsonl.zip)? The YAML export is not read."
-            )
-
-    def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-
-    def records(self, name: str, progress: Progress | None = None) -> Iterator[dict[str, Any]]:
-        where = self._names[name]
-        try:
-            raw = self._zip.open(where) if self._zip is not None else open(where, "rb")
-            with raw, io.TextIOWrapper(raw, encoding="utf-8") as lines:
-                for count, line in enumerate(lines, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as error:
-                        raise SdeError(
-                            f"{name} line {count} is not JSON ({error}): "
-                            "the export is damaged; download it again"
-                        ) from None
-                    if not isinstance(record, dict):
-                        raise SdeError(f"{name} line {count} is not a JSON object")
-                    if progress is not None and count % 5000 == 0:
-                        progress(name, count)
-                    yield record
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
-            raise SdeError(
-                f"{name} cannot be read ({error}): the export is truncated or "
-                "damaged; download it again"
-            ) from None
-        if progress is not None:
-            progress(name, -1)
-
-
-def _id(record: dict[str, Any], *names: str) -> int:
-    for name in ("_key", *names):
-        value = record.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    raise SdeError(f"a record has no id (_key or {', '.join(names)}): {str(record)[:120]}")
-
-
-def _name(record: dict[str, Any], *names: str) -> str:
-    for field_name in ("name", *names):
-        value = record.get(field_name)
-        if isinstance(value, dict):
-            value = value.get("en") or next(iter(value.values()), None)
-        if isinstance(value, str) and value:
-            return value
-    return ""
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _number_or_none(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def read_universe(path: Path, progress: Progress | None = None) -> Universe:
-    export = Export(path)
-    try:
-        return _read(export, progress)
-    finally:
-        export.close()
-
-
-def _read(export: Export, progress: Progress | None) -> Universe:
-    universe = Universe()
-    for record in export.records(FILES["regions"], progress):
-        universe.regions[_id(record, "regionID")] = (
-            _name(record, "regionName"),
-            _int_or_none(record.get("wormholeClassID")),
-        )
-    for record in export.records(FILES["constellations"], progress):
-        universe.constellations[_id(record, "constellationID")] = (
-            _name(record, "constellationName"),
-            _int_or_none(record.get("regionID")) or 0,
-            _int_or_none(record.get("wormholeClassID")),
-        )
-    for record in export.records(FILES["systems"], progress):
-        system_id = _id(record, "solarSystemID")
-        constellation = _int_or_none(record.get("constellationID")) or 0
-        region = (
-            _int_or_none(record.get("regionID"))
-            or universe.constellations.get(constellation, ("", 0, None))[1]
-        )
-        wormhole_class = _int_or_none(record.get("wormholeClassID"))
-        if wormhole_class is None:
-            wormhole_class = universe.constellations.get(constellation, ("", 0, None))[2]
-        if wormhole_class is None:
-            wormhole_class = universe.regions.get(region, ("", None))[1]
-        security = _number_or_none(record.get("securityStatus", record.get("security")))
-        universe.systems[system_id] = (
-            _name(record, "solarSystemName"),
-            security if security is not None else 0.0,
-            constellation,
-            region,
-            wormhole_class,
-        )
-    for record in export.records(FILES["stargates"], progress):
-        source = _int_or_none(record.get("solarSystemID"))
-        destination = record.get("destination")
-        target = (
-            _int_or_none(destination.get("solarSystemID"))
-            if isinstance(destination, dict)
-            else None
-        )
-        if source is not None and target is not None and source != target:
-            universe.gates.add((min(source, target), max(source, target)))
-    codes = {}
-    for record in export.records(FILES["types"], progress):
-        if record.get("groupID") == WORMHOLE_GROUP:
-            name = _name(record, "typeName")
-            codes[_id(record, "typeID")] = name.removeprefix("Wormhole ").strip() or name
-    for record in export.records(FILES["dogma"], progress):
-        type_id = _id(record, "typeID")
-        if type_id not in codes:
-            continue
-        values: dict[int, float] = {}
-        for attribute in record.get("dogmaAttributes") or []:
-            if isinstance(attribute, dict) and isinstance(attribute.get("attributeID"), int):
-                number = _number_or_none(attribute.get("value"))
-                if number is not None:
-                    values[attribute["attributeID"]] = number
-        target = values.get(TARGET_CLASS)
-        universe.wormholes[type_id] = (
-            codes[type_id],
+    def add_wormhole(self, type_id: int, name: str, attributes: dict[int, float]) -> None:
+        target = attributes.get(TARGET_CLASS)
+        self.wormholes[type_id] = Wormhole(
+            wormhole_code(name),
             int(target) if target is not None else None,
-            values.get(LIFETIME),
-            values.get(MAX_MASS),
-            values.get(MASS_REGENERATION),
-            values.get(MAX_JUMP_MASS),
+            attributes.get(LIFETIME),
+            attributes.get(MAX_MASS),
+            attributes.get(MASS_REGENERATION),
+            attributes.get(MAX_JUMP_MASS),
         )
-    for type_id, code in codes.items():
-        universe.wormholes.setdefault(type_id, (code, None, None, None, None, None))
-    if not universe.systems:
-        raise SdeError("the export has no solar systems")
-    return universe
+
+    def finish(self) -> UniverseData:
+        """Checks the result and gives each system the class it has in game: its own, else its
+        constellation's, else its region's (CCP sets most classes on regions)."""
+        if not self.systems:
+            raise SdeError("the export has no solar systems")
+        for key, system in self.systems.items():
+            if system.wormhole_class is None:
+                constellation = self.constellations.get(system.constellation)
+                region = self.regions.get(system.region)
+                inherited = (constellation.wormhole_class if constellation else None) or (
+                    region.wormhole_class if region else None
+                )
+                self.systems[key] = system._replace(wormhole_class=inherited)
+        return self
+
+
+def wormhole_code(type_name: str) -> str:
+    """`Wormhole B274` is type B274; a name without the prefix is kept as it is."""
+    return type_name.removeprefix("Wormhole ").strip() or type_name
+
+
+def read_universe(path: Path, progress: Progress | None = None) -> UniverseData:
+    """Reads a zip or a folder of either layout; blocking, so run it in a thread."""
+    from universe import sde_legacy  # the YAML reader is only needed for old exports
+
+    archive = Archive(path)
+    try:
+        if all(archive.find(name) for name in FILES.values()):
+            return JsonlReader(archive, progress).read().finish()
+        if sde_legacy.is_legacy(archive):
+            return sde_legacy.read(archive, progress).finish()
+        raise SdeError(_what_is_wrong(archive))
+    finally:
+        archive.close()
+
+
+def _what_is_wrong(archive: Archive) -> str:
+    if archive.find("mapSolarSystems.yaml"):
+        return (
+            f"{archive.path} is the YAML variant of CCP's export; give the JSON Lines one "
+            f"({DOWNLOAD})"
+        )
+    missing = [name for name in FILES.values() if not archive.find(name)]
+    return (
+        f"{archive.path} lacks {', '.join(missing)}: it is neither CCP's JSON Lines static data "
+        f"export ({DOWNLOAD}) nor the YAML sde.zip published until July 2025"
+    )
+
+
+class JsonlReader:
+    """The current layout."""
+
+    def __init__(self, archive: Archive, progress: Progress | None) -> None:
+        self.archive = archive
+        self.progress = progress
+        self.universe = UniverseData()
+
+    def read(self) -> UniverseData:
+        universe = self.universe
+        for line, record in self._records(FILES["regions"]):
+            universe.regions[_int(record, "_key", line)] = Region(
+                _name(record), _optional_int(record, "wormholeClassID", line)
+            )
+        for line, record in self._records(FILES["constellations"]):
+            universe.constellations[_int(record, "_key", line)] = Constellation(
+                _name(record),
+                _int(record, "regionID", line),
+                _optional_int(record, "wormholeClassID", line),
+            )
+        for line, record in self._records(FILES["systems"]):
+            universe.systems[_int(record, "_key", line)] = System(
+                _name(record),
+                _number(record, "securityStatus", line),
+                _int(record, "constellationID", line),
+                _int(record, "regionID", line),
+                _optional_int(record, "wormholeClassID", line),
+            )
+        for line, record in self._records(FILES["stargates"]):
+            destination = record.get("destination")
+            if not isinstance(destination, dict):
+                raise line.error("has no destination object")
+            universe.add_gate(
+                _int(record, "solarSystemID", line), _int(destination, "solarSystemID", line)
+            )
+        names = {
+            _int(record, "_key", line): _name(record)
+            for line, record in self._records(FILES["types"], wanted=str(WORMHOLE_GROUP))
+            if record.get("groupID") == WORMHOLE_GROUP
+        }
+        for line, record in self._records(FILES["dogma"]):
+            type_id = _int(record, "_key", line)
+            if type_id in names:
+                attributes = dogma_attributes(record.get("dogmaAttributes"))
+                universe.add_wormhole(type_id, names.pop(type_id), attributes)
+        for type_id, name in names.items():  # a wormhole type without dogma: values unknown
+            universe.add_wormhole(type_id, name, {})
+        if self.archive.find(BUILD_FILE):
+            for _, record in self._records(BUILD_FILE):
+                if record.get("_key") == "sde" and isinstance(record.get("buildNumber"), int):
+                    universe.build = record["buildNumber"]
+        return universe
+
+    def _records(
+        self, file_name: str, wanted: str | None = None
+    ) -> Iterator[tuple[Line, dict[str, Any]]]:
+        """The file's JSON objects. With `wanted`, lines without that text are skipped unparsed:
+        `types.jsonl` is 150 MB of which a hundred lines matter."""
+        for number, text in self.archive.lines(self.archive.find(file_name) or file_name):
+            if self.progress is not None and number % REPORT_EVERY == 0:
+                self.progress(file_name, number)
+            if not text.strip() or (wanted is not None and wanted not in text):
+                continue
+            line = Line(file_name, number)
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise line.error(f"is not JSON ({error}): the export is damaged") from None
+            if not isinstance(record, dict):
+                raise line.error("is not a JSON object")
+            yield line, record
+        if self.progress is not None:
+            self.progress(file_name, -1)
+
+
+class Line(NamedTuple):
+    file: str
+    number: int
+
+    def error(self, problem: str) -> SdeError:
+        return SdeError(f"{self.file} line {self.number} {problem}")
+
+
+def _int(record: dict[str, Any], key: str, line: Line) -> int:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise line.error(f"has no integer {key!r} (got {value!r}): is this CCP's JSONL export?")
+    return value
+
+
+def _optional_int(record: dict[str, Any], key: str, line: Line) -> int | None:
+    return _int(record, key, line) if record.get(key) is not None else None
+
+
+def _number(record: dict[str, Any], key: str, line: Line) -> float:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise line.error(f"has no number {key!r} (got {value!r})")
+    return float(value)
+
+
+def _name(record: dict[str, Any]) -> str:
+    """English, else any language: names are localized objects in the current layout."""
+    value = record.get("name")
+    if isinstance(value, dict):
+        value = value.get("en") or next((text for text in value.values() if text), "")
+    return value if isinstance(value, str) else ""
+
+
+def dogma_attributes(listed: Any) -> dict[int, float]:
+    """{attributeID: value} from a type's `dogmaAttributes` list (the same in both layouts)."""
+    values: dict[int, float] = {}
+    for attribute in listed if isinstance(listed, list) else []:
+        if isinstance(attribute, dict):
+            key, value = attribute.get("attributeID"), attribute.get("value")
+            if isinstance(key, int) and isinstance(value, int | float):
+                values[key] = float(value)
+    return values

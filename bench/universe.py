@@ -2,39 +2,73 @@
 
     python bench/universe.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
 
-Generates an export in CCP's JSONL format the size of Tranquility's map (8,500 systems,
-14,000 stargate pairs, 100 wormhole types, 3,000 other types), imports it with the same code
-as `mapper sde import`, then times prefix searches on the in-memory index.
+Generates an export in CCP's JSON Lines format of Tranquility's size and shape (build
+3484357: 8,490 systems, about 14,000 stargates, 52,863 types of which some 100 are wormholes,
+26,828 typeDogma rows; records padded to the real files' average line lengths, so
+`types.jsonl` is its real 150 MB), imports it with the same code as `mapper sde import` into
+SQLite and, with --database-url, Postgres, then times prefix searches on the in-memory index,
+alone and with the answer's JSON and ETag as the API builds them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import random
 import statistics
+import string
 import sys
 import tempfile
 import time
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from persistence.database import create_engine
 from persistence.migrations import upgrade_database
-from tests.sde_export import write_zip
 from universe.importer import import_sde
-from universe.index import load_index
+from universe.index import UniverseIndex, load_index
+from universe.sde import read_universe
 
 SYLLABLES = ["ja", "ta", "ku", "ne", "ri", "mo", "sa", "vi", "lo", "pe", "an", "ur", "ek", "os"]
+LANGUAGES = ["de", "en", "es", "fr", "ja", "ko", "ru", "zh"]
+# Average line lengths of build 3484357's files (bytes / records), which the padding matches.
+TYPE_LINE, DOGMA_LINE, SYSTEM_LINE, GATE_LINE = 2886, 1028, 605, 210
+PREFIXES = ("J1", "j12", "J123", "Jita", "ama", "kune", "a", "zz")
 
 
-def generate(systems: int, gates: int, seed: int = 5) -> dict[str, list[dict]]:
-    rng = random.Random(seed)
-    regions = [{"_key": 10000001 + r, "name": {"en": f"Region {r}"}} for r in range(100)]
+def localized(text: str) -> dict[str, str]:
+    return {language: text for language in LANGUAGES}
+
+
+# Filler text that compresses about as badly as CCP's descriptions do, so the zip is of a
+# realistic size and inflating it costs what the real one costs.
+_FILLER_RNG = random.Random(7)
+FILLER = "".join(_FILLER_RNG.choices(string.ascii_letters + "      .,", k=1 << 20))
+
+
+def padded(record: dict[str, Any], length: int) -> dict[str, Any]:
+    """The record with a filler field that brings its line to about `length` bytes."""
+    size = max(0, (length - len(json.dumps(record))) // len(LANGUAGES) - 12)
+    start = _FILLER_RNG.randrange(len(FILLER) - size)
+    text = FILLER[start : start + size]
+    return {**record, "description": localized(text)}
+
+
+def universe_files(systems: int, stargates: int, rng: random.Random) -> dict[str, list[dict]]:
+    regions = [{"_key": 10000001 + r, "name": localized(f"Region {r}")} for r in range(113)]
     constellations = [
-        {"_key": 20000001 + c, "name": {"en": f"Constellation {c}"}, "regionID": 10000001 + c % 100}
-        for c in range(1100)
+        {
+            "_key": 20000001 + c,
+            "name": localized(f"Constellation {c}"),
+            "regionID": 10000001 + c % 113,
+        }
+        for c in range(1175)
     ]
     records = []
     for index in range(systems):
@@ -46,100 +80,159 @@ def generate(systems: int, gates: int, seed: int = 5) -> dict[str, list[dict]]:
             else "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).title()
             + f"-{index}"
         )
-        constellation = 20000001 + index % 1100
-        records.append(
-            {
-                "_key": system_id,
-                "name": {"en": name},
-                "securityStatus": -1.0 if wormhole else round(rng.uniform(-1, 1), 4),
-                "constellationID": constellation,
-                "regionID": 10000001 + (constellation - 20000001) % 100,
-                **({"wormholeClassID": rng.randint(1, 6)} if wormhole else {}),
-            }
-        )
+        name = {0: "Jita", 1: "Amarr", 2: "Amamake"}.get(index, name)
+        constellation = 20000001 + index % 1175
+        record = {
+            "_key": system_id,
+            "constellationID": constellation,
+            "name": localized(name),
+            "position": {"x": rng.random() * 1e17, "y": rng.random() * 1e17, "z": 1e16},
+            "regionID": 10000001 + (constellation - 20000001) % 113,
+            "securityStatus": -1.0 if wormhole else round(rng.uniform(-1, 1), 6),
+            **({"wormholeClassID": rng.randint(1, 6)} if wormhole else {}),
+        }
+        records.append(padded(record, SYSTEM_LINE))
     kspace = [r["_key"] for r in records if r["_key"] < 31000000]
     pairs: set[tuple[int, int]] = set()
-    for position in range(1, len(kspace)):
+    for position in range(1, len(kspace)):  # a spanning tree first: k-space is connected
         pairs.add((kspace[rng.randrange(position)], kspace[position]))
-    while len(pairs) < gates:
+    while len(pairs) < stargates // 2:
         a, b = sorted(rng.sample(kspace, 2))
         pairs.add((a, b))
-    stargates = []
-    for number, (a, b) in enumerate(pairs):
-        stargates.append(
-            {
-                "_key": 50000000 + 2 * number,
-                "solarSystemID": a,
-                "destination": {"solarSystemID": b, "stargateID": 50000001 + 2 * number},
+    gates = []
+    for number, (a, b) in enumerate(sorted(pairs)):
+        for gate, source, other, target in (
+            (50000000 + 2 * number, a, 50000001 + 2 * number, b),
+            (50000001 + 2 * number, b, 50000000 + 2 * number, a),
+        ):
+            gate_record = {
+                "_key": gate,
+                "destination": {"solarSystemID": target, "stargateID": other},
+                "position": {"x": 1e12, "y": 1e12, "z": 1e12},
+                "solarSystemID": source,
+                "typeID": 16,
             }
-        )
-        stargates.append(
-            {
-                "_key": 50000001 + 2 * number,
-                "solarSystemID": b,
-                "destination": {"solarSystemID": a, "stargateID": 50000000 + 2 * number},
-            }
-        )
-    types = [
-        {"_key": 30000 + t, "name": {"en": f"Wormhole {chr(65 + t % 26)}{100 + t}"}, "groupID": 988}
-        for t in range(100)
-    ]
-    types += [{"_key": 1000 + t, "name": {"en": f"Thing {t}"}, "groupID": 25} for t in range(3000)]
-    dogma = [
-        {
-            "_key": 30000 + t,
-            "dogmaAttributes": [
-                {"attributeID": a, "value": v}
-                for a, v in ((1381, 1 + t % 6), (1382, 960), (1383, 2e9), (1385, 3e8))
-            ],
-        }
-        for t in range(100)
-    ]
+            gates.append(padded(gate_record, GATE_LINE))
     return {
+        "_sde.jsonl": [{"_key": "sde", "buildNumber": 1, "releaseDate": "2026-01-01T00:00:00Z"}],
         "mapRegions.jsonl": regions,
         "mapConstellations.jsonl": constellations,
         "mapSolarSystems.jsonl": records,
-        "mapStargates.jsonl": stargates,
-        "types.jsonl": types,
-        "typeDogma.jsonl": dogma,
+        "mapStargates.jsonl": gates,
     }
+
+
+def types(count: int, wormholes: int) -> Iterable[dict[str, Any]]:
+    for number in range(count):
+        is_wormhole = number < wormholes
+        yield padded(
+            {
+                "_key": 30000 + number,
+                "groupID": 988 if is_wormhole else 25 + number % 900,
+                "name": localized(f"Wormhole {chr(65 + number % 26)}{100 + number}")
+                if is_wormhole
+                else localized(f"Thing {number}"),
+                "portionSize": 1,
+                "published": True,
+            },
+            TYPE_LINE,
+        )
+
+
+def dogma(count: int) -> Iterable[dict[str, Any]]:
+    for number in range(count):
+        attributes = [{"attributeID": 1381, "value": float(1 + number % 6)}]
+        attributes += [{"attributeID": 2000 + a, "value": 1.0} for a in range(38)]
+        record = {"_key": 30000 + number, "dogmaAttributes": attributes, "dogmaEffects": []}
+        missing = DOGMA_LINE - len(json.dumps(record))
+        extra = [{"effectID": 10 + e, "isDefault": False} for e in range(max(0, missing // 38))]
+        yield {**record, "dogmaEffects": extra}
+
+
+def write_export(path: Path, args: argparse.Namespace) -> None:
+    rng = random.Random(5)
+    files: dict[str, Iterable[dict[str, Any]]] = {
+        **universe_files(args.systems, args.stargates, rng),
+        "types.jsonl": types(args.types, args.wormholes),
+        "typeDogma.jsonl": dogma(args.dogma),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, rows in files.items():
+            with archive.open(name, "w") as member:
+                for row in rows:
+                    member.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+
+
+def answer(index: UniverseIndex, prefix: str) -> bytes:
+    """What the API does for ?search=: the search, the JSON body and its ETag."""
+    body = json.dumps({"items": index.search(prefix, 20)}, separators=(",", ":")).encode()
+    hashlib.sha256(b"1:" + body).hexdigest()
+    return body
+
+
+def timed(function: Any, *args: Any, rounds: int = 300) -> tuple[float, float]:
+    """Median and 99th percentile, in microseconds."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        function(*args)
+        times.append((time.perf_counter() - started) * 1e6)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99)]
+
+
+async def import_into(url: str, export: Path) -> UniverseIndex:
+    await upgrade_database(url)
+    engine = create_engine(url)
+    try:
+        for attempt in ("first", "again"):  # again: a re-import replaces what is there
+            started = time.perf_counter()
+            imported = await import_sde(engine, export, source="bench")
+            took = time.perf_counter() - started
+            print(f"import into {url.split('+')[0]} ({attempt}): {took:.2f} s {imported.rows}")
+        started = time.perf_counter()
+        index = await load_index(engine, 1)
+        print(
+            f"index load from {url.split('+')[0]}: {(time.perf_counter() - started) * 1e3:.0f} ms"
+        )
+        return index
+    finally:
+        await engine.dispose()
 
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        export = write_zip(Path(folder) / "sde.zip", generate(args.systems, args.gates))
-        size = export.stat().st_size / 1024
-        print(f"export: {size:.0f} KiB zip, {args.systems} systems, {args.gates} gates")
-        url = args.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
-        await upgrade_database(url)
-        engine = create_engine(url)
-        try:
-            started = time.perf_counter()
-            counts = await import_sde(engine, export, source="bench")
-            print(
-                f"import into {url.split('://')[0]}: {time.perf_counter() - started:.2f} s {counts}"
-            )
-            started = time.perf_counter()
-            index = await load_index(engine, 1)
-            print(f"index load: {(time.perf_counter() - started) * 1000:.0f} ms")
-        finally:
-            await engine.dispose()
-    for prefix in ("J1", "j12", "Ja", "kune", "a", "zz"):
-        times = []
-        for _ in range(200):
-            started = time.perf_counter()
-            found = index.search(prefix, 20)
-            times.append((time.perf_counter() - started) * 1e6)
-        times.sort()
+        export = Path(folder) / "sde.zip"
+        started = time.perf_counter()
+        write_export(export, args)
         print(
-            f"search {prefix!r:8} {len(found):3} hits: median {statistics.median(times):6.1f} us, "
-            f"p99 {times[int(len(times) * 0.99)]:6.1f} us"
+            f"export: {export.stat().st_size / 2**20:.0f} MiB zip, {args.systems} systems, "
+            f"{args.stargates} stargates, {args.types} types, {args.dogma} typeDogma rows "
+            f"(generated in {time.perf_counter() - started:.0f} s)"
+        )
+        started = time.perf_counter()
+        read_universe(export)
+        print(f"reading the export alone: {time.perf_counter() - started:.2f} s")
+        index = await import_into(f"sqlite+aiosqlite:///{folder}/bench.db", export)
+        if args.database_url:
+            await import_into(args.database_url, export)
+    print(f"search over {len(index.systems)} systems (limit 20), median / p99:")
+    for prefix in PREFIXES:
+        hits = len(index.search(prefix, 20))
+        search_median, search_p99 = timed(index.search, prefix, 20)
+        answer_median, answer_p99 = timed(answer, index, prefix)
+        print(
+            f"  {prefix!r:7} {hits:2} hits: index {search_median:5.1f} / {search_p99:5.1f} us, "
+            f"with JSON and ETag {answer_median:6.1f} / {answer_p99:6.1f} us"
         )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--database-url", default="", help="also import into this database")
     parser.add_argument("--systems", type=int, default=8500)
-    parser.add_argument("--gates", type=int, default=14000)
+    parser.add_argument("--stargates", type=int, default=14000, help="gates, two per link")
+    parser.add_argument("--types", type=int, default=52863)
+    parser.add_argument("--wormholes", type=int, default=100)
+    parser.add_argument("--dogma", type=int, default=26828)
     asyncio.run(main(parser.parse_args()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -10,6 +11,9 @@ from starlette.routing import Route
 
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
+
+if TYPE_CHECKING:
+    from mapper.service import Service
 
 READY_TIMEOUT_S = 2.0
 
@@ -20,21 +24,30 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     service = request.app.state.service
-    static_data = False
     try:
         await asyncio.wait_for(service.store.ping(), READY_TIMEOUT_S)
         database = service.writer.healthy
-        static_data = bool((await service.universe.index()).systems)
     except Exception:
         database = False
     body = {
         "status": "ok" if database else "unavailable",
         "database": database,
         "pendingUpdates": service.writer.pending_count,
-        # Without imported data the service still runs; systems show by id.
-        "staticData": static_data,
+        # Without imported data the service still runs (systems show by id): never a 503.
+        "staticData": await _has_static_data(service) if database else False,
     }
     return JSONResponse(body, status_code=200 if database else 503)
+
+
+async def _has_static_data(service: Service) -> bool:
+    """Whether systems are imported. The universe index is loaded once per import and then
+    rechecked every few seconds with one tiny query, so this costs nothing per probe. A slow
+    first load goes on in the background (shielded) and a later probe sees it."""
+    try:
+        index = await asyncio.wait_for(asyncio.shield(service.universe.index()), READY_TIMEOUT_S)
+    except Exception:
+        return False
+    return bool(index.systems)
 
 
 async def metrics(request: Request) -> Response:

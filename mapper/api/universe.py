@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -20,23 +21,34 @@ from universe.route import chain_links, shortest_path
 
 MAX_IDS = 1000
 MAX_LIMIT = 100
+MAX_SEARCH_CHARS = 100
 CACHE_CONTROL = "private, max-age=300"
+_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only, and short: int() gets nothing odd
 
 
 def _cached(request: Request, index: UniverseIndex, body: Any) -> Response:
     content = json.dumps(body, separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(b"%d:" % index.version + content).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if request.headers.get("if-none-match") == etag:
+    if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     return Response(content, media_type="application/json", headers=headers)
 
 
-def _int_param(request: Request, name: str) -> int:
-    raw = request.query_params.get(name, "")
-    if not raw.strip().isdigit():
-        raise ApiError(400, f"'{name}' must be a system id (a positive integer)")
+def _matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match compares weakly, a list or `*` (RFC 9110 13.1.2)."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+def _system_id(raw: str, name: str) -> int:
+    if not _ID.fullmatch(raw.strip()):
+        raise ApiError(400, f"'{name}' must be a system id (a positive integer), not {raw!r}")
     return int(raw)
+
+
+def _int_param(request: Request, name: str) -> int:
+    return _system_id(request.query_params.get(name, ""), name)
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -51,17 +63,18 @@ async def _index(request: Request) -> UniverseIndex:
 async def systems(request: Request) -> Response:
     index = await _index(request)
     if "ids" in request.query_params:
-        parts = [part.strip() for part in request.query_params["ids"].split(",") if part.strip()]
-        if not all(part.isdigit() for part in parts):
-            raise ApiError(400, "'ids' must be system ids separated by commas")
+        parts = [part for part in request.query_params["ids"].split(",") if part.strip()]
         if len(parts) > MAX_IDS:
             raise ApiError(400, f"at most {MAX_IDS} ids at once")
-        items = [index.systems[int(part)] for part in parts if int(part) in index.systems]
+        ids = [_system_id(part, "ids") for part in parts]
+        items = [index.systems[key] for key in ids if key in index.systems]
     elif "search" in request.query_params:
         raw_limit = request.query_params.get("limit", "20")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not _ID.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ApiError(400, f"'limit' must be 1 to {MAX_LIMIT}")
         text = request.query_params["search"]
+        if len(text) > MAX_SEARCH_CHARS:
+            raise ApiError(400, f"'search' is at most {MAX_SEARCH_CHARS} characters")
         items = index.search(text, int(raw_limit)) if text.strip() else []
     else:
         raise ApiError(400, "give ?ids=1,2 or ?search=prefix")
@@ -71,7 +84,7 @@ async def systems(request: Request) -> Response:
 async def system(request: Request) -> Response:
     index = await _index(request)
     raw = request.path_params["system_id"]
-    found = index.systems.get(int(raw)) if raw.isdigit() else None
+    found = index.systems.get(int(raw)) if _ID.fullmatch(raw) else None
     if found is None:
         raise ApiError(404, f"no system {raw!r} in the static data")
     body = {
@@ -117,8 +130,9 @@ async def route(request: Request) -> Response:
     if path is None:
         raise ApiError(404, f"no path from {start} to {goal}")
     body = {"jumps": len(path) - 1, "path": path}
-    if chain_id:  # depends on live content: not for caches
-        return Response(json.dumps(body), media_type="application/json")
+    if chain_id:  # depends on the chain's live content: not for caches
+        headers = {"Cache-Control": "no-store"}
+        return Response(json.dumps(body), media_type="application/json", headers=headers)
     return _cached(request, index, body)
 
 

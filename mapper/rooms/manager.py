@@ -17,7 +17,7 @@ from mapper.metrics import Metrics
 from mapper.protocol import ProtocolError
 from mapper.rooms.connection import Connection
 from mapper.rooms.fanout import Fanout
-from mapper.rooms.room import Room, StoreUpdate
+from mapper.rooms.room import Room, StoreUpdate, WatchPresence
 
 log = logging.getLogger("mapper.rooms")
 
@@ -42,8 +42,16 @@ class RoomKind:
 
 
 class RoomManager:
-    def __init__(self, metrics: Metrics, *, idle_s: float, fanout: Fanout | None = None) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        idle_s: float,
+        fanout: Fanout | None = None,
+        presence: WatchPresence | None = None,
+    ) -> None:
         self._metrics = metrics
+        self._presence = presence
         self._idle_s = idle_s
         self._fanout = fanout
         self._rooms: dict[str, Room] = {}
@@ -81,6 +89,7 @@ class RoomManager:
                 store_update=kind.store,
                 schema=kind.schema,
                 publish=self._fanout.publish if self._fanout is not None else None,
+                presence=self._presence,
             )
             self._rooms[key] = room
             self._kinds[key] = kind

@@ -11,8 +11,9 @@ goes out through one observer: to every connection, the sender included, and to 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pycrdt import Doc, Subscription, TransactionEvent
 
@@ -35,6 +36,10 @@ READ_ONLY_REASON = "read-only: your role on this chain does not allow edits"
 StoreUpdate = Callable[[str, bytes], None]
 # Called with (room key, kind, payload) for what other processes of the service must see.
 Publish = Callable[[str, bytes, bytes], None]
+# Called with (room, connection) when a connection's awareness changed or it left the room.
+WatchPresence = Callable[["Room", Connection], None]
+
+SERVICE = "service"  # the owner of the service's own awareness state
 
 
 def crdt_call(operation: Callable[..., T], *args: object) -> T:
@@ -59,6 +64,7 @@ class Room:
         store_update: StoreUpdate | None,
         schema: bool,
         publish: Publish | None = None,
+        presence: WatchPresence | None = None,
     ) -> None:
         self.key = key
         self.doc: Doc = Doc()
@@ -68,7 +74,12 @@ class Room:
         self._metrics = metrics
         self._store_update = store_update
         self._publish = publish
+        self._presence = presence
         self._schema = schema
+        self._service_client = random.getrandbits(32)
+        self._service_clock = 0
+        self._service_state: dict[str, Any] | None = None
+        self._service_renewed_at = 0.0
         self._remote = False  # applying another process's change: neither store nor publish it
         self._subscription: Subscription | None = None
         self.guard: SchemaGuard | None = None
@@ -107,6 +118,8 @@ class Room:
     def remove(self, connection: Connection) -> None:
         self.connections.pop(connection, None)
         self._send_awareness(self.awareness.remove_owner(connection), publish=True)
+        if self._presence is not None:
+            self._presence(self, connection)
 
     def receive(self, connection: Connection, frame: bytes) -> None:
         """Handle one frame from a client. Raises ProtocolError on bytes that do not decode."""
@@ -120,6 +133,8 @@ class Room:
                 case protocol.AwarenessMessage(entries=entries):
                     forward = self.awareness.apply(connection, entries, connection.user)
                     self._send_awareness(forward, exclude=connection, publish=True)
+                    if forward and self._presence is not None:
+                        self._presence(self, connection)
                 case protocol.QueryAwarenessMessage():
                     states = self.awareness.current()
                     if states:
@@ -177,6 +192,23 @@ class Room:
 
     def expire_awareness(self, timeout_s: float) -> None:
         self._send_awareness(self.awareness.expire(timeout_s), publish=True)
+        # Clients drop a peer's state that is not renewed within their timeout.
+        renew_after = timeout_s / 2
+        if (
+            self._service_state is not None
+            and self.awareness.clock() - self._service_renewed_at >= renew_after
+        ):
+            self.set_service_state(self._service_state)
+
+    def set_service_state(self, state: dict[str, Any] | None) -> None:
+        """Publish the service's own awareness state in this room (None withdraws it)."""
+        if state is None and self._service_state is None:
+            return
+        self._service_clock += 1
+        self._service_state = state
+        self._service_renewed_at = self.awareness.clock()
+        entry = AwarenessEntry(self._service_client, self._service_clock, state)
+        self._send_awareness(self.awareness.apply(SERVICE, [entry], None), publish=True)
 
     def broadcast(self, message: bytes, exclude: Connection | None = None) -> None:
         sent = 0

@@ -1,0 +1,128 @@
+"""Who is present, and where: derived from live connections and their awareness `visible`.
+
+A user is present while at least one of their connections (to a chain or to `/ws/users/me`)
+shows `visible: true` renewed within `cold_after_s`. A hidden tab stops counting at once, a
+returning one counts at once, a silent one goes cold. Presence lives here, in memory, apart
+from the synced data: awareness beats never write to a database or a document.
+
+Listeners hear the user id whenever that user's presence, or the set of chain rooms they
+watch, may have changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Listener = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class _Watch:
+    user_id: str
+    room_key: str
+    chain: bool  # a chain room, not the user's own status room
+    can_edit: bool
+    visible: bool
+    renewed_at: float
+
+
+class PresenceTracker:
+    def __init__(self, now: Callable[[], float], cold_after_s: float) -> None:
+        self._now = now
+        self._cold_after_s = cold_after_s
+        self._watches: dict[Hashable, _Watch] = {}
+        self._by_user: dict[str, set[Hashable]] = {}
+        self._present: set[str] = set()
+        self._left_at: dict[str, float] = {}  # users whose last connection here closed
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def seen(
+        self,
+        connection: Hashable,
+        *,
+        user_id: str,
+        room_key: str,
+        chain: bool,
+        can_edit: bool,
+        states: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """A connection sent awareness: `states` are the ones it holds now."""
+        visible = any(state.get("visible") is True for state in states)
+        before = self._watches.get(connection)
+        self._watches[connection] = _Watch(user_id, room_key, chain, can_edit, visible, self._now())
+        self._by_user.setdefault(user_id, set()).add(connection)
+        if before is None or before.visible != visible or user_id not in self._present:
+            self._changed(user_id)
+
+    def left(self, connection: Hashable) -> None:
+        watch = self._watches.pop(connection, None)
+        if watch is None:
+            return
+        connections = self._by_user.get(watch.user_id)
+        if connections is not None:
+            connections.discard(connection)
+            if not connections:
+                del self._by_user[watch.user_id]
+                self._left_at[watch.user_id] = self._now()
+        self._changed(watch.user_id)
+
+    def sweep(self) -> None:
+        """Let users whose last visible sign is too old go cold."""
+        for user_id in list(self._present):
+            if not self.is_present(user_id):
+                self._changed(user_id)
+        cutoff = self._now() - self._cold_after_s
+        for user_id, at in list(self._left_at.items()):
+            if at < cutoff or user_id in self._by_user:
+                del self._left_at[user_id]
+
+    def is_present(self, user_id: str) -> bool:
+        return any(True for _ in self._live(user_id))
+
+    def absent_here(self, user_id: str) -> bool:
+        """This process sees the user absent: connected but hidden or cold, or gone lately.
+        (A user it has not seen may be present through another process.)"""
+        if user_id in self._by_user:
+            return not self.is_present(user_id)
+        left_at = self._left_at.get(user_id)
+        return left_at is not None and self._now() - left_at < self._cold_after_s
+
+    def present_users(self) -> list[str]:
+        return [user_id for user_id in self._by_user if self.is_present(user_id)]
+
+    def chain_rooms(self, user_id: str) -> dict[str, bool]:
+        """The chain rooms the user has open and visible: room key -> may edit there."""
+        rooms: dict[str, bool] = {}
+        for watch in self._live(user_id):
+            if watch.chain:
+                rooms[watch.room_key] = rooms.get(watch.room_key, False) or watch.can_edit
+        return rooms
+
+    def users_in(self, room_key: str) -> list[str]:
+        """Present users watching the room, in the order they came."""
+        users: dict[str, None] = {}
+        cutoff = self._now() - self._cold_after_s
+        for watch in self._watches.values():
+            if watch.room_key == room_key and watch.visible and watch.renewed_at >= cutoff:
+                users[watch.user_id] = None
+        return list(users)
+
+    def _live(self, user_id: str) -> Iterable[_Watch]:
+        cutoff = self._now() - self._cold_after_s
+        for connection in self._by_user.get(user_id, ()):
+            watch = self._watches[connection]
+            if watch.visible and watch.renewed_at >= cutoff:
+                yield watch
+
+    def _changed(self, user_id: str) -> None:
+        if self.is_present(user_id):
+            self._present.add(user_id)
+        else:
+            self._present.discard(user_id)
+        for listener in self._listeners:
+            listener(user_id)

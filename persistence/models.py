@@ -179,3 +179,39 @@ class UniverseImport(Base):
     at: Mapped[int]
     source: Mapped[str]
     what: Mapped[str]  # "sde" or "statics"
+
+
+class SyncSubject(Base):
+    """One (dataset, user) the sync engine refreshes while the user is present."""
+
+    __tablename__ = "sync_subjects"
+    __table_args__ = (Index("ix_sync_subjects_next_due_at", "next_due_at"),)
+
+    dataset: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(primary_key=True)
+    status: Mapped[str]  # idle | running
+    work_id: Mapped[str | None]
+    started_at: Mapped[int | None]
+    last_requested_at: Mapped[int]
+    next_due_at: Mapped[int]
+    min_expires_at: Mapped[int]
+    failures: Mapped[int]
+    synced_character_ids: Mapped[list[int]] = mapped_column(JSON)
+
+
+class CharacterStatus(Base):
+    """The SQL projection of what ESI last said about a character; the live documents are
+    rebuilt from it."""
+
+    __tablename__ = "character_status"
+    __table_args__ = (Index("ix_character_status_user_id", "user_id"),)
+
+    character_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[str]
+    name: Mapped[str]
+    tracked: Mapped[bool]
+    online: Mapped[bool | None]
+    system_id: Mapped[int | None]
+    ship_type_id: Mapped[int | None]
+    docked: Mapped[bool | None]
+    updated_at: Mapped[int]

@@ -25,6 +25,7 @@ from mapper.api.errors import (
 from mapper.rooms.endpoint import chain_socket, user_socket
 from mapper.service import Service
 from mapper.settings import Settings
+from sync.clock import Clock
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -34,8 +35,9 @@ async def web_app(request: Request) -> Response:
     return FileResponse(WEB_ROOT / "index.html")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    service = Service(settings or Settings.load())
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    """The service as an ASGI app; `clock` drives the sync engine (default: the system's)."""
+    service = Service(settings or Settings.load(), clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

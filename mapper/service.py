@@ -15,9 +15,10 @@ from mapper.maintenance import ChainMaintenance
 from mapper.metrics import Metrics
 from mapper.restore import make_equal
 from mapper.rooms import fanout
-from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
+from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
 from mapper.rooms.fanout import Fanout
 from mapper.rooms.manager import RoomKind, RoomManager
+from mapper.rooms.room import Room
 from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
 from persistence.database import create_engine
@@ -25,7 +26,15 @@ from persistence.folding import apply_stored
 from persistence.migrations import upgrade_database
 from persistence.records import SnapshotInfo
 from persistence.store import ChainRecord, Store
+from persistence.sync_store import SyncStore
 from persistence.writer import UpdateWriter
+from presence.tracker import PresenceTracker
+from sync.clock import Clock, SystemClock
+from sync.datasets import registry
+from sync.engine import SyncEngine
+from sync.esi import EsiClient, user_agent
+from sync.live import USER_ROOM_PREFIX, LiveStatus
+from sync.tokens import TokenProvider
 from universe.index import Universe
 
 log = logging.getLogger("mapper")
@@ -34,8 +43,9 @@ GRACEFUL_FLUSH_TIMEOUT_S = 30.0
 
 
 class Service:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or SystemClock()
         self.metrics = Metrics()
         self.auth = Authenticator.from_settings(settings)
         self.store = Store(create_engine(settings.resolved_database_url))
@@ -52,7 +62,21 @@ class Service:
             if settings.redis_url
             else None
         )
-        self.rooms = RoomManager(self.metrics, idle_s=settings.room_idle_s, fanout=self.fanout)
+        self.presence = PresenceTracker(self.clock.now, settings.cold_after_s)
+        self.rooms = RoomManager(
+            self.metrics,
+            idle_s=settings.room_idle_s,
+            fanout=self.fanout,
+            presence=self._watch_presence,
+        )
+        self.live = LiveStatus(
+            SyncStore(self.store.engine),
+            self.rooms,
+            self.presence,
+            self.universe,
+            jump_gap_s=settings.jump_gap_s,
+        )
+        self.sync = _sync_engine(settings, self.store, self.presence, self.live, self.clock)
         self.chain_rooms = RoomKind(
             load=self.store.load_chain_updates,
             store=self.writer.add,
@@ -60,8 +84,10 @@ class Service:
             schema=True,
             unloaded=self.maintenance.unloaded,
         )
-        # Live status documents are rebuilt from the database by the sync engine, never stored.
-        self.user_rooms = RoomKind(load=_nothing_stored, store=None, flush=None, schema=False)
+        # Live status documents are rebuilt from the character status projection, never stored.
+        self.user_rooms = RoomKind(
+            load=self.live.user_document, store=None, flush=None, schema=False
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -71,8 +97,14 @@ class Service:
         self.writer.start()
         self.rooms.start()
         self.maintenance.start()
+        if self.sync is not None:
+            self.sync.start()
+        else:
+            log.info("live status off: set MAPPER_TOKEN_PROVIDER_URL to refresh characters")
 
     async def stop(self) -> None:
+        if self.sync is not None:
+            await self.sync.close()
         self.rooms.close()
         await self.writer.close(timeout=GRACEFUL_FLUSH_TIMEOUT_S)
         await self.maintenance.close()
@@ -215,6 +247,19 @@ class Service:
         if room is not None:
             room.close_all(CLOSE_NOT_FOUND, "this chain was deleted")
 
+    def _watch_presence(self, room: Room, connection: Connection) -> None:
+        if connection in room.connections:
+            self.presence.seen(
+                connection,
+                user_id=connection.identity.user_id,
+                room_key=room.key,
+                chain=not room.key.startswith(USER_ROOM_PREFIX),
+                can_edit=connection.can_edit,
+                states=room.awareness.owner_states(connection),
+            )
+        else:
+            self.presence.left(connection)
+
     def _on_fanout(self, room: str, sender: bytes, kind: bytes, payload: bytes) -> None:
         if room:
             self.rooms.apply_remote(room, sender, kind, payload)
@@ -230,5 +275,30 @@ class Service:
         self.rooms.resync_all()
 
 
-async def _nothing_stored(key: str) -> list[bytes]:
-    return []
+def _sync_engine(
+    settings: Settings,
+    store: Store,
+    presence: PresenceTracker,
+    live: LiveStatus,
+    clock: Clock,
+) -> SyncEngine | None:
+    if not settings.token_provider_url:
+        return None
+    return SyncEngine(
+        settings,
+        datasets=registry(settings),
+        store=SyncStore(store.engine),
+        tracker=presence,
+        live=live,
+        tokens=TokenProvider(
+            settings.token_provider_url, settings.token_provider_secret, clock=clock
+        ),
+        esi=EsiClient(
+            settings.esi_base_url,
+            clock=clock,
+            timeout_s=settings.esi_timeout_s,
+            error_floor=settings.esi_error_floor,
+            user_agent=user_agent(settings.public_url),
+        ),
+        clock=clock,
+    )

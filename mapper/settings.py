@@ -87,6 +87,40 @@ class Settings:
     jump_gap_s: float = _setting(
         60.0, "longest gap between polls that still maps a jump", duration="s"
     )
+    token_provider_url: str = _setting(
+        "", "the app holding EVE token custody (POST {userId, group}); empty: no live status"
+    )
+    token_provider_secret: str = _setting(
+        "", "bearer secret sent to the token provider", secret=True
+    )
+    esi_base_url: str = _setting("https://esi.evetech.net", "EVE's ESI API")
+    esi_timeout_s: float = _setting(10.0, "longest wait for one ESI answer", duration="s")
+    esi_error_floor: int = _setting(
+        10, "stop all ESI calls until the reset when fewer errors than this remain"
+    )
+    online_cadence_s: float = _setting(
+        60.0,
+        "a present user's characters' online status is read at most this often",
+        duration="s",
+    )
+    location_cadence_s: float = _setting(
+        5.0, "... and their location and ship at most this often", duration="s"
+    )
+    sync_scan_interval_s: float = _setting(
+        30.0, "the sync scanner looks for due subjects this often", duration="s"
+    )
+    sync_scan_limit: int = _setting(1024, "subjects one scan hands out at most")
+    sync_workers: int = _setting(4, "sync runs at once")
+    sync_rate_per_minute: float = _setting(
+        30.0, "sync runs a minute allowed per user and rate-limit group"
+    )
+    sync_rate_burst: int = _setting(10, "burst of sync runs allowed per user and group")
+    sync_stale_run_s: float = _setting(
+        120.0, "a sync run older than this is taken as dead and may be run again", duration="s"
+    )
+    sync_forget_after_s: float = _setting(
+        7 * 86400.0, "sync subjects of users unseen this long are deleted", duration="s"
+    )
     public_url: str = _setting("", "the URL users reach the service at")
     log_level: str = _setting("info", "log level: debug, info, warning, error")
 

@@ -46,6 +46,10 @@ class UniverseIndex:
             found.append(self.systems[system_id])
         return found
 
+    def adjacent(self, a: int, b: int) -> bool:
+        """A stargate joins the two systems."""
+        return b in self.neighbours.get(a, ())
+
     def is_low_or_null(self, system_id: int) -> bool:
         """Known space under 0.5 (as the game rounds it); wormhole space is neither."""
         system = self.systems.get(system_id)

@@ -34,6 +34,7 @@ from mapper.rooms.connection import (
 from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
 from mapper.rooms.transport import SEND_NOW
+from sync.live import user_room_key
 
 if TYPE_CHECKING:
     from mapper.service import Service
@@ -74,7 +75,7 @@ async def user_socket(websocket: WebSocket) -> None:
     service: Service = websocket.app.state.service
 
     async def admit(identity: Identity) -> tuple[str, str]:
-        return "viewer", f"user:{identity.user_id}"
+        return "viewer", user_room_key(identity.user_id)
 
     await _serve(websocket, service, service.user_rooms, admit)
 

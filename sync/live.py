@@ -1,0 +1,234 @@
+"""Applying what ESI said: to the character status projection in SQL, to the user's live
+document (`/ws/users/me`), to the `pilots` of chain awareness, and, for a jump, to the chains
+the pilot has open.
+
+Only what changed is written, and only there: an unchanged answer writes nothing and wakes
+nobody. The live documents are rebuilt from the projection whenever a room loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pycrdt import Doc, Map
+
+from mapper.rooms.manager import RoomManager
+from persistence.sync_store import Character, SyncStore
+from presence.tracker import PresenceTracker
+from sync.jumps import Sighting, jump_kind, map_jump
+from sync.tokens import Grant
+from universe.index import Universe
+
+log = logging.getLogger("mapper.sync")
+
+USER_ROOM_PREFIX = "user:"
+
+# Projection columns -> fields of a character in the user's live document.
+LIVE_FIELDS = {"online": "online", "system_id": "systemId", "ship_type_id": "shipTypeId"}
+
+
+def user_room_key(user_id: str) -> str:
+    return USER_ROOM_PREFIX + user_id
+
+
+class LiveStatus:
+    def __init__(
+        self,
+        store: SyncStore,
+        rooms: RoomManager,
+        tracker: PresenceTracker,
+        universe: Universe,
+        *,
+        jump_gap_s: float,
+    ) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._tracker = tracker
+        self._universe = universe
+        self._jump_gap_s = jump_gap_s
+        self._characters: dict[int, Character] = {}
+        self._by_user: dict[str, set[int]] = {}
+        self._sightings: dict[int, Sighting] = {}
+        self._pilots: dict[str, tuple[list[dict[str, Any]], set[str]]] = {}
+        self.live_writes = 0  # changes written to live documents and awareness, for tests
+
+    async def load_user(self, user_id: str) -> None:
+        """Hold the user's characters' last known status (once, when they become present)."""
+        if user_id in self._by_user:
+            return
+        characters = await self._store.characters([user_id])
+        self._by_user[user_id] = {c.character_id for c in characters}
+        for character in characters:
+            self._characters[character.character_id] = character
+
+    def unload_user(self, user_id: str) -> None:
+        for character_id in self._by_user.pop(user_id, ()):
+            self._characters.pop(character_id, None)
+            self._sightings.pop(character_id, None)
+
+    async def user_document(self, room_key: str) -> list[bytes]:
+        """The user's live document, rebuilt from the projection (the room's `load` hook)."""
+        characters = await self._store.characters([room_key.removeprefix(USER_ROOM_PREFIX)])
+        doc = Doc()
+        entries = doc.get("characters", type=Map)
+        with doc.transaction():
+            for character in characters:
+                entries[str(character.character_id)] = Map(_live_fields(character))
+        return [doc.get_update()]
+
+    async def apply(
+        self,
+        user_id: str,
+        grants: Iterable[Grant],
+        answers: Mapping[int, dict[str, Any] | None],
+        refused: Iterable[int],
+        at: float,
+        *,
+        located: bool = False,
+    ) -> None:
+        """Take one run's results: `answers` maps each character read to its fresh fields
+        (None when ESI had nothing new); `refused` characters lost their token. `located`:
+        the answers say where the characters are, so jumps may be mapped from them."""
+        refused = set(refused)
+        changes: dict[int, dict[str, Any]] = {}
+        owned = self._by_user.setdefault(user_id, set())
+        for grant in grants:
+            known = self._characters.get(grant.character_id)
+            wanted: dict[str, Any] = {
+                "user_id": user_id,
+                "name": grant.name,
+                "tracked": grant.access_token is not None and grant.character_id not in refused,
+                **(answers.get(grant.character_id) or {}),
+            }
+            if known is None:
+                known = Character(grant.character_id, user_id, grant.name, True, *[None] * 4)
+                changed = wanted
+            else:
+                changed = {k: v for k, v in wanted.items() if getattr(known, k) != v}
+            if changed.get("tracked") is False:
+                log.warning(
+                    "character %s of user %s is no longer tracked", grant.character_id, user_id
+                )
+            if changed:
+                changes[grant.character_id] = changed
+                self._characters[grant.character_id] = dataclasses.replace(known, **changed)
+            owned.add(grant.character_id)
+        if changes:
+            await self._store.save_characters(changes, int(at * 1000))
+            self._write_user_document(user_id, changes)
+            pilot_fields = ("online", "system_id", "tracked")
+            if any(k in fields for fields in changes.values() for k in pilot_fields):
+                self.refresh_pilots(user_id)
+        if located:
+            await self._map_jumps(user_id, answers, at)
+
+    def refresh_pilots(self, user_id: str) -> None:
+        """Republish `pilots` in the chain rooms the user is in, or just left."""
+        rooms = set(self._tracker.chain_rooms(user_id))
+        rooms.update(key for key, (_, users) in self._pilots.items() if user_id in users)
+        for room_key in rooms:
+            self._publish_pilots(room_key)
+
+    def _publish_pilots(self, room_key: str) -> None:
+        room = self._rooms.get(room_key)
+        if room is None:
+            self._pilots.pop(room_key, None)
+            return
+        users = self._tracker.users_in(room_key)
+        pilots = [
+            {
+                "characterId": character.character_id,
+                "userId": user_id,
+                "systemId": character.system_id,
+                "online": bool(character.online),
+            }
+            for user_id in users
+            for character_id in sorted(self._by_user.get(user_id, ()))
+            if (character := self._characters.get(character_id)) is not None and character.tracked
+        ]
+        published, _ = self._pilots.get(room_key, ([], set()))
+        if pilots == published:
+            return
+        self._pilots[room_key] = (pilots, set(users))
+        room.set_service_state({"pilots": pilots} if pilots else None)
+        self.live_writes += 1
+
+    def _write_user_document(self, user_id: str, changes: Mapping[int, Mapping[str, Any]]) -> None:
+        room = self._rooms.get(user_room_key(user_id))
+        if room is None:
+            return
+        live = {
+            character_id: {LIVE_FIELDS[k]: v for k, v in fields.items() if k in LIVE_FIELDS}
+            for character_id, fields in changes.items()
+        }
+        live = {character_id: fields for character_id, fields in live.items() if fields}
+        if not live:
+            return
+
+        def write(doc: Doc) -> None:
+            entries = doc.get("characters", type=Map)
+            with doc.transaction():
+                for character_id, fields in live.items():
+                    entry = entries.get(str(character_id))
+                    if isinstance(entry, Map):
+                        for name, value in fields.items():
+                            entry[name] = value
+                    else:
+                        entries[str(character_id)] = Map(
+                            _live_fields(self._characters[character_id])
+                        )
+
+        room.edit(write)
+        self.live_writes += 1
+
+    async def _map_jumps(self, user_id: str, located: Iterable[int], at: float) -> None:
+        for character_id in located:
+            character = self._characters.get(character_id)
+            if character is None or character.system_id is None:
+                continue
+            after = Sighting(
+                character.system_id, bool(character.docked), character.ship_type_id, at
+            )
+            before = self._sightings.get(character_id)
+            self._sightings[character_id] = after
+            if before is None or before.system_id == after.system_id:
+                continue
+            index = await self._universe.index()
+            kind = jump_kind(before, after, gap_s=self._jump_gap_s, adjacent=index.adjacent)
+            if kind is None:
+                log.info(
+                    "character %s moved %s -> %s: not mapped as a jump",
+                    character_id,
+                    before.system_id,
+                    after.system_id,
+                )
+                continue
+            for room_key, can_edit in self._tracker.chain_rooms(user_id).items():
+                room = self._rooms.get(room_key)
+                if room is not None and can_edit:
+                    self._map_jump(room_key, before.system_id, after.system_id, kind, user_id, at)
+
+    def _map_jump(
+        self, room_key: str, origin: int, target: int, kind: str, user_id: str, at: float
+    ) -> None:
+        room = self._rooms.get(room_key)
+        if room is None:
+            return
+        mapped: list[bool] = []
+        room.edit(
+            lambda doc: mapped.append(map_jump(doc, origin, target, kind, user_id, int(at * 1000)))
+        )
+        if any(mapped):
+            self.live_writes += 1
+            log.info("chain %s: mapped a %s jump %s -> %s", room_key, kind, origin, target)
+
+
+def _live_fields(character: Character) -> dict[str, Any]:
+    return {
+        "online": bool(character.online),
+        "systemId": character.system_id,
+        "shipTypeId": character.ship_type_id,
+    }

@@ -1,0 +1,103 @@
+"""EVE access tokens from the token provider: the app that holds token custody (contract
+section 6). It also says which characters a user has.
+
+Tokens live in memory only, and only until they expire; nothing here is ever written to the
+database, a live document or awareness.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sync.clock import Clock
+
+log = logging.getLogger("mapper.sync.tokens")
+
+EXPIRY_MARGIN_S = 30.0  # a token this close to expiring is asked for again
+REASK_S = 300.0  # how long an answer without any usable token is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One character of a user; `access_token` None when the provider could not grant it."""
+
+    character_id: int
+    name: str
+    access_token: str | None
+    expires_at: float  # epoch seconds
+
+
+class TokenProviderError(Exception):
+    """The provider could not be asked or did not answer usefully; try again later."""
+
+
+class TokenProvider:
+    def __init__(self, url: str, secret: str, *, clock: Clock, timeout_s: float = 10.0) -> None:
+        self._url = url
+        self._clock = clock
+        self._http = httpx.AsyncClient(
+            timeout=timeout_s, headers={"Authorization": f"Bearer {secret}"}
+        )
+        self._held: dict[tuple[str, str], tuple[float, list[Grant]]] = {}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def grants(self, user_id: str, group: str) -> list[Grant]:
+        """The user's characters with tokens for the rate-limit `group`."""
+        now = self._clock.now()
+        held_until, held = self._held.get((user_id, group), (0.0, []))
+        if now < held_until:
+            return held
+        try:
+            response = await self._http.post(self._url, json={"userId": user_id, "group": group})
+        except httpx.HTTPError as error:
+            raise TokenProviderError(f"token provider unreachable: {error}") from None
+        if response.status_code != 200:
+            raise TokenProviderError(
+                f"token provider answered {response.status_code} for user {user_id}"
+            )
+        try:
+            grants = _parse(response.json(), now)
+        except ValueError as error:
+            raise TokenProviderError(f"token provider's answer is not usable: {error}") from None
+        usable = [g.expires_at - EXPIRY_MARGIN_S for g in grants if g.access_token is not None]
+        self._held[(user_id, group)] = (min(usable, default=now + REASK_S), grants)
+        return grants
+
+
+def _parse(body: Any, now: float) -> list[Grant]:
+    if not isinstance(body, dict) or not isinstance(body.get("characters"), list):
+        raise ValueError('expected {"characters": [...]}')
+    grants = []
+    for entry in body["characters"]:
+        if not isinstance(entry, dict):
+            raise ValueError("a character entry is not an object")
+        character_id = entry.get("characterId")
+        if not isinstance(character_id, int) or isinstance(character_id, bool) or character_id <= 0:
+            raise ValueError(f"bad characterId {character_id!r}")
+        name = entry.get("name")
+        token = entry.get("accessToken")
+        expires_ms = entry.get("expiresAt")
+        usable = (
+            isinstance(token, str)
+            and token != ""
+            and isinstance(expires_ms, int | float)
+            and not isinstance(expires_ms, bool)
+            and expires_ms / 1000 > now
+        )
+        if not usable:
+            log.warning("token provider granted no usable token for character %s", character_id)
+        grants.append(
+            Grant(
+                character_id,
+                name if isinstance(name, str) else "",
+                token if usable else None,
+                expires_ms / 1000 if usable else now,
+            )
+        )
+    return grants

@@ -1,0 +1,423 @@
+"""The presence-gated sync engine against a fake ESI and a fake token provider, on a clock the
+test drives: who gets polled, how often, what gets written, and which jumps get mapped."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pycrdt import Map
+from sqlalchemy import select
+
+from mapper import protocol
+from persistence.models import CharacterStatus
+from sync.clock import ManualClock
+from tests import sde_export
+from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed
+from tests.live_server import LiveServer, until
+from tests.sde_export import J100001, J123456, JITA, NIARJA, PERIMETER
+from tests.wire import WireClient, updates_received
+from universe.importer import import_sde
+
+ALICE_MAIN, ALICE_ALT, BOB_MAIN = 90000001, 90000002, 90000003
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def eve(clock: ManualClock) -> AsyncIterator[FakeEve]:
+    fake = await FakeEve(clock).start()
+    fake.add(
+        Pilot(ALICE_MAIN, "alice", "Alice Main"),
+        Pilot(ALICE_ALT, "alice", "Alice Alt", online=False, system_id=J123456),
+        Pilot(BOB_MAIN, "bob", "Bob", system_id=JITA),
+    )
+    yield fake
+    await fake.stop()
+
+
+def sync_settings(eve: FakeEve, **more: Any) -> dict[str, Any]:
+    return {
+        "token_provider_url": eve.provider_url,
+        "token_provider_secret": SECRET,
+        "esi_base_url": eve.esi_url,
+        "esi_timeout_s": 0.5,
+        **more,
+    }
+
+
+async def serve(
+    tmp_path: Path, url: str, clock: ManualClock, eve: FakeEve, **more: Any
+) -> LiveServer:
+    server = await LiveServer(tmp_path / "data", url, clock, sync_settings(eve, **more)).start()
+    assert server.service is not None
+    export = sde_export.write_zip(tmp_path / "sde.zip", sde_export.records())
+    await import_sde(server.service.store.engine, export, source="test")
+    return server
+
+
+@pytest.fixture
+async def live(
+    sqlite_url: str, tmp_path: Path, clock: ManualClock, eve: FakeEve
+) -> AsyncIterator[LiveServer]:
+    server = await serve(tmp_path, sqlite_url, clock, eve)
+    yield server
+    await server.stop()
+
+
+async def run_for(server: LiveServer, seconds: float, step: float = 1.0) -> None:
+    """Let `seconds` of engine time pass, a step at a time, each step's work done."""
+    assert server.service is not None and server.service.sync is not None
+    for _ in range(round(seconds / step)):
+        await server.renew()
+        await server.clock.advance(step)
+        await server.service.sync.settled()
+
+
+async def settle(server: LiveServer) -> None:
+    await run_for(server, 0.001, 0.001)
+
+
+def pilots_seen(client: WireClient) -> list[dict[str, Any]]:
+    return [
+        pilot
+        for state in client.awareness.values()
+        if state is not None
+        for pilot in state.get("pilots", [])
+    ]
+
+
+def wakeups(client: WireClient) -> int:
+    """Document updates and awareness changes the client received (an awareness renewal,
+    the same state again, wakes nobody)."""
+    changes = updates_received(client)
+    last: dict[int, Any] = {}
+    for message in client.messages:
+        if isinstance(message, protocol.AwarenessMessage):
+            for entry in message.entries:
+                if entry.client_id in last and last[entry.client_id] != entry.state:
+                    changes += 1
+                last[entry.client_id] = entry.state
+    return changes
+
+
+def characters(client: WireClient) -> dict[str, Any]:
+    return client.doc.get("characters", type=Map).to_py() or {}
+
+
+async def projection(server: LiveServer) -> dict[int, dict[str, Any]]:
+    assert server.service is not None
+    async with server.service.store.engine.connect() as conn:
+        rows = await conn.execute(select(CharacterStatus))
+        return {row.character_id: row._asdict() for row in rows}
+
+
+async def chain_with(server: LiveServer, token: str, *systems: int) -> str:
+    chain = await server.create_chain(token)
+    writer = await server.present(f"/ws/chains/{chain}", token, visible=False, client_id=99)
+
+    def add(doc: Any) -> None:
+        for system_id in systems:
+            doc.get("systems", type=Map)[str(system_id)] = Map(
+                {"id": system_id, "x": 100, "y": 100, "alias": "", "status": "unknown"}
+            )
+
+    writer.edit(add)
+    await until(lambda: _has_systems(server, chain, systems))
+    await writer.close()
+    return chain
+
+
+def _has_systems(server: LiveServer, chain: str, systems: tuple[int, ...]) -> bool:
+    assert server.service is not None
+    room = server.service.rooms.get(chain)
+    return room is not None and all(str(s) in room.doc.get("systems", type=Map) for s in systems)
+
+
+async def test_nobody_present_no_calls_then_a_visible_tab_polls_at_once(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("alice")
+    hidden = await live.present("/ws/users/me", token, visible=False)
+    await run_for(live, 120, step=5)
+    assert eve.calls == [] and eve.provider_calls == []
+
+    await live.show(hidden, True)
+    await until(lambda: len(eve.calls) >= 5)
+    await settle(live)
+    assert eve.provider_calls == [{"userId": "alice", "group": "char-location"}]
+    assert {(c.route, c.character_id) for c in eve.calls} == {
+        (route, character)
+        for route in ("online", "location", "ship")
+        for character in (ALICE_MAIN, ALICE_ALT)
+    }
+    assert not eve.esi_calls(character_id=BOB_MAIN), "bob is not present"
+    await until(lambda: len(characters(hidden)) == 2)
+    assert characters(hidden)[str(ALICE_ALT)] == {
+        "online": False,
+        "systemId": J123456,
+        "shipTypeId": 587,
+    }
+    assert (await projection(live))[ALICE_MAIN]["system_id"] == 31000001
+    await hidden.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+async def test_cadence_and_expires_are_honoured(
+    database_url: str, tmp_path: Path, clock: ManualClock, eve: FakeEve
+) -> None:
+    server = await serve(tmp_path, database_url, clock, eve)
+    try:
+        eve.cache_s["location"] = 12  # ESI's cache outlasts our 5 s cadence
+        client = await server.present("/ws/users/me", server.token("alice"))
+        await until(lambda: len(eve.calls) >= 6)
+        await run_for(server, 180)
+        for character in (ALICE_MAIN, ALICE_ALT):
+            for route, floor in (("online", 60), ("location", 12), ("ship", 5)):
+                times = [c.at for c in eve.esi_calls(route, character)]
+                gaps = [b - a for a, b in itertools.pairwise(times)]
+                assert gaps and min(gaps) >= floor, (route, gaps)
+            assert len(eve.esi_calls("online", character)) <= 180 / 60 + 1
+            assert len(eve.esi_calls("ship", character)) <= 180 / 5 + 1
+            # Unchanged answers came back as 304s: the stored ETag was sent.
+            assert {c.status for c in eve.esi_calls("location", character)[1:]} == {304}
+        await client.close()
+    finally:
+        await server.stop()
+
+
+async def test_unchanged_reads_write_and_broadcast_nothing(live: LiveServer, eve: FakeEve) -> None:
+    token = live.token("alice")
+    chain = await chain_with(live, token, 31000001)
+    status = await live.present("/ws/users/me", token)
+    watcher = await live.present(f"/ws/chains/{chain}", token, client_id=2)
+    await until(lambda: len(characters(status)) == 2)
+    await until(lambda: len(pilots_seen(watcher)) == 2)
+    assert sorted(pilots_seen(watcher), key=lambda p: p["characterId"]) == [
+        {"characterId": ALICE_MAIN, "userId": "alice", "systemId": 31000001, "online": True},
+        {"characterId": ALICE_ALT, "userId": "alice", "systemId": J123456, "online": False},
+    ]
+    await run_for(live, 10)
+    assert live.service is not None
+    writes = live.service.live.live_writes
+    woken = (wakeups(status), wakeups(watcher))
+    stored = await projection(live)
+    calls = len(eve.calls)
+
+    await run_for(live, 130)
+    assert len(eve.calls) > calls + 40, "polling went on"
+    assert live.service.live.live_writes == writes
+    assert (wakeups(status), wakeups(watcher)) == woken, "nobody was woken"
+    assert await projection(live) == stored, "the projection was not rewritten"
+
+    eve.pilots[ALICE_ALT].online = True
+    await run_for(live, 61)
+    await until(lambda: characters(status)[str(ALICE_ALT)]["online"] is True)
+    await until(lambda: wakeups(watcher) == woken[1] + 1)
+    assert wakeups(status) == woken[0] + 1, "one update for one change"
+    assert live.service.live.live_writes == writes + 2, "the document and the pilots"
+    await status.close()
+    await watcher.close()
+
+
+async def test_failed_reads_keep_the_last_known_state(live: LiveServer, eve: FakeEve) -> None:
+    status = await live.present("/ws/users/me", live.token("alice"))
+    await until(lambda: len(characters(status)) == 2)
+    await run_for(live, 5)
+    before = characters(status)
+    eve.pilots[ALICE_MAIN].system_id = J100001
+    for answer in (error(500), error(502), malformed(), error(503)):
+        eve.scripted.append(answer)
+    eve.slow_s = 1.0  # longer than the service's 0.5 s ESI timeout
+    await run_for(live, 30, step=5)
+    assert characters(status) == before
+    assert (await projection(live))[ALICE_MAIN]["system_id"] == 31000001
+
+    eve.slow_s = 0.0
+    await run_for(live, 300, step=5)
+    await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J100001)
+    await status.close()
+
+
+async def test_error_limit_and_rate_limits_stop_calls_until_their_reset(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    status = await live.present("/ws/users/me", live.token("alice"))
+    await until(lambda: len(characters(status)) == 2)
+    await run_for(live, 5)
+
+    eve.error_limit_remain = 3  # below the floor: pause for the 30 s reset
+    await run_for(live, 5)
+    eve.error_limit_remain = 100
+    calls = len(eve.calls)
+    await run_for(live, 25)
+    assert len(eve.calls) == calls, "no call while the error limit is low"
+    await run_for(live, 10)
+    assert len(eve.calls) > calls
+
+    eve.scripted.append(error(420, **{"X-ESI-Error-Limit-Reset": "40"}))
+    await run_for(live, 5)
+    calls = len(eve.calls)
+    await run_for(live, 35)
+    assert len(eve.calls) == calls, "no call after a 420 until the reset"
+    await run_for(live, 10)
+    assert len(eve.calls) > calls
+
+    eve.scripted.append(error(429, **{"Retry-After": "30"}))
+    await run_for(live, 5)
+    limited = next(c.character_id for c in reversed(eve.calls) if c.status == 429)
+    calls = len(eve.esi_calls(character_id=limited))
+    await run_for(live, 25)
+    assert len(eve.esi_calls(character_id=limited)) == calls, "429: that character waits"
+    other = ALICE_ALT if limited == ALICE_MAIN else ALICE_MAIN
+    assert eve.esi_calls(character_id=other)[-1].at > live.clock.now() - 10, "not the other"
+    await status.close()
+
+
+async def test_a_refused_token_untracks_one_character_only(live: LiveServer, eve: FakeEve) -> None:
+    eve.revoked.add(ALICE_ALT)
+    eve.pilots[ALICE_MAIN].online = True
+    status = await live.present("/ws/users/me", live.token("alice"))
+    await until(lambda: str(ALICE_MAIN) in characters(status))
+    await settle(live)
+    stored = await projection(live)
+    assert stored[ALICE_ALT]["tracked"] is False
+    assert stored[ALICE_MAIN]["tracked"] is True
+
+    eve.pilots[ALICE_MAIN].system_id = J100001
+    eve.ungranted.add(ALICE_MAIN)
+    await run_for(live, 1300, step=10)  # the provider's tokens expire; new ones are asked
+    stored = await projection(live)
+    assert stored[ALICE_MAIN]["tracked"] is False
+    assert stored[ALICE_MAIN]["system_id"] == 31000001, "no token, no read"
+
+    eve.provider_status = 503
+    eve.ungranted.clear()
+    eve.revoked.clear()
+    await run_for(live, 1300, step=10)
+    assert (await projection(live))[ALICE_MAIN]["tracked"] is False
+    eve.provider_status = 200
+    await run_for(live, 400, step=10)
+    await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J100001)
+    assert (await projection(live))[ALICE_ALT]["tracked"] is True
+    await status.close()
+
+
+async def test_a_hidden_tab_stops_polling_and_a_silent_one_goes_cold(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    tab = await live.present("/ws/users/me", live.token("alice"), renews=False)
+    await until(lambda: len(eve.calls) >= 6)
+    await run_for(live, 10)
+    await live.show(tab, False)
+    await until(lambda: live.service is not None and not live.service.presence.is_present("alice"))
+    calls = len(eve.calls)
+    await run_for(live, 120, step=5)
+    assert len(eve.calls) == calls, "hidden: no polling at all"
+
+    await live.show(tab, True)
+    await until(lambda: len(eve.calls) > calls)
+    # The tab stays open but never renews its awareness: cold after 60 s.
+    await run_for(live, 65, step=5)
+    calls = len(eve.calls)
+    await run_for(live, 120, step=5)
+    assert len(eve.calls) == calls, "cold: no polling"
+    await tab.close()
+
+
+async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeEve) -> None:
+    token = live.token("bob")
+    chain = await chain_with(live, token, JITA, J100001)
+    eve.pilots[BOB_MAIN].system_id = JITA
+    watcher = await live.present(f"/ws/chains/{chain}", token)
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+
+    eve.pilots[BOB_MAIN].system_id = PERIMETER  # through a stargate
+    await run_for(live, 5)
+    await until(lambda: connections(watcher).get(f"{JITA}-{PERIMETER}") is not None)
+    assert connections(watcher)[f"{JITA}-{PERIMETER}"]["kind"] == "stargate"
+    assert str(PERIMETER) in watcher.map("systems")
+
+    eve.pilots[BOB_MAIN].system_id = J123456  # out of Perimeter through a wormhole
+    await run_for(live, 5)
+    await until(lambda: f"{PERIMETER}-{J123456}" in connections(watcher))
+    link = connections(watcher)[f"{PERIMETER}-{J123456}"]
+    assert link["kind"] == "wormhole" and link["whType"] == "" and link["mass"] == "fresh"
+    system = watcher.map("systems")[str(J123456)]
+    assert system["addedBy"] == "bob" and system["status"] == "unknown"
+    assert pilots_seen(watcher)[0]["systemId"] == J123456
+    await watcher.close()
+
+
+def connections(client: WireClient) -> dict[str, Any]:
+    return client.map("connections").to_py() or {}
+
+
+@pytest.mark.parametrize(
+    ("case", "start", "move"),
+    [
+        ("gap", {"system_id": JITA}, {"system_id": J100001}),
+        ("capsule", {"system_id": JITA}, {"system_id": J100001, "ship_type_id": 670}),
+        ("abyssal", {"system_id": JITA}, {"system_id": 12000005}),
+        (
+            "clone jump",
+            {"system_id": JITA, "station_id": 60003760},
+            {"system_id": NIARJA, "station_id": 60000001},
+        ),
+        ("viewer", {"system_id": JITA}, {"system_id": J100001}),
+    ],
+)
+async def test_false_jumps_are_refused(
+    live: LiveServer,
+    eve: FakeEve,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+    start: dict[str, Any],
+    move: dict[str, Any],
+) -> None:
+    caplog.set_level(logging.INFO, logger="mapper.sync")
+    owner = live.token("carol")
+    chain = await chain_with(live, owner, JITA)
+    await live.grant(owner, chain, "user:bob", "viewer" if case == "viewer" else "editor")
+    pilot = eve.pilots[BOB_MAIN]
+    for name, value in start.items():
+        setattr(pilot, name, value)
+    watcher = await live.present(f"/ws/chains/{chain}", live.token("bob"))
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+
+    if case == "gap":
+        eve.down_until = live.clock.now() + 80  # the last sighting grows old
+        await run_for(live, 80, step=5)
+    for name, value in move.items():
+        setattr(pilot, name, value)
+    await run_for(live, 400, step=5)
+    assert (await projection(live))[BOB_MAIN]["system_id"] == move["system_id"]
+    if case != "viewer":  # a viewer's moves are sighted, but never edit the chain
+        assert "not mapped as a jump" in caplog.text
+    assert connections(watcher) == {}
+    assert set(watcher.map("systems").keys()) == {str(JITA)}
+    await watcher.close()
+
+
+async def test_pilots_follow_presence_in_the_chain(live: LiveServer, eve: FakeEve) -> None:
+    token = live.token("alice")
+    chain = await chain_with(live, token, 31000001)
+    scout = await live.present(f"/ws/chains/{chain}", token)
+    other = await live.present(f"/ws/chains/{chain}", live.token("alice", name="x"), client_id=5)
+    await until(lambda: len(pilots_seen(other)) == 2)
+    await live.show(scout, False)
+    await live.show(other, False)
+    await until(lambda: pilots_seen(other) == [])
+    awareness_messages = [m for m in other.messages if isinstance(m, protocol.AwarenessMessage)]
+    assert awareness_messages
+    await scout.close()
+    await other.close()

@@ -1,23 +1,41 @@
 // The user's own live status document (/ws/users/me): one dot per character, green when
-// online. Only the service writes it; this page just watches.
+// online. Only the service writes it; this page watches, and tells the service through
+// awareness whether the tab is visible, so live tracking runs only while someone looks.
 
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import { element } from "./dom";
 
+const RECONNECT_MS = 1000;
+
 export function characterDots(token: string): HTMLElement {
-  const doc = new Y.Doc();
-  const base = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/users`;
-  new WebsocketProvider(base, "me", doc, { params: { token } });
-  const characters = doc.getMap<Y.Map<unknown>>("characters");
   const dots = element("span", { class: "characters", "aria-label": "your characters" });
-  const render = () => {
-    dots.replaceChildren(...[...characters.entries()].map(([id, character]) => {
-      const online = character.get("online") === true;
-      return element("span", { class: `dot ${online ? "online" : "offline"}`, title: `${id}: ${online ? "online" : "offline"}`, "data-character": id }, "●");
-    }));
+  const base = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/users`;
+
+  // The service rebuilds this document whenever it loads it, so a copy kept across a
+  // reconnect would merge stale entries into the new one: every connection starts afresh.
+  const connect = () => {
+    const doc = new Y.Doc();
+    const provider = new WebsocketProvider(base, "me", doc, { params: { token }, connect: true });
+    const characters = doc.getMap<Y.Map<unknown>>("characters");
+    const render = () => {
+      dots.replaceChildren(...[...characters.entries()].map(([id, character]) => {
+        const online = character.get("online") === true;
+        return element("span", { class: `dot ${online ? "online" : "offline"}`, title: `${id}: ${online ? "online" : "offline"}`, "data-character": id }, "●");
+      }));
+    };
+    const showVisibility = () => provider.awareness.setLocalStateField("visible", !document.hidden);
+    provider.awareness.setLocalState({ visible: !document.hidden });
+    document.addEventListener("visibilitychange", showVisibility);
+    characters.observeDeep(render);
+    provider.on("status", ({ status }: { status: string }) => {
+      if (status !== "disconnected") return;
+      document.removeEventListener("visibilitychange", showVisibility);
+      provider.destroy();
+      doc.destroy();
+      setTimeout(connect, RECONNECT_MS);
+    });
   };
-  characters.observeDeep(render);
-  render();
+  connect();
   return dots;
 }

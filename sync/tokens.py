@@ -7,6 +7,7 @@ database, a live document or awareness.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -43,16 +44,27 @@ class TokenProvider:
             timeout=timeout_s, headers={"Authorization": f"Bearer {secret}"}
         )
         self._held: dict[tuple[str, str], tuple[float, list[Grant]]] = {}
+        self._asking: dict[tuple[str, str], asyncio.Future[list[Grant]]] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def grants(self, user_id: str, group: str) -> list[Grant]:
         """The user's characters with tokens for the rate-limit `group`."""
-        now = self._clock.now()
-        held_until, held = self._held.get((user_id, group), (0.0, []))
-        if now < held_until:
+        key = (user_id, group)
+        held_until, held = self._held.get(key, (0.0, []))
+        if self._clock.now() < held_until:
             return held
+        # Two datasets of one user may ask at once: one request answers both.
+        asking = self._asking.get(key)
+        if asking is None:
+            asking = asyncio.ensure_future(self._ask(user_id, group))
+            self._asking[key] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(key, None))
+        return await asyncio.shield(asking)
+
+    async def _ask(self, user_id: str, group: str) -> list[Grant]:
+        now = self._clock.now()
         try:
             response = await self._http.post(self._url, json={"userId": user_id, "group": group})
         except httpx.HTTPError as error:

@@ -3,6 +3,7 @@ test drives: who gets polled, how often, what gets written, and which jumps get 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -19,8 +20,9 @@ from sync.clock import ManualClock
 from tests import sde_export
 from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed
 from tests.live_server import LiveServer, until
-from tests.sde_export import J100001, J123456, JITA, NIARJA, PERIMETER
+from tests.sde_export import J100001, J123456, J200000, JITA, NIARJA, PERIMETER
 from tests.wire import WireClient, updates_received
+from tests.yclient import YClient
 from universe.importer import import_sde
 
 ALICE_MAIN, ALICE_ALT, BOB_MAIN = 90000001, 90000002, 90000003
@@ -232,7 +234,7 @@ async def test_failed_reads_keep_the_last_known_state(live: LiveServer, eve: Fak
     await until(lambda: len(characters(status)) == 2)
     await run_for(live, 5)
     before = characters(status)
-    eve.pilots[ALICE_MAIN].system_id = J100001
+    eve.pilots[ALICE_MAIN].system_id = J200000
     for answer in (error(500), error(502), malformed(), error(503)):
         eve.scripted.append(answer)
     eve.slow_s = 1.0  # longer than the service's 0.5 s ESI timeout
@@ -242,7 +244,7 @@ async def test_failed_reads_keep_the_last_known_state(live: LiveServer, eve: Fak
 
     eve.slow_s = 0.0
     await run_for(live, 300, step=5)
-    await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J100001)
+    await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J200000)
     await status.close()
 
 
@@ -291,9 +293,10 @@ async def test_a_refused_token_untracks_one_character_only(live: LiveServer, eve
     assert stored[ALICE_ALT]["tracked"] is False
     assert stored[ALICE_MAIN]["tracked"] is True
 
-    eve.pilots[ALICE_MAIN].system_id = J100001
     eve.ungranted.add(ALICE_MAIN)
     await run_for(live, 1300, step=10)  # the provider's tokens expire; new ones are asked
+    eve.pilots[ALICE_MAIN].system_id = J200000
+    await run_for(live, 60, step=5)
     stored = await projection(live)
     assert stored[ALICE_MAIN]["tracked"] is False
     assert stored[ALICE_MAIN]["system_id"] == 31000001, "no token, no read"
@@ -305,7 +308,7 @@ async def test_a_refused_token_untracks_one_character_only(live: LiveServer, eve
     assert (await projection(live))[ALICE_MAIN]["tracked"] is False
     eve.provider_status = 200
     await run_for(live, 400, step=10)
-    await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J100001)
+    await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J200000)
     assert (await projection(live))[ALICE_ALT]["tracked"] is True
     await status.close()
 
@@ -421,3 +424,33 @@ async def test_pilots_follow_presence_in_the_chain(live: LiveServer, eve: FakeEv
     assert awareness_messages
     await scout.close()
     await other.close()
+
+
+@pytest.mark.usefixtures("node_modules")
+async def test_stock_yjs_clients_see_characters_and_pilots(live: LiveServer, eve: FakeEve) -> None:
+    token = live.token("alice")
+    chain = await chain_with(live, token, 31000001)
+    async with (
+        YClient.start(f"{live.ws}/ws/users", "me", token) as status,
+        YClient.start(f"{live.ws}/ws/chains", chain, token) as scout,
+    ):
+        await status.wait_synced()
+        await scout.wait_synced()
+        await status.awareness_set({"visible": True})
+        await scout.awareness_set({"visible": True, "selected": None, "characters": []})
+        await status.wait_for(["characters", str(ALICE_MAIN), "systemId"], 31000001)
+        await status.wait_for(["characters", str(ALICE_ALT), "online"], False)
+
+        async def pilots() -> list[dict[str, Any]]:
+            states = await scout.awareness_states()
+            return [p for state in states.values() if state for p in state.get("pilots", [])]
+
+        for _ in range(200):
+            if len(await pilots()) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert {p["characterId"] for p in await pilots()} == {ALICE_MAIN, ALICE_ALT}
+
+        eve.pilots[ALICE_MAIN].system_id = J200000
+        await run_for(live, 5)
+        await status.wait_for(["characters", str(ALICE_MAIN), "systemId"], J200000)

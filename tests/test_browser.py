@@ -10,21 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests import sde_export
-from tests.browser import artifact, chromium
+from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
 from tests.chains import create_chain, grant, join
 from tests.server import MapperServer
-
-TIMEOUT_MS = 10_000
-
-
-async def open_map(context: BrowserContext, server: MapperServer, chain: str, token: str) -> Page:
-    page = await context.new_page()
-    await page.goto(f"{server.http}/chains/{chain}#token={token}")
-    await expect(page.locator(".status")).to_have_text("live", timeout=TIMEOUT_MS)
-    return page
 
 
 async def two_maps(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 from pycrdt import Map
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from mapper import protocol
 from persistence.models import CharacterStatus
 from sync.clock import ManualClock
 from tests import sde_export
+from tests.browser import TIMEOUT_MS, chromium, open_map
 from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed
 from tests.live_server import LiveServer, until
 from tests.sde_export import J100001, J123456, J200000, JITA, NIARJA, PERIMETER
@@ -454,3 +457,30 @@ async def test_stock_yjs_clients_see_characters_and_pilots(live: LiveServer, eve
         eve.pilots[ALICE_MAIN].system_id = J200000
         await run_for(live, 5)
         await status.wait_for(["characters", str(ALICE_MAIN), "systemId"], J200000)
+
+
+async def test_the_map_shows_characters_pilots_and_a_mapped_jump(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("alice", name="Alice")
+    chain = await chain_with(live, token, J100001)
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), live, chain, token)
+        dots = page.locator(".characters .dot")
+        await expect(dots).to_have_count(2, timeout=TIMEOUT_MS)
+        await expect(page.locator(f'[data-character="{ALICE_MAIN}"]')).to_have_class(
+            re.compile("online")
+        )
+        await expect(page.locator(f'[data-character="{ALICE_ALT}"]')).to_have_class(
+            re.compile("offline")
+        )
+        origin = page.locator(f'[data-system="{J100001}"]')
+        await expect(origin.locator(".pilots")).to_have_text("1 ✈", timeout=TIMEOUT_MS)
+
+        await run_for(live, 5)
+        eve.pilots[ALICE_MAIN].system_id = J123456
+        await run_for(live, 5)
+        target = page.locator(f'[data-system="{J123456}"]')
+        await expect(target.locator(".pilots")).to_have_text("2 ✈", timeout=TIMEOUT_MS)
+        await expect(origin.locator(".pilots")).to_have_count(0)
+        await expect(page.locator(f'[data-key="{J100001}-{J123456}"]')).to_have_count(1)

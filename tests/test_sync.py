@@ -24,6 +24,7 @@ from tests.browser import TIMEOUT_MS, chromium, open_map
 from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed
 from tests.live_server import LiveServer, until
 from tests.sde_export import J100001, J123456, J200000, JITA, NIARJA, PERIMETER
+from tests.server import MapperServer
 from tests.wire import WireClient, updates_received
 from tests.yclient import YClient
 from universe.importer import import_sde
@@ -484,3 +485,27 @@ async def test_the_map_shows_characters_pilots_and_a_mapped_jump(
         await expect(target.locator(".pilots")).to_have_text("2 ✈", timeout=TIMEOUT_MS)
         await expect(origin.locator(".pilots")).to_have_count(0)
         await expect(page.locator(f'[data-key="{J100001}-{J123456}"]')).to_have_count(1)
+
+
+async def test_mapper_serve_runs_the_sync_loop(
+    sqlite_url: str, tmp_path: Path, eve: FakeEve
+) -> None:
+    env = {
+        "MAPPER_TOKEN_PROVIDER_URL": eve.provider_url,
+        "MAPPER_TOKEN_PROVIDER_SECRET": SECRET,
+        "MAPPER_ESI_BASE_URL": eve.esi_url,
+    }
+    server = await asyncio.to_thread(MapperServer(tmp_path / "data", sqlite_url, env=env).start)
+    try:
+        status = await WireClient.connect(server.ws, "/ws/users/me", server.token("alice"))
+        await status.set_awareness(1, 1, {"visible": True})
+        await status.wait(
+            lambda: (
+                len(characters(status)) == 2
+                and all(c["systemId"] is not None for c in characters(status).values())
+            )
+        )
+        assert {c.character_id for c in eve.calls} == {ALICE_MAIN, ALICE_ALT}
+        await status.close()
+    finally:
+        await asyncio.to_thread(server.stop)

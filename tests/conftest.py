@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence.database import create_engine
+from persistence.migrations import upgrade_database
 from tests.databases import database
 from tests.server import MapperServer
 from tests.yclient import ensure_node_modules
@@ -14,6 +17,15 @@ from tests.yclient import ensure_node_modules
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database on SQLite and on Postgres."""
+    await upgrade_database(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

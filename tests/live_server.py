@@ -69,23 +69,19 @@ class LiveServer:
         return BuiltinIssuer(self.data_dir).issue(user_id, **claims)  # type: ignore[arg-type]
 
     async def create_chain(self, token: str, name: str = "Home chain") -> str:
-        async with httpx.AsyncClient() as client:
-            response = await client.post(
-                f"{self.http}/api/chains",
-                json={"name": name},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        assert response.status_code == 201, response.text
-        return response.json()["id"]
+        return (await self._call("POST", "/api/chains", token, {"name": name}, 201))["id"]
 
     async def grant(self, token: str, chain: str, member: str, role: str) -> None:
-        async with httpx.AsyncClient() as client:
-            response = await client.put(
-                f"{self.http}/api/chains/{chain}/members/{member}",
-                json={"role": role},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        assert response.status_code == 200, response.text
+        await self._call("PUT", f"/api/chains/{chain}/members/{member}", token, {"role": role})
+
+    async def _call(
+        self, method: str, path: str, token: str, body: dict[str, Any], expected: int = 200
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=self.http) as client:
+            response = await client.request(method, path, json=body, headers=headers)
+        assert response.status_code == expected, response.text
+        return response.json()
 
     async def present(
         self,

@@ -3,25 +3,12 @@ unseen users left alone, on SQLite and Postgres."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.database import create_engine
-from persistence.migrations import upgrade_database
 from persistence.sync_store import SyncStore
 
 T = 1_800_000_000_000  # ms
 DATASETS = ("onlineStatus", "location")
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade_database(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def test_claims_are_exclusive_and_dead_runs_are_taken_over(engine: AsyncEngine) -> None:

@@ -5,29 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.database import create_engine
-from persistence.migrations import upgrade_database
 from persistence.models import UniverseGate, UniverseImport
 from tests import sde_export
 from tests.sde_export import AUNIA, J100001, J123456, J200000, JITA, NIARJA, PERIMETER, TAMA
 from universe.importer import import_sde, import_statics, parse_statics
 from universe.index import load_index
 from universe.sde import SdeError, read_universe
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade_database(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def test_import_reads_every_field(engine: AsyncEngine, tmp_path: Path) -> None:

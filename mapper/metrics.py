@@ -42,6 +42,16 @@ class Metrics:
             "mapper_pending_updates", "Updates accepted but not yet in the database", registry=r
         )
 
+        self.present_users = Gauge(
+            "mapper_present_users", "Users present in this process (live status runs)", registry=r
+        )
+        self.sync_runs = Counter(
+            "mapper_sync_runs", "Sync runs of a (dataset, user) subject", ["dataset"], registry=r
+        )
+        self.esi_answers = Counter(
+            "mapper_esi_answers", "ESI answers by status (0: no answer)", ["status"], registry=r
+        )
+
     def count_out(self, messages: int, size: int) -> None:
         if messages:
             self.messages_out.inc(messages)

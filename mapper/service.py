@@ -76,7 +76,9 @@ class Service:
             self.universe,
             jump_gap_s=settings.jump_gap_s,
         )
-        self.sync = _sync_engine(settings, self.store, self.presence, self.live, self.clock)
+        self.sync = _sync_engine(
+            settings, self.store, self.presence, self.live, self.clock, self.metrics
+        )
         self.chain_rooms = RoomKind(
             load=self.store.load_chain_updates,
             store=self.writer.add,
@@ -281,6 +283,7 @@ def _sync_engine(
     presence: PresenceTracker,
     live: LiveStatus,
     clock: Clock,
+    metrics: Metrics,
 ) -> SyncEngine | None:
     if not settings.token_provider_url:
         return None
@@ -299,6 +302,8 @@ def _sync_engine(
             timeout_s=settings.esi_timeout_s,
             error_floor=settings.esi_error_floor,
             user_agent=user_agent(settings.public_url),
+            on_answer=lambda status: metrics.esi_answers.labels(status=str(status)).inc(),
         ),
         clock=clock,
+        metrics=metrics,
     )

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+from mapper.metrics import Metrics
 from mapper.settings import Settings
 from persistence.sync_store import Subject, SyncStore
 from presence.tracker import PresenceTracker
@@ -57,8 +58,10 @@ class SyncEngine:
         tokens: TokenProvider,
         esi: EsiClient,
         clock: Clock,
+        metrics: Metrics,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._datasets = datasets
         self._store = store
         self._tracker = tracker
@@ -144,7 +147,9 @@ class SyncEngine:
         settings = self._settings
         now = self._clock.now()
         self._tracker.sweep()
-        await self._store.touch(self._tracker.present_users(), ms(now))
+        present = self._tracker.present_users()
+        self._metrics.present_users.set(len(present))
+        await self._store.touch(present, ms(now))
         due = await self._store.due(
             ms(now),
             hot_since=ms(now - settings.cold_after_s),
@@ -200,6 +205,7 @@ class SyncEngine:
         if subject is None:
             return  # not due yet, or running elsewhere
         self.runs += 1
+        self._metrics.sync_runs.labels(dataset=name).inc()
         next_due, min_expires, failures, synced = await self._fetch(dataset, subject)
         await self._store.finish(
             subject,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -72,8 +73,10 @@ class EsiClient:
         timeout_s: float = 10.0,
         error_floor: int = 10,
         user_agent: str = user_agent(),
+        on_answer: Callable[[int], None] | None = None,
     ) -> None:
         self._clock = clock
+        self._on_answer = on_answer
         self._error_floor = error_floor
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -103,9 +106,12 @@ class EsiClient:
         try:
             response = await self._http.get(path, headers=headers)
         except httpx.TimeoutException:
+            self._answered(0)
             raise EsiError(f"ESI did not answer {path} in time") from None
         except httpx.TransportError as error:
+            self._answered(0)
             raise EsiError(f"ESI unreachable for {path}: {error}") from None
+        self._answered(response.status_code)
         now = self._clock.now()
         self._watch_error_limit(response, now)
         status = response.status_code
@@ -132,6 +138,10 @@ class EsiClient:
             self._limited_until[character_id] = until
             raise EsiError(f"ESI rate limit reached for {path}", retry_at=until)
         raise EsiError(f"ESI answered {path} with {status}")
+
+    def _answered(self, status: int) -> None:
+        if self._on_answer is not None:
+            self._on_answer(status)
 
     def _watch_error_limit(self, response: httpx.Response, now: float) -> None:
         remain = response.headers.get("x-esi-error-limit-remain")

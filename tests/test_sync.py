@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import expect
 from pycrdt import Map
@@ -507,5 +508,12 @@ async def test_mapper_serve_runs_the_sync_loop(
         )
         assert {c.character_id for c in eve.calls} == {ALICE_MAIN, ALICE_ALT}
         await status.close()
+        async with httpx.AsyncClient() as client:
+            metrics = await client.get(
+                f"{server.http}/metrics",
+                headers={"Authorization": f"Bearer {server.token('admin', admin=True)}"},
+            )
+        assert 'mapper_esi_answers_total{status="200"} 6.0' in metrics.text
+        assert 'mapper_sync_runs_total{dataset="location"}' in metrics.text
     finally:
         await asyncio.to_thread(server.stop)

@@ -223,6 +223,16 @@ class SyncStore:
                 )
                 await conn.execute(statement)
 
+    async def delete_characters(self, user_id: str, character_ids: Iterable[int]) -> None:
+        """Forget characters the user no longer has (another user's row stays)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(CharacterStatus).where(
+                    CharacterStatus.user_id == user_id,
+                    CharacterStatus.character_id.in_(list(character_ids)),
+                )
+            )
+
 
 def _claimable(stale_before: int) -> Any:
     return or_(

@@ -34,6 +34,7 @@ class PresenceTracker:
         self._cold_after_s = cold_after_s
         self._watches: dict[Hashable, _Watch] = {}
         self._by_user: dict[str, set[Hashable]] = {}
+        self._by_room: dict[str, set[Hashable]] = {}
         self._present: set[str] = set()
         self._left_at: dict[str, float] = {}  # users whose last connection here closed
         self._listeners: list[Listener] = []
@@ -56,6 +57,7 @@ class PresenceTracker:
         before = self._watches.get(connection)
         self._watches[connection] = _Watch(user_id, room_key, chain, can_edit, visible, self._now())
         self._by_user.setdefault(user_id, set()).add(connection)
+        self._by_room.setdefault(room_key, set()).add(connection)
         if before is None or before.visible != visible or user_id not in self._present:
             self._changed(user_id)
 
@@ -63,6 +65,11 @@ class PresenceTracker:
         watch = self._watches.pop(connection, None)
         if watch is None:
             return
+        watching = self._by_room.get(watch.room_key)
+        if watching is not None:
+            watching.discard(connection)
+            if not watching:
+                del self._by_room[watch.room_key]
         connections = self._by_user.get(watch.user_id)
         if connections is not None:
             connections.discard(connection)
@@ -104,13 +111,14 @@ class PresenceTracker:
         return rooms
 
     def users_in(self, room_key: str) -> list[str]:
-        """Present users watching the room, in the order they came."""
-        users: dict[str, None] = {}
+        """Present users watching the room, sorted."""
+        users: set[str] = set()
         cutoff = self._now() - self._cold_after_s
-        for watch in self._watches.values():
-            if watch.room_key == room_key and watch.visible and watch.renewed_at >= cutoff:
-                users[watch.user_id] = None
-        return list(users)
+        for connection in self._by_room.get(room_key, ()):
+            watch = self._watches[connection]
+            if watch.visible and watch.renewed_at >= cutoff:
+                users.add(watch.user_id)
+        return sorted(users)
 
     def _live(self, user_id: str) -> Iterable[_Watch]:
         cutoff = self._now() - self._cold_after_s

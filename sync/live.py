@@ -16,6 +16,7 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from mapper.rooms.manager import RoomManager
+from mapper.rooms.room import Room
 from persistence.sync_store import Character, SyncStore
 from presence.tracker import PresenceTracker
 from sync.jumps import Sighting, jump_kind, map_jump
@@ -52,7 +53,7 @@ class LiveStatus:
         self._characters: dict[int, Character] = {}
         self._by_user: dict[str, set[int]] = {}
         self._sightings: dict[int, Sighting] = {}
-        self._pilots: dict[str, tuple[list[dict[str, Any]], set[str]]] = {}
+        self._pilots: dict[str, _Published] = {}
         self.live_writes = 0  # changes written to live documents and awareness, for tests
 
     async def load_user(self, user_id: str) -> None:
@@ -116,11 +117,20 @@ class LiveStatus:
                 changes[grant.character_id] = changed
                 self._characters[grant.character_id] = dataclasses.replace(known, **changed)
             owned.add(grant.character_id)
+        unlinked = owned - {grant.character_id for grant in grants}
+        if unlinked:
+            log.info("user %s no longer has character(s) %s", user_id, sorted(unlinked))
+            await self._store.delete_characters(user_id, unlinked)
+            owned -= unlinked
+            for character_id in unlinked:
+                self._characters.pop(character_id, None)
+                self._sightings.pop(character_id, None)
         if changes:
             await self._store.save_characters(changes, int(at * 1000))
-            self._write_user_document(user_id, changes)
+        if changes or unlinked:
+            self._write_user_document(user_id, changes, unlinked)
             pilot_fields = ("online", "system_id", "tracked")
-            if any(k in fields for fields in changes.values() for k in pilot_fields):
+            if unlinked or any(k in f for f in changes.values() for k in pilot_fields):
                 self.refresh_pilots(user_id)
         if located:
             await self._map_jumps(user_id, answers, at)
@@ -128,7 +138,7 @@ class LiveStatus:
     def refresh_pilots(self, user_id: str) -> None:
         """Republish `pilots` in the chain rooms the user is in, or just left."""
         rooms = set(self._tracker.chain_rooms(user_id))
-        rooms.update(key for key, (_, users) in self._pilots.items() if user_id in users)
+        rooms.update(key for key, published in self._pilots.items() if user_id in published.users)
         for room_key in rooms:
             self._publish_pilots(room_key)
 
@@ -149,28 +159,38 @@ class LiveStatus:
             for character_id in sorted(self._by_user.get(user_id, ()))
             if (character := self._characters.get(character_id)) is not None and character.tracked
         ]
-        published, _ = self._pilots.get(room_key, ([], set()))
-        if pilots == published:
+        published = self._pilots.get(room_key)
+        # A room loaded anew has published nothing yet, whatever its predecessor had.
+        if published is not None and published.room is room and published.pilots == pilots:
             return
-        self._pilots[room_key] = (pilots, set(users))
+        self._pilots[room_key] = _Published(room, pilots, set(users))
         room.set_service_state({"pilots": pilots} if pilots else None)
         self.live_writes += 1
 
-    def _write_user_document(self, user_id: str, changes: Mapping[int, Mapping[str, Any]]) -> None:
+    def _write_user_document(
+        self,
+        user_id: str,
+        changes: Mapping[int, Mapping[str, Any]],
+        unlinked: Iterable[int] = (),
+    ) -> None:
         room = self._rooms.get(user_room_key(user_id))
         if room is None:
             return
+        unlinked = [str(character_id) for character_id in unlinked]
         live = {
             character_id: {LIVE_FIELDS[k]: v for k, v in fields.items() if k in LIVE_FIELDS}
             for character_id, fields in changes.items()
         }
         live = {character_id: fields for character_id, fields in live.items() if fields}
-        if not live:
+        if not live and not unlinked:
             return
 
         def write(doc: Doc) -> None:
             entries = doc.get("characters", type=Map)
             with doc.transaction():
+                for key in unlinked:
+                    if key in entries:
+                        del entries[key]
                 for character_id, fields in live.items():
                     entry = entries.get(str(character_id))
                     if isinstance(entry, Map):
@@ -224,6 +244,15 @@ class LiveStatus:
         if any(mapped):
             self.live_writes += 1
             log.info("chain %s: mapped a %s jump %s -> %s", room_key, kind, origin, target)
+
+
+@dataclasses.dataclass(slots=True)
+class _Published:
+    """What the service last published as `pilots` in a room (and to which room object)."""
+
+    room: Room
+    pilots: list[dict[str, Any]]
+    users: set[str]
 
 
 def _live_fields(character: Character) -> dict[str, Any]:

@@ -108,7 +108,7 @@ class FakeEve:
     async def _esi(self, request: Request) -> Response:
         character_id = request.path_params["character_id"]
         route = request.path_params["route"]
-        if self.slow_s:
+        if self.slow_s and not self.scripted:  # scripted answers come first, and fast
             await asyncio.sleep(self.slow_s)
         status, headers, body = self._answer(request, character_id, route)
         self.calls.append(Call(route, character_id, status, self.clock.now()))

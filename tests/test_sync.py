@@ -55,7 +55,7 @@ def sync_settings(eve: FakeEve, **more: Any) -> dict[str, Any]:
         "token_provider_url": eve.provider_url,
         "token_provider_secret": SECRET,
         "esi_base_url": eve.esi_url,
-        "esi_timeout_s": 0.5,
+        "esi_timeout_s": 2.0,
         **more,
     }
 
@@ -234,7 +234,10 @@ async def test_unchanged_reads_write_and_broadcast_nothing(live: LiveServer, eve
     await watcher.close()
 
 
-async def test_failed_reads_keep_the_last_known_state(live: LiveServer, eve: FakeEve) -> None:
+async def test_failed_reads_keep_the_last_known_state(
+    live: LiveServer, eve: FakeEve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mapper.sync")
     status = await live.present("/ws/users/me", live.token("alice"))
     await until(lambda: len(characters(status)) == 2)
     await run_for(live, 5)
@@ -242,8 +245,10 @@ async def test_failed_reads_keep_the_last_known_state(live: LiveServer, eve: Fak
     eve.pilots[ALICE_MAIN].system_id = J200000
     for answer in (error(500), error(502), malformed(), error(503)):
         eve.scripted.append(answer)
-    eve.slow_s = 1.0  # longer than the service's 0.5 s ESI timeout
-    await run_for(live, 30, step=5)
+    eve.slow_s = 2.5  # longer than the service's 2 s ESI timeout
+    await run_for(live, 40, step=5)
+    for trouble in ("answered /characters", "malformed JSON", "did not answer"):
+        assert trouble in caplog.text
     assert characters(status) == before
     assert (await projection(live))[ALICE_MAIN]["system_id"] == 31000001
 
@@ -316,6 +321,21 @@ async def test_a_refused_token_untracks_one_character_only(live: LiveServer, eve
     await until(lambda: characters(status)[str(ALICE_MAIN)]["systemId"] == J200000)
     assert (await projection(live))[ALICE_ALT]["tracked"] is True
     await status.close()
+
+
+async def test_an_unlinked_character_leaves_the_live_status(live: LiveServer, eve: FakeEve) -> None:
+    token = live.token("alice")
+    chain = await chain_with(live, token, J100001)
+    status = await live.present("/ws/users/me", token)
+    scout = await live.present(f"/ws/chains/{chain}", token, client_id=2)
+    await until(lambda: len(characters(status)) == 2 and len(pilots_seen(scout)) == 2)
+    del eve.pilots[ALICE_ALT]
+    await run_for(live, 1200, step=10)  # until the provider is asked again
+    await until(lambda: list(characters(status)) == [str(ALICE_MAIN)])
+    await until(lambda: [p["characterId"] for p in pilots_seen(scout)] == [ALICE_MAIN])
+    assert set(await projection(live)) == {ALICE_MAIN}
+    await status.close()
+    await scout.close()
 
 
 async def test_a_hidden_tab_stops_polling_and_a_silent_one_goes_cold(

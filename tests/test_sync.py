@@ -21,7 +21,7 @@ from mapper import protocol
 from persistence.models import CharacterStatus
 from sync.clock import ManualClock
 from tests import sde_export
-from tests.browser import TIMEOUT_MS, chromium, open_map
+from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
 from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed
 from tests.live_server import LiveServer, until
 from tests.sde_export import J100001, J123456, J200000, JITA, NIARJA, PERIMETER
@@ -506,6 +506,7 @@ async def test_the_map_shows_characters_pilots_and_a_mapped_jump(
         await expect(target.locator(".pilots")).to_have_text("2 ✈", timeout=TIMEOUT_MS)
         await expect(origin.locator(".pilots")).to_have_count(0)
         await expect(page.locator(f'[data-key="{J100001}-{J123456}"]')).to_have_count(1)
+        await page.screenshot(path=artifact("live-status.png"))
 
 
 async def test_mapper_serve_runs_the_sync_loop(

@@ -497,13 +497,13 @@ async def test_the_map_shows_characters_pilots_and_a_mapped_jump(
             re.compile("offline")
         )
         origin = page.locator(f'[data-system="{J100001}"]')
-        await expect(origin.locator(".pilots")).to_have_text("1 ✈", timeout=TIMEOUT_MS)
+        await expect(origin.locator(".pilots")).to_have_text("1✈", timeout=TIMEOUT_MS)
 
         await run_for(live, 5)
         eve.pilots[ALICE_MAIN].system_id = J123456
         await run_for(live, 5)
         target = page.locator(f'[data-system="{J123456}"]')
-        await expect(target.locator(".pilots")).to_have_text("2 ✈", timeout=TIMEOUT_MS)
+        await expect(target.locator(".pilots")).to_have_text("2✈", timeout=TIMEOUT_MS)
         await expect(origin.locator(".pilots")).to_have_count(0)
         await expect(page.locator(f'[data-key="{J100001}-{J123456}"]')).to_have_count(1)
         await page.screenshot(path=artifact("live-status.png"))

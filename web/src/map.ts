@@ -115,10 +115,10 @@ export class ChainMap {
     },
       svg("rect", { width: NODE_W, height: NODE_H, rx: 6 }),
       svg("text", { x: 8, y: 15, class: "name" }, info?.name ?? id),
-      svg("text", { x: NODE_W - 30, y: 30, class: "class", "text-anchor": "end" }, classLabel(info)),
+      svg("text", { x: NODE_W - 38, y: 30, class: "class", "text-anchor": "end" }, classLabel(info)),
       svg("text", { x: 8, y: 30, class: "alias" }, alias),
       svg("text", { x: NODE_W - 8, y: 15, class: "sigs", "text-anchor": "end" }, signatureCount ? `${signatureCount}◎` : ""));
-    if (pilotCount) group.append(svg("text", { x: NODE_W - 8, y: 30, class: "pilots", "text-anchor": "end" }, `${pilotCount} ✈`));
+    if (pilotCount) group.append(svg("text", { x: NODE_W - 8, y: 30, class: "pilots", "text-anchor": "end" }, `${pilotCount}✈`));
     if (watchers.length) {
       group.append(svg("text", { x: 0, y: NODE_H + 12, class: "watchers" }, watchers.join(", ")));
       group.append(svg("title", {}, `selected by ${watchers.join(", ")}`));

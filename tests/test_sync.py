@@ -265,22 +265,22 @@ async def test_error_limit_and_rate_limits_stop_calls_until_their_reset(
     await until(lambda: len(characters(status)) == 2)
     await run_for(live, 5)
 
+    async def paused(quiet_s: float, why: str) -> None:
+        """No call for `quiet_s` seconds, then calls again after 10 more."""
+        calls = len(eve.calls)
+        await run_for(live, quiet_s)
+        assert len(eve.calls) == calls, why
+        await run_for(live, 10)
+        assert len(eve.calls) > calls
+
     eve.error_limit_remain = 3  # below the floor: pause for the 30 s reset
     await run_for(live, 5)
     eve.error_limit_remain = 100
-    calls = len(eve.calls)
-    await run_for(live, 25)
-    assert len(eve.calls) == calls, "no call while the error limit is low"
-    await run_for(live, 10)
-    assert len(eve.calls) > calls
+    await paused(25, "no call while the error limit is low")
 
     eve.scripted.append(error(420, **{"X-ESI-Error-Limit-Reset": "40"}))
     await run_for(live, 5)
-    calls = len(eve.calls)
-    await run_for(live, 35)
-    assert len(eve.calls) == calls, "no call after a 420 until the reset"
-    await run_for(live, 10)
-    assert len(eve.calls) > calls
+    await paused(35, "no call after a 420 until the reset")
 
     eve.scripted.append(error(429, **{"Retry-After": "30"}))
     await run_for(live, 5)

@@ -22,6 +22,8 @@ from sync.clock import Clock
 log = logging.getLogger("mapper.sync.esi")
 
 CONTACT = "https://github.com/mapper-eve/mapper"
+# The ESI behaviour this client was written against (ESI versions routes by this header).
+COMPATIBILITY_DATE = "2025-09-30"
 ERROR_LIMIT_PAUSE_S = 60.0  # when ESI names no reset time
 RATE_LIMIT_PAUSE_S = 60.0  # when a 429 names no Retry-After
 LONGEST_CACHE_S = 3600.0  # an `Expires` further out than this is taken as a broken header
@@ -81,7 +83,11 @@ class EsiClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout_s,
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            headers={
+                "User-Agent": user_agent,
+                "Accept": "application/json",
+                "X-Compatibility-Date": COMPATIBILITY_DATE,
+            },
         )
         self._cache: dict[str, _Cached] = {}
         self._paused_until = 0.0  # every call: error limit or 420

@@ -95,7 +95,8 @@ class LiveStatus:
         the answers say where the characters are, so jumps may be mapped from them."""
         refused = set(refused)
         changes: dict[int, dict[str, Any]] = {}
-        owned = self._by_user.setdefault(user_id, set())
+        await self.load_user(user_id)  # the user may have left and come back meanwhile
+        owned = self._by_user[user_id]
         for grant in grants:
             known = self._characters.get(grant.character_id)
             wanted: dict[str, Any] = {

@@ -110,15 +110,20 @@ class PresenceTracker:
                 rooms[watch.room_key] = rooms.get(watch.room_key, False) or watch.can_edit
         return rooms
 
+    def connected_chain_rooms(self, user_id: str) -> set[str]:
+        """The chain rooms the user has open, visible or not."""
+        return {
+            watch.room_key
+            for connection in self._by_user.get(user_id, ())
+            if (watch := self._watches[connection]).chain
+        }
+
     def users_in(self, room_key: str) -> list[str]:
-        """Present users watching the room, sorted."""
-        users: set[str] = set()
-        cutoff = self._now() - self._cold_after_s
-        for connection in self._by_room.get(room_key, ()):
-            watch = self._watches[connection]
-            if watch.visible and watch.renewed_at >= cutoff:
-                users.add(watch.user_id)
-        return sorted(users)
+        """Users with the room open who are present (through this room or another), sorted."""
+        users = {
+            self._watches[connection].user_id for connection in self._by_room.get(room_key, ())
+        }
+        return sorted(user_id for user_id in users if self.is_present(user_id))
 
     def _live(self, user_id: str) -> Iterable[_Watch]:
         cutoff = self._now() - self._cold_after_s

@@ -138,7 +138,7 @@ class LiveStatus:
 
     def refresh_pilots(self, user_id: str) -> None:
         """Republish `pilots` in the chain rooms the user is in, or just left."""
-        rooms = set(self._tracker.chain_rooms(user_id))
+        rooms = self._tracker.connected_chain_rooms(user_id)
         rooms.update(key for key, published in self._pilots.items() if user_id in published.users)
         for room_key in rooms:
             self._publish_pilots(room_key)

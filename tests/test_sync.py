@@ -436,19 +436,24 @@ async def test_false_jumps_are_refused(
     await watcher.close()
 
 
-async def test_pilots_follow_presence_in_the_chain(live: LiveServer, eve: FakeEve) -> None:
-    token = live.token("alice")
-    chain = await chain_with(live, token, 31000001)
-    scout = await live.present(f"/ws/chains/{chain}", token)
-    other = await live.present(f"/ws/chains/{chain}", live.token("alice", name="x"), client_id=5)
-    await until(lambda: len(pilots_seen(other)) == 2)
-    await live.show(scout, False)
-    await live.show(other, False)
-    await until(lambda: pilots_seen(other) == [])
-    awareness_messages = [m for m in other.messages if isinstance(m, protocol.AwarenessMessage)]
-    assert awareness_messages
+async def test_pilots_follow_presence(live: LiveServer, eve: FakeEve) -> None:
+    """A member's pilots show on a chain they have open while they are present anywhere."""
+    alice = live.token("alice")
+    chain = await chain_with(live, alice, J100001)
+    await live.grant(alice, chain, "user:bob", "viewer")
+    scout = await live.present(f"/ws/chains/{chain}", alice, visible=False)
+    status = await live.present("/ws/users/me", alice, client_id=2)
+    watcher = await live.present(f"/ws/chains/{chain}", live.token("bob"), client_id=3)
+    await until(lambda: {p["userId"] for p in pilots_seen(watcher)} == {"alice", "bob"})
+
+    await live.show(status, False)  # alice is now present nowhere
+    await until(lambda: {p["userId"] for p in pilots_seen(watcher)} == {"bob"})
+    await live.show(scout, True)
+    await until(lambda: {p["userId"] for p in pilots_seen(watcher)} == {"alice", "bob"})
     await scout.close()
-    await other.close()
+    await until(lambda: {p["userId"] for p in pilots_seen(watcher)} == {"bob"})
+    for client in (status, watcher):
+        await client.close()
 
 
 @pytest.mark.usefixtures("node_modules")

@@ -17,16 +17,15 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from mapper.app import create_app
-from mapper.auth import BuiltinIssuer
 from mapper.service import Service
 from mapper.settings import Settings
 from sync.clock import ManualClock
-from tests.server import free_port
+from tests.server import OnLoopback, free_port
 from tests.wire import WireClient
 
 
 @dataclass
-class LiveServer:
+class LiveServer(OnLoopback):
     data_dir: Path
     database_url: str
     clock: ManualClock
@@ -38,14 +37,6 @@ class LiveServer:
     _renewed_at: float = 0.0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     async def start(self) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,9 +55,6 @@ class LiveServer:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
-
-    def token(self, user_id: str, **claims: object) -> str:
-        return BuiltinIssuer(self.data_dir).issue(user_id, **claims)  # type: ignore[arg-type]
 
     async def create_chain(self, token: str, name: str = "Home chain") -> str:
         return (await self._call("POST", "/api/chains", token, {"name": name}, 201))["id"]

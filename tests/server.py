@@ -22,14 +22,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@dataclass
-class MapperServer:
+class OnLoopback:
+    """A test server's addresses and tokens, from its `port` and its data folder's key."""
+
+    port: int
     data_dir: Path
-    database_url: str
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
 
     @property
     def http(self) -> str:
@@ -38,6 +35,21 @@ class MapperServer:
     @property
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    def token(self, user_id: str, **claims: object) -> str:
+        from mapper.auth import BuiltinIssuer
+
+        return BuiltinIssuer(self.data_dir).issue(user_id, **claims)  # type: ignore[arg-type]
+
+
+@dataclass
+class MapperServer(OnLoopback):
+    data_dir: Path
+    database_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
 
     def start(self) -> MapperServer:
         assert self.process is None, "already running"
@@ -95,8 +107,3 @@ class MapperServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
-
-    def token(self, user_id: str, **claims: object) -> str:
-        from mapper.auth import BuiltinIssuer
-
-        return BuiltinIssuer(self.data_dir).issue(user_id, **claims)  # type: ignore[arg-type]

@@ -84,8 +84,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # instead of failing at once; SQLite leaves foreign keys off unless asked. In WAL mode,
     # synchronous=NORMAL keeps every commit through a killed process and skips an fsync per
     # commit; only a power cut can cost the last commits, which connected clients resend.
+    # busy_timeout first: switching a new file to WAL takes a lock that another connection
+    # opening at the same moment may hold.
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

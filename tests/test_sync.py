@@ -206,11 +206,11 @@ async def test_unchanged_reads_write_and_broadcast_nothing(live: LiveServer, eve
     status = await live.present("/ws/users/me", token)
     watcher = await live.present(f"/ws/chains/{chain}", token, client_id=2)
     await until(lambda: len(characters(status)) == 2)
-    await until(lambda: len(pilots_seen(watcher)) == 2)
-    assert sorted(pilots_seen(watcher), key=lambda p: p["characterId"]) == [
+    expected = [
         {"characterId": ALICE_MAIN, "userId": "alice", "systemId": 31000001, "online": True},
         {"characterId": ALICE_ALT, "userId": "alice", "systemId": J123456, "online": False},
     ]
+    await until(lambda: sorted(pilots_seen(watcher), key=lambda p: p["characterId"]) == expected)
     await run_for(live, 10)
     assert live.service is not None
     writes = live.service.live.live_writes

@@ -8,6 +8,7 @@ which is why the reading half lives here; the writing half reuses pycrdt's encod
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +31,15 @@ _MAX_VAR_UINT_BYTES = 8
 __all__ = [
     "AwarenessEntry",
     "ProtocolError",
+    "RawAwarenessEntry",
     "create_awareness_message",
     "create_sync_step1_message",
     "create_sync_step2_message",
     "create_update_message",
     "encode_awareness",
+    "iter_frame",
     "permission_denied_message",
+    "read_awareness",
     "read_frame",
 ]
 
@@ -52,7 +56,14 @@ class SyncMessage:
 
 @dataclass(frozen=True, slots=True)
 class AwarenessMessage:
-    entries: tuple[AwarenessEntry, ...]
+    payload: bytes
+
+    @property
+    def entries(self) -> tuple[AwarenessEntry, ...]:
+        """Every entry, its state decoded (for clients; the service decodes only what it
+        accepts, see `read_awareness`)."""
+        _, entries = read_awareness(self.payload)
+        return tuple(AwarenessEntry(e.client_id, e.clock, e.state()) for e in entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,28 @@ class AwarenessEntry:
     client_id: int
     clock: int
     state: dict[str, Any] | None  # None: the client left
+
+
+@dataclass(frozen=True, slots=True)
+class RawAwarenessEntry:
+    """An entry as it came: its JSON is decoded only if it is accepted."""
+
+    client_id: int
+    clock: int
+    json: bytes
+
+    @property
+    def leaves(self) -> bool:
+        return self.json == b"null"
+
+    def state(self) -> dict[str, Any] | None:
+        try:
+            state = json.loads(self.json)
+        except (ValueError, RecursionError):
+            raise ProtocolError("awareness state is not JSON") from None
+        if state is not None and not isinstance(state, dict):
+            raise ProtocolError("awareness state is not a JSON object")
+        return state
 
 
 Message = SyncMessage | AwarenessMessage | QueryAwarenessMessage | AuthMessage
@@ -117,13 +150,17 @@ class _Reader:
 
 def read_frame(frame: bytes) -> list[Message]:
     """Decode every message in one websocket frame (stock clients may send several)."""
+    return list(iter_frame(frame))
+
+
+def iter_frame(frame: bytes) -> Iterator[Message]:
+    """The messages of one frame, one at a time: a reader may stop at any of them (a limit
+    reached) without having decoded the rest."""
     reader = _Reader(frame)
-    messages: list[Message] = []
     if reader.at_end():
         raise ProtocolError("empty frame")
     while not reader.at_end():
-        messages.append(_read_message(reader))
-    return messages
+        yield _read_message(reader)
 
 
 def _read_message(reader: _Reader) -> Message:
@@ -134,7 +171,7 @@ def _read_message(reader: _Reader) -> Message:
             raise ProtocolError(f"unknown sync message type {kind}")
         return SyncMessage(kind, reader.var_bytes())
     if message_type == MESSAGE_AWARENESS:
-        return AwarenessMessage(_read_awareness(reader.var_bytes()))
+        return AwarenessMessage(reader.var_bytes())
     if message_type == MESSAGE_QUERY_AWARENESS:
         return QueryAwarenessMessage()
     if message_type == MESSAGE_AUTH:
@@ -144,27 +181,24 @@ def _read_message(reader: _Reader) -> Message:
     raise ProtocolError(f"unknown message type {message_type}")
 
 
-def _read_awareness(payload: bytes) -> tuple[AwarenessEntry, ...]:
+def read_awareness(payload: bytes) -> tuple[int, Iterator[RawAwarenessEntry]]:
+    """The number of entries an awareness payload announces, and the entries one at a time
+    (each read is bounds-checked; the last one checks that nothing trails)."""
     reader = _Reader(payload)
     count = reader.var_uint()
     # Each entry takes at least 3 bytes, so a huge count in a small payload is a lie.
     if count * 3 > len(payload):
         raise ProtocolError("awareness entry count exceeds the payload")
-    entries = []
-    for _ in range(count):
-        client_id = reader.var_uint()
-        clock = reader.var_uint()
-        text = reader.var_string()
-        try:
-            state = json.loads(text)
-        except ValueError:
-            raise ProtocolError("awareness state is not JSON") from None
-        if state is not None and not isinstance(state, dict):
-            raise ProtocolError("awareness state is not a JSON object")
-        entries.append(AwarenessEntry(client_id, clock, state))
-    if not reader.at_end():
-        raise ProtocolError("trailing bytes after awareness entries")
-    return tuple(entries)
+
+    def entries() -> Iterator[RawAwarenessEntry]:
+        for _ in range(count):
+            client_id = reader.var_uint()
+            clock = reader.var_uint()
+            yield RawAwarenessEntry(client_id, clock, reader.var_bytes())
+        if not reader.at_end():
+            raise ProtocolError("trailing bytes after awareness entries")
+
+    return count, entries()
 
 
 def encode_awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...]) -> bytes:

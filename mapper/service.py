@@ -22,7 +22,7 @@ from mapper.rooms.room import Room
 from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
 from persistence.database import create_engine
-from persistence.folding import apply_stored
+from persistence.folding import load_document
 from persistence.migrations import upgrade_database
 from persistence.records import SnapshotInfo
 from persistence.store import ChainRecord, Store
@@ -162,9 +162,7 @@ class Service:
         if not updates:
             final = await self.store.deleted_state(chain_id)
             updates = [] if final is None else [final]
-        doc: Doc = Doc()
-        apply_stored(doc, updates)
-        return doc
+        return await load_document(updates)
 
     async def chain_content(self, chain_id: str) -> dict[str, Any]:
         return document_json(await self.chain_doc(chain_id))
@@ -202,8 +200,7 @@ class Service:
         state = await self.store.snapshot_state(chain_id, snapshot_id)
         if state is None:
             raise LookupError(f"chain {chain_id} has no snapshot {snapshot_id}")
-        target: Doc = Doc()
-        target.apply_update(state)
+        target = await load_document([state])
         if await self.store.undelete_chain(chain_id, actor):
             log.info("chain %s undeleted by %s", chain_id, actor)
         before = await self.take_snapshot(chain_id, reason="pre-restore", actor=actor)

@@ -54,7 +54,9 @@ class Settings:
     max_message_bytes: int = _setting(1024 * 1024, "largest websocket message accepted")
     rate_limit: float = _setting(100.0, "websocket messages a second allowed per client")
     rate_burst: int = _setting(500, "burst of websocket messages allowed per client")
-    send_queue: int = _setting(2048, "messages queued for one slow client before it is dropped")
+    send_queue_bytes: int = _setting(
+        4 * 1024 * 1024, "bytes queued for one slow client before it is dropped"
+    )
     room_idle_s: float = _setting(
         5.0, "a room without clients is flushed and unloaded after this", duration="s"
     )

@@ -3,6 +3,10 @@
 `merge` runs on the event loop for the small batches a flush writes. `Folder` folds a whole
 chain (base and log) in a worker process: decoding a large chain holds the interpreter for
 hundreds of milliseconds (pycrdt keeps the GIL), which no room should have to wait out.
+
+Whatever builds a document from stored bytes goes through `repaired_doc` or
+`load_document`: content an older version stored nested too deep is deleted before anything
+walks the document (see `persistence.nesting`), and a fold stores the repaired state.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from pycrdt import Doc, Map, merge_updates
 
+from persistence import nesting
 from persistence.records import Folded
 
 log = logging.getLogger(__name__)
@@ -50,11 +55,33 @@ def apply_stored(doc: Doc, updates: Sequence[bytes]) -> None:
         doc.apply_update(update)
 
 
+def repaired_doc(updates: Sequence[bytes]) -> Doc:
+    """A document from stored updates, holding nothing nested over the limits."""
+    doc: Doc = Doc()
+    apply_stored(doc, updates)
+    _repair(doc, nesting.survey(doc.get_update()))
+    return doc
+
+
+async def load_document(updates: Sequence[bytes]) -> Doc:
+    """`repaired_doc` for the event loop: the document is read in a thread (the Doc itself
+    stays on the loop's thread, which owns it)."""
+    doc: Doc = Doc()
+    apply_stored(doc, updates)
+    _repair(doc, await asyncio.to_thread(nesting.survey, doc.get_update()))
+    return doc
+
+
+def _repair(doc: Doc, survey: nesting.Survey) -> None:
+    if survey.too_deep:
+        deleted = nesting.repair(doc, survey.too_deep)
+        log.warning("deleted %d stored items nested over the limits", deleted)
+
+
 def fold(updates: Sequence[bytes], counted: Sequence[str]) -> Folded:
     """One state holding `updates`, deleted content garbage-collected, and the number of
     entries in each of the `counted` root maps."""
-    doc: Doc = Doc()
-    apply_stored(doc, updates)
+    doc = repaired_doc(updates)
     return Folded(doc.get_update(), {name: len(doc.get(name, type=Map)) for name in counted})
 
 

@@ -755,7 +755,7 @@ def test_any_edits_end_valid_and_converged(batches: list[Any]) -> None:
         assert document_json(client) == document_json(server)
 
 
-def test_an_update_from_another_process_is_held_to_the_schema() -> None:
+async def test_an_update_from_another_process_is_held_to_the_schema() -> None:
     """Two processes each accept a valid edit (one deletes a system, the other connects it);
     the one that receives the other's edit as a remote update corrects the result."""
     from mapper.metrics import Metrics
@@ -773,6 +773,7 @@ def test_an_update_from_another_process_is_held_to_the_schema() -> None:
             {"31000001": system(31000001), "31000002": system(31000002)}
         )
     room.load([peer.get_update()])
+    await room.survey()
     list(room.check_stored())
     room.edit(lambda doc: doc.get("systems", type=Map).pop("31000002"))
     before = peer.get_state()

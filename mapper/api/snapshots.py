@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Doc
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +18,7 @@ from mapper.api.errors import ApiError, json_body
 from mapper.api.identity import caller
 from mapper.diff import content_diff
 from mapper.schema import document_json
+from persistence.folding import load_document
 from persistence.records import SnapshotInfo
 
 MAX_LABEL_CHARS = 100
@@ -64,9 +64,7 @@ async def _snapshot_content(request: Request, chain_id: str) -> dict[str, Any]:
     state = await service_of(request).store.snapshot_state(chain_id, _snapshot_id(request))
     if state is None:
         raise ApiError(404, "no such snapshot of this chain")
-    doc: Doc = Doc()
-    doc.apply_update(state)
-    return document_json(doc)
+    return document_json(await load_document([state]))
 
 
 async def get_snapshot(request: Request) -> Response:

@@ -1,14 +1,22 @@
-"""One websocket client of a room: its identity, its role, its own bounded send queue.
+"""One websocket client of a room: its identity, its role, its own bounded send queue, its
+message rate.
 
 Each connection drains its queue in its own task, so a slow or stalled client delays nobody
-else. A client whose queue fills is dropped (and resyncs when it reconnects) rather than
-silently missing updates.
+else. The queue is bounded in bytes: a client whose queue fills is dropped (and resyncs when
+it reconnects) rather than silently missing updates, or making the service hold what it does
+not read.
+
+The rate limit counts protocol messages, not frames, with one exception: stock clients send
+back every awareness message they receive, so each awareness message sent to a connection
+lets it send one awareness message that changes nothing free of charge. Otherwise a flood in
+the room would get the bystanders' tabs closed for echoing it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from mapper.auth import Identity
@@ -27,6 +35,8 @@ CLOSE_NOT_FOUND = 4404
 
 Send = Callable[[bytes], Awaitable[None]]
 SendNow = Callable[[bytes], bool]
+
+RELAY_CREDIT_MAX = 64
 
 
 class TokenBucket:
@@ -49,6 +59,9 @@ class TokenBucket:
         self.tokens -= 1.0
         return True
 
+    def refund(self) -> None:
+        self.tokens = min(self.burst, self.tokens + 1.0)
+
 
 class Connection:
     def __init__(
@@ -56,19 +69,28 @@ class Connection:
         identity: Identity,
         role: str,
         *,
-        queue_size: int,
+        queue_bytes: int,
+        rate: TokenBucket,
         metrics: Metrics,
         send_now: SendNow | None = None,
     ) -> None:
         self.identity = identity
         self.role = role
+        self.rate = rate
         self._metrics = metrics
         self._send_now = send_now
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(queue_size)
+        self._queue: deque[bytes] = deque()
+        self._queue_bytes = queue_bytes
+        self._queued = 0  # bytes queued or being sent
+        self._ready = asyncio.Event()
         self._sending = False  # the writer task is inside an ASGI send
         self._close_requested = asyncio.Event()
+        self._relay_credits = 0
         self.close_code: int | None = None
         self.close_reason = ""
+        # What this client was last answered, so that asking again costs nothing.
+        self.last_step1: tuple[bytes, int] | None = None
+        self.last_awareness_answer = -1
 
     @property
     def user(self) -> dict[str, str]:
@@ -88,17 +110,30 @@ class Connection:
         if (
             self._send_now is not None
             and not self._sending
-            and self._queue.empty()
+            and not self._queue
             and self._send_now(message)
         ):
             return True
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
+        # One message of any size may wait (a large document's sync answer); more only
+        # within the byte bound.
+        if self._queued and self._queued + len(message) > self._queue_bytes:
             self._metrics.queue_overflows.inc()
             self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect to resync")
             return False
+        self._queue.append(message)
+        self._queued += len(message)
+        self._ready.set()
         return True
+
+    def expect_relay(self) -> None:
+        """An awareness message went to this client: a stock client sends it back."""
+        self._relay_credits = min(self._relay_credits + 1, RELAY_CREDIT_MAX)
+
+    def relayed(self) -> None:
+        """The client sent an awareness message that changed nothing: an echo, if expected."""
+        if self._relay_credits:
+            self._relay_credits -= 1
+            self.rate.refund()
 
     def close(self, code: int, reason: str) -> None:
         """Ask for this connection to end; the first reason given wins."""
@@ -112,9 +147,13 @@ class Connection:
 
     async def write_loop(self, send: Send) -> None:
         while True:
-            message = await self._queue.get()
+            while not self._queue:
+                self._ready.clear()
+                await self._ready.wait()
+            message = self._queue.popleft()
             self._sending = True
             try:
                 await send(message)
             finally:
                 self._sending = False
+                self._queued -= len(message)

@@ -14,8 +14,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from mapper import protocol
 from mapper.auth import AuthError, Identity
 from mapper.protocol import ProtocolError
 from mapper.rooms.connection import (
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mapper.connections")
 
 CLOSE_SEND_TIMEOUT_S = 5.0
+LARGE_UPDATE_BYTES = 64 * 1024
 
 # Decides whether an identity may join, and which room: (role, room key), or raises Refused.
 Admit = Callable[[Identity], Awaitable[tuple[str, str]]]
@@ -105,7 +107,8 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: 
     connection = Connection(
         identity,
         role,
-        queue_size=settings.send_queue,
+        queue_bytes=settings.send_queue_bytes,
+        rate=TokenBucket(settings.rate_limit, settings.rate_burst),
         metrics=service.metrics,
         send_now=websocket.scope.get("extensions", {}).get(SEND_NOW),
     )
@@ -140,8 +143,13 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
     async def send(message: bytes) -> None:
         try:
             await websocket.send({"type": "websocket.send", "bytes": message})
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, OSError):
             connection.close(CLOSE_GOING_AWAY, "client left")  # mid-send: an ordinary goodbye
+        except RuntimeError:
+            # Starlette refuses to send once the client's close arrived: a goodbye too.
+            if websocket.application_state != WebSocketState.DISCONNECTED:
+                raise
+            connection.close(CLOSE_GOING_AWAY, "client left")
 
     expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()
     token_expiry = asyncio.create_task(asyncio.sleep(max(expires_in, 0)))
@@ -172,7 +180,6 @@ async def _read_loop(
     settings = service.settings
     metrics = service.metrics
     binary_in = metrics.messages_in.labels(kind="binary")
-    bucket = TokenBucket(settings.rate_limit, settings.rate_burst)
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -187,15 +194,33 @@ async def _read_loop(
         if len(frame) > settings.max_message_bytes:
             connection.close(CLOSE_TOO_BIG, "message too big")
             return
-        if not bucket.take():
-            connection.close(CLOSE_RATE_LIMITED, "too many messages; slow down")
-            return
-        binary_in.inc()
         try:
-            room.receive(connection, frame)
+            # Message by message: each one is counted before it is handled, and nothing more
+            # of the frame is read once the connection is to close.
+            for item in protocol.iter_frame(frame):
+                if not connection.rate.take():
+                    connection.close(CLOSE_RATE_LIMITED, "too many messages; slow down")
+                    return
+                binary_in.inc()
+                placed = None
+                if _is_large_update(item) and connection.can_edit:
+                    assert isinstance(item, protocol.SyncMessage)
+                    # Reading a large update takes a while: off the event loop.
+                    placed = await asyncio.to_thread(room.check_update, item.payload)
+                room.receive(connection, item, placed)
+                if connection.close_code is not None:
+                    return
         except ProtocolError as error:
             connection.close(CLOSE_UNDECODABLE, str(error)[:100])
             return
+
+
+def _is_large_update(message: protocol.Message) -> bool:
+    return (
+        isinstance(message, protocol.SyncMessage)
+        and message.kind != protocol.SYNC_STEP1
+        and len(message.payload) > LARGE_UPDATE_BYTES
+    )
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

@@ -150,6 +150,7 @@ class RoomManager:
                 # An unloaded predecessor of this room may still have changes on their way.
                 await kind.flush(room.key)
             room.load(await kind.load(room.key))
+            await room.survey()
             room.request_sync()
             self._spawn(self._check_stored(room))
         except BaseException:

@@ -10,6 +10,7 @@ goes out through one observer: to every connection, the sender included, and to 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,9 @@ from mapper.protocol import AwarenessEntry, ProtocolError
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
 from mapper.schema import SchemaGuard
+from persistence import nesting
 from persistence.folding import apply_stored
+from persistence.nesting import Nesting, NestingError, Placed
 from presence.awareness import RoomAwareness
 
 log = logging.getLogger("mapper.rooms")
@@ -83,6 +86,10 @@ class Room:
         self._remote = False  # applying another process's change: neither store nor publish it
         self._subscription: Subscription | None = None
         self.guard: SchemaGuard | None = None
+        self.nesting = Nesting()
+        self.version = 0  # counts document changes
+        self._placed: Placed | None = None  # the checked client update being applied
+        self.awareness_version = 0  # counts awareness changes
 
     def load(self, updates: Iterable[bytes]) -> None:
         """Fill the document from the database. Nobody can write before this returns (joiners
@@ -90,6 +97,16 @@ class Room:
         watching it would cost more than applying it."""
         apply_stored(self.doc, updates)
         self._subscription = self.doc.observe(self._on_change)
+
+    async def survey(self) -> None:
+        """Index where every item sits (read in a thread: a large chain takes a while), and
+        delete what an older version stored nested too deep, before anyone joins. The schema
+        guard comes after: it walks the document."""
+        found = await asyncio.to_thread(nesting.survey, self.doc.get_update())
+        self.nesting = found.nesting
+        if found.too_deep:
+            deleted = nesting.repair(self.doc, found.too_deep)
+            log.warning("room %s: deleted %d items nested over the limits", self.key, deleted)
         if self._schema:
             self.guard = SchemaGuard(self.doc)
 
@@ -111,9 +128,7 @@ class Room:
         """Join a client: it gets sync step 1 and everyone's awareness, then every update."""
         self.connections[connection] = None
         self._send(connection, protocol.create_sync_step1_message(self.doc.get_state()))
-        states = self.awareness.current()
-        if states:
-            self._send(connection, protocol.encode_awareness(states))
+        self._send_states(connection)
 
     def remove(self, connection: Connection) -> None:
         self.connections.pop(connection, None)
@@ -121,37 +136,64 @@ class Room:
         if self._presence is not None:
             self._presence(self, connection)
 
-    def receive(self, connection: Connection, frame: bytes) -> None:
-        """Handle one frame from a client. Raises ProtocolError on bytes that do not decode."""
-        for message in protocol.read_frame(frame):
-            match message:
-                case protocol.SyncMessage(kind=protocol.SYNC_STEP1, payload=state):
-                    update = crdt_call(self.doc.get_update, state)
-                    self._send(connection, protocol.create_sync_step2_message(update))
-                case protocol.SyncMessage(payload=update):
-                    self._receive_update(connection, update)
-                case protocol.AwarenessMessage(entries=entries):
-                    forward = self.awareness.apply(connection, entries, connection.user)
+    def receive(
+        self, connection: Connection, message: protocol.Message, placed: Placed | None = None
+    ) -> None:
+        """Handle one message from a client. Raises ProtocolError on content that does not
+        decode or breaks a limit. `placed`: the update's nesting, checked in advance."""
+        match message:
+            case protocol.SyncMessage(kind=protocol.SYNC_STEP1, payload=state):
+                # One answer per state vector and document version: a repeated step 1 would
+                # only queue the same bytes again.
+                if connection.last_step1 == (state, self.version):
+                    return
+                connection.last_step1 = (state, self.version)
+                update = crdt_call(self.doc.get_update, state)
+                self._send(connection, protocol.create_sync_step2_message(update))
+            case protocol.SyncMessage(payload=update):
+                self._receive_update(connection, update, placed)
+            case protocol.AwarenessMessage(payload=payload):
+                count, entries = protocol.read_awareness(payload)
+                self.awareness.check_count(count)
+                forward = self.awareness.apply(connection, entries, connection.user)
+                if forward:
                     self._send_awareness(forward, exclude=connection, publish=True)
-                    if forward and self._presence is not None:
+                    if self._presence is not None:
                         self._presence(self, connection)
-                case protocol.QueryAwarenessMessage():
-                    states = self.awareness.current()
-                    if states:
-                        self._send(connection, protocol.encode_awareness(states))
-                case protocol.AuthMessage():
-                    pass  # clients have nothing to tell the server here
+                else:
+                    connection.relayed()
+            case protocol.QueryAwarenessMessage():
+                if connection.last_awareness_answer != self.awareness_version:
+                    connection.last_awareness_answer = self.awareness_version
+                    self._send_states(connection)
+            case protocol.AuthMessage():
+                pass  # clients have nothing to tell the server here
 
-    def _receive_update(self, connection: Connection, update: bytes) -> None:
+    def _receive_update(self, connection: Connection, update: bytes, placed: Placed | None) -> None:
         if update == EMPTY_UPDATE:
             return
         if not connection.can_edit:
             self._metrics.refused_updates.inc()
             self._send(connection, protocol.permission_denied_message(READ_ONLY_REASON))
             return
-        crdt_call(self.doc.apply_update, update)
+        if placed is None or not self.nesting.still_holds(placed):
+            placed = self.check_update(update)
+        self._placed = placed
+        try:
+            crdt_call(self.doc.apply_update, update)
+        finally:
+            self._placed = None
         if self.guard is not None:
             self._count_corrections(self.guard.enforce())
+
+    def check_update(self, update: bytes) -> Placed:
+        """Where a client's update would put its items; ProtocolError if it breaks a limit.
+        Reads only: may run in another thread."""
+        try:
+            return self.nesting.check(update)
+        except NestingError as error:
+            self._metrics.refused_updates.inc()
+            raise ProtocolError(str(error)) from None
 
     def edit(self, change: Callable[[Doc], None]) -> None:
         """A change made by the service itself: stored, broadcast, and held to the schema."""
@@ -210,12 +252,23 @@ class Room:
         entry = AwarenessEntry(self._service_client, self._service_clock, state)
         self._send_awareness(self.awareness.apply(SERVICE, [entry], None), publish=True)
 
-    def broadcast(self, message: bytes, exclude: Connection | None = None) -> None:
+    def broadcast(
+        self, message: bytes, exclude: Connection | None = None, awareness: bool = False
+    ) -> None:
         sent = 0
         for connection in self.connections:
             if connection is not exclude and connection.send(message):
                 sent += 1
+                if awareness:
+                    connection.expect_relay()
         self._metrics.count_out(sent, len(message))
+
+    def _send_states(self, connection: Connection) -> None:
+        """Everyone's awareness, to one client."""
+        states = self.awareness.current()
+        if states and connection.send(message := protocol.encode_awareness(states)):
+            connection.expect_relay()
+            self._metrics.count_out(1, len(message))
 
     def _send(self, connection: Connection, message: bytes) -> None:
         if connection.send(message):
@@ -233,13 +286,22 @@ class Room:
     ) -> None:
         if not entries:
             return
+        self.awareness_version += 1
         message = protocol.encode_awareness(entries)
-        self.broadcast(message, exclude)
+        self.broadcast(message, exclude, awareness=True)
         if publish and self._publish is not None:
             self._publish(self.key, fanout.AWARENESS, message)
 
     def _on_change(self, event: TransactionEvent) -> None:
         update = event.update
+        self.version += 1
+        if self._placed is not None:
+            self.nesting.add(self._placed)  # read once already, when it was checked
+        else:
+            try:
+                self.nesting.record(update)
+            except NestingError:
+                log.exception("room %s: could not index an update the document took", self.key)
         if not self._remote:
             if self._store_update is not None:
                 self._store_update(self.key, update)

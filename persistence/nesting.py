@@ -1,0 +1,503 @@
+"""How deep an update nests shared types, read before pycrdt sees it; and the repair of
+documents that already nest too deep.
+
+yrs walks nested types recursively in native code (deleting them, encoding them as JSON), so
+a `Y.Map` nested tens of thousands deep crashes the process. An update is therefore read here
+first, without recursion, and refused when it would put a shared type deeper than `MAX_DEPTH`
+(a root type is level 1), embed a value nested deeper than `MAX_VALUE_DEPTH`, or hang content
+on items the document does not have (yrs would keep that content aside and integrate it later,
+unchecked).
+
+Where a new item sits follows from what it names: a root, its parent type, or its neighbours
+(`origin`, `rightOrigin`), whose parent it shares. Neighbours may be anywhere in the document,
+so a `Nesting` index keeps, for every item of the document, the level of its parent: per
+client, contiguous clock ranges, a few bytes each.
+
+The format is Yjs' update v1 (yjs `UpdateDecoder` and `Item`, lib0 `readAny`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from pycrdt import Doc, write_var_uint
+
+MAX_DEPTH = 16
+MAX_VALUE_DEPTH = 32
+# Deleting a nested type recurses in yrs: a repair deletes at most this many levels at once.
+REPAIR_LEVELS = 128
+
+_GC = 0
+_CONTENT_DELETED = 1
+_CONTENT_TYPE = 7
+_CONTENT_DOC = 9
+_SKIP = 10  # not content: a gap in the update; yrs' own 11 (move) is not part of the format
+_TYPE_REFS = 6  # YArray .. YXmlText
+_NAMED_TYPE_REFS = (3, 5)  # YXmlElement and YXmlHook carry a name
+_MAX_VAR_UINT_BYTES = 8
+_NO_PARENT = 0  # a GC struct's level: whatever is placed against it is discarded
+_LEVEL_CAP = 255  # levels are kept in bytes
+
+Id = tuple[int, int]  # (client, clock)
+
+
+class NestingError(ValueError):
+    """An update that does not decode, nests too deep, or depends on missing content."""
+
+
+class Struct(NamedTuple):
+    client: int
+    clock: int
+    length: int
+    kind: int  # content ref, or _GC / _SKIP
+    root: bool  # the parent is a root type, named in the update
+    parent: Id | None  # the parent type, named by id
+    origin: Id | None
+    right: Id | None
+    value_depth: int  # how deep embedded values nest
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        pos = self.pos
+        if pos >= len(self.data):
+            raise NestingError("update ends early")
+        self.pos = pos + 1
+        return self.data[pos]
+
+    def var_uint(self) -> int:
+        data, pos = self.data, self.pos
+        if pos < len(data) and data[pos] < 0x80:  # most numbers in an update take one byte
+            self.pos = pos + 1
+            return data[pos]
+        value = 0
+        for shift in range(0, 7 * _MAX_VAR_UINT_BYTES, 7):
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+        raise NestingError("number too long")
+
+    def skip(self, length: int) -> None:
+        end = self.pos + length
+        if end > len(self.data):
+            raise NestingError("update ends early")
+        self.pos = end
+
+    def skip_bytes(self) -> None:
+        self.skip(self.var_uint())
+
+    def id(self) -> Id:
+        return self.var_uint(), self.var_uint()
+
+    def value(self) -> int:
+        """Skip one lib0 `any` value, without recursion; returns how deep it nests."""
+        tag = self.byte()
+        if tag >= 120 and tag != 125:  # undefined, null, floats, bigint, booleans
+            self.skip(_FIXED_VALUE_BYTES[tag - 120])
+            return 1
+        # Per open level: [values still to read, whether each follows a key (objects)].
+        pending: list[list[int]] = []
+        deepest = 1
+        while True:
+            if tag == 125:
+                self.var_uint()  # a varInt: same byte layout
+            elif tag in (119, 116):  # string, bytes
+                self.skip_bytes()
+            elif tag in (118, 117):  # object, array
+                pending.append([self.var_uint(), int(tag == 118)])
+                deepest = max(deepest, len(pending) + 1)
+            elif 120 <= tag <= 127:
+                self.skip(_FIXED_VALUE_BYTES[tag - 120])
+            else:
+                raise NestingError(f"unknown value tag {tag}")
+            while pending and pending[-1][0] == 0:
+                pending.pop()
+            if not pending:
+                return deepest
+            level = pending[-1]
+            level[0] -= 1
+            if level[1]:
+                self.skip_bytes()
+            tag = self.byte()
+
+
+# Bytes after the tag of fixed-size values, by tag - 120: true, false, bigint, float64,
+# float32, (varInt), null, undefined.
+_FIXED_VALUE_BYTES = (0, 0, 8, 8, 4, 0, 0, 0)
+
+
+def _read_content(reader: _Reader, kind: int) -> tuple[int, int]:
+    """Skip an item's content; (its length in clock ticks, how deep its values nest)."""
+    if kind == 8:  # any values
+        count = reader.var_uint()
+        deepest = 0
+        for _ in range(count):
+            deepest = max(deepest, reader.value())
+        return count, deepest
+    if kind == 4:  # a string: its length counts UTF-16 code units, as JavaScript does
+        size = reader.var_uint()
+        start = reader.pos
+        reader.skip(size)
+        raw = reader.data[start : reader.pos]
+        if raw.isascii():
+            return size, 0
+        try:
+            return len(raw.decode("utf-8").encode("utf-16-le")) // 2, 0
+        except UnicodeDecodeError:
+            raise NestingError("string is not UTF-8") from None
+    if kind == _CONTENT_TYPE:
+        ref = reader.var_uint()
+        if ref > _TYPE_REFS:
+            raise NestingError(f"unknown shared type {ref}")
+        if ref in _NAMED_TYPE_REFS:
+            reader.skip_bytes()
+        return 1, 0
+    if kind == _CONTENT_DELETED:
+        return reader.var_uint(), 0
+    if kind == 2:  # JSON strings
+        count = reader.var_uint()
+        for _ in range(count):
+            reader.skip_bytes()
+        return count, 0
+    if kind in (3, 5):  # binary, embed (a JSON string)
+        reader.skip_bytes()
+        return 1, 0
+    if kind == 6:  # format: key and JSON value
+        reader.skip_bytes()
+        reader.skip_bytes()
+        return 1, 0
+    if kind == _CONTENT_DOC:  # guid and options
+        reader.skip_bytes()
+        return 1, reader.value()
+    raise NestingError(f"unknown content type {kind}")
+
+
+def read_structs(update: bytes) -> list[Struct]:
+    """Every struct of a v1 update, after checking that the whole update decodes."""
+    reader = _Reader(update)
+    structs: list[Struct] = []
+    append = structs.append
+    for _ in range(reader.var_uint()):
+        count = reader.var_uint()
+        client = reader.var_uint()
+        clock = reader.var_uint()
+        for _ in range(count):
+            info = reader.byte()
+            kind = info & 0x1F
+            if kind in (_GC, _SKIP):
+                length = reader.var_uint()
+                append(Struct(client, clock, length, kind, False, None, None, None, 0))
+                clock += length
+                continue
+            if kind > _CONTENT_DOC:
+                raise NestingError(f"unknown content type {kind}")
+            origin = reader.id() if info & 0x80 else None
+            right = reader.id() if info & 0x40 else None
+            root = False
+            parent = None
+            if not info & 0xC0:
+                if reader.var_uint() == 1:
+                    reader.skip_bytes()  # the root's name
+                    root = True
+                else:
+                    parent = reader.id()
+                if info & 0x20:
+                    reader.skip_bytes()  # the map key
+            # Length 0 happens (yrs writes a split surrogate pair as ""); it takes no clock.
+            length, value_depth = _read_content(reader, kind)
+            append(Struct(client, clock, length, kind, root, parent, origin, right, value_depth))
+            clock += length
+    for _ in range(reader.var_uint()):  # the delete set
+        reader.var_uint()
+        for _ in range(reader.var_uint()):
+            reader.var_uint()
+            reader.var_uint()
+    if reader.pos != len(update):
+        raise NestingError("trailing bytes after the update")
+    return structs
+
+
+@dataclass(slots=True)
+class _Ranges:
+    """One client's items: contiguous clock ranges from 0, each with its parent level."""
+
+    starts: array[int] = field(default_factory=lambda: array("Q"))
+    levels: bytearray = field(default_factory=bytearray)
+    end: int = 0  # the next clock: what the document's state vector says for this client
+
+    def find(self, clock: int) -> int:
+        return self.levels[bisect.bisect_right(self.starts, clock) - 1]
+
+    def extend(self, end: int, level: int) -> None:
+        level = min(level, _LEVEL_CAP)
+        if not self.levels or self.levels[-1] != level:
+            self.starts.append(self.end)
+            self.levels.append(level)
+        self.end = end
+
+
+@dataclass(slots=True)
+class Placed:
+    """An update's new items with the level of each one's parent."""
+
+    structs: list[Struct]
+    levels: list[int]
+    basis: dict[int, int]  # each client's next clock in the index when placed
+
+    @property
+    def depth(self) -> int:
+        """The level of the deepest new shared type (0: none)."""
+        pairs = zip(self.structs, self.levels, strict=True)
+        return max((level + 1 for s, level in pairs if s.kind == _CONTENT_TYPE), default=0)
+
+    def too_deep(self) -> list[tuple[int, Struct]]:
+        """(level, item) of the items that break a limit: content of types at MAX_DEPTH or
+        deeper that is a type itself or sits deeper still, and too deeply nested values."""
+        return [
+            (level, struct)
+            for struct, level in zip(self.structs, self.levels, strict=True)
+            if struct.kind not in (_GC, _CONTENT_DELETED)
+            and (
+                level > MAX_DEPTH
+                or (level == MAX_DEPTH and struct.kind == _CONTENT_TYPE)
+                or struct.value_depth > MAX_VALUE_DEPTH
+            )
+        ]
+
+
+class Nesting:
+    """The parent level of every item of one document, to place the items of new updates."""
+
+    def __init__(self) -> None:
+        self._clients: dict[int, _Ranges] = {}
+
+    def __len__(self) -> int:
+        """How many ranges it holds."""
+        return sum(len(ranges.levels) for ranges in self._clients.values())
+
+    def check(self, update: bytes) -> Placed:
+        """Place a client's update, or raise NestingError: it does not decode, nests too deep,
+        or depends on content the document lacks. Only reads the index, so it may run in
+        another thread; `still_holds` then tells whether the index moved under it."""
+        placed = self._place(read_structs(update), strict=True)
+        if any(struct.value_depth > MAX_VALUE_DEPTH for struct in placed.structs):
+            raise NestingError(f"a value nests deeper than {MAX_VALUE_DEPTH} levels")
+        depth = placed.depth
+        if depth > MAX_DEPTH:
+            raise NestingError(f"shared types nested {depth} levels deep; at most {MAX_DEPTH}")
+        return placed
+
+    def still_holds(self, placed: Placed) -> bool:
+        """Whether the clients of a checked update are where they were when it was checked."""
+        return all(self._next_clock(client) == clock for client, clock in placed.basis.items())
+
+    def add(self, placed: Placed) -> None:
+        """Index the items of an update the document has integrated."""
+        for struct, level in zip(placed.structs, placed.levels, strict=True):
+            ranges = self._clients.get(struct.client)
+            if ranges is None:
+                ranges = self._clients[struct.client] = _Ranges()
+            ranges.extend(struct.clock + struct.length, level)
+
+    def record(self, update: bytes) -> Placed:
+        """Index an update the document has integrated, whoever made it; refuses nothing."""
+        placed = self._place(read_structs(update), strict=False)
+        self.add(placed)
+        return placed
+
+    def _next_clock(self, client: int) -> int:
+        ranges = self._clients.get(client)
+        return 0 if ranges is None else ranges.end
+
+    def _place(self, structs: list[Struct], *, strict: bool) -> Placed:
+        new: list[Struct] = []
+        expected: dict[int, int] = {}
+        basis: dict[int, int] = {}
+        for struct in structs:
+            known = expected.get(struct.client)
+            if known is None:
+                known = basis[struct.client] = self._next_clock(struct.client)
+            end = struct.clock + struct.length
+            if end <= known:
+                continue  # the document has it already; yrs skips it
+            if struct.clock != known:
+                if strict or struct.clock < known:
+                    what = "overlaps" if struct.clock < known else "depends on"
+                    raise NestingError(f"update {what} content the service does not have")
+            if struct.kind == _SKIP:
+                if strict:
+                    raise NestingError("update depends on content the service does not have")
+                continue
+            expected[struct.client] = end
+            new.append(struct)
+        local = _LocalIndex(new)
+        levels: list[int | None] = [None] * len(new)
+        for index in range(len(new)):
+            if levels[index] is None:
+                self._resolve(index, new, levels, local, strict)
+        return Placed(new, [level or 0 for level in levels], basis)
+
+    def _resolve(
+        self,
+        index: int,
+        structs: list[Struct],
+        levels: list[int | None],
+        local: _LocalIndex,
+        strict: bool,
+    ) -> None:
+        """Set `levels[index]` and the levels it depends on, with an explicit stack: a chain
+        of neighbours can be as long as the update."""
+        stack = [index]
+        on_stack = {index}
+        while stack:
+            current = stack[-1]
+            struct = structs[current]
+            refs = _refs(struct)
+            waiting = [
+                other
+                for other in (local.find(ref) for ref in refs)
+                if other is not None and levels[other] is None
+            ]
+            if waiting:
+                if any(other in on_stack for other in waiting):
+                    if strict:
+                        raise NestingError("items that place each other in a circle")
+                    # Integrated already (yrs can write inconsistent clocks for a split
+                    # surrogate pair): whatever was placed this way has no parent to find.
+                    levels[current] = _NO_PARENT
+                    on_stack.discard(stack.pop())
+                    continue
+                stack.extend(waiting)
+                on_stack.update(waiting)
+                continue
+            levels[current] = self._level(struct, refs, structs, levels, local, strict)
+            on_stack.discard(stack.pop())
+
+    def _level(
+        self,
+        struct: Struct,
+        refs: tuple[Id, ...],
+        structs: list[Struct],
+        levels: list[int | None],
+        local: _LocalIndex,
+        strict: bool,
+    ) -> int:
+        if struct.kind == _GC:
+            return _NO_PARENT
+        if struct.root:
+            return 1
+        if not refs:
+            raise NestingError("an item with no parent")
+        found = []
+        for ref in refs:
+            other = local.find(ref)
+            if other is not None:
+                level = levels[other]
+                assert level is not None
+            elif ref[1] < self._next_clock(ref[0]):
+                level = self._clients[ref[0]].find(ref[1])
+            elif strict:
+                raise NestingError("update depends on content the service does not have")
+            else:
+                level = _NO_PARENT
+            found.append(level)
+        if struct.parent is not None:
+            # The parent type's own parent is one level up; a parent that is not a type
+            # gets its children discarded, so counting it as one is merely cautious.
+            return found[0] + 1
+        # Yjs takes the parent from the left neighbour, else the right one: either may be
+        # what yrs picks, so the deeper one counts.
+        return max(found)
+
+
+def _refs(struct: Struct) -> tuple[Id, ...]:
+    if struct.parent is not None:
+        return (struct.parent,)
+    return tuple(ref for ref in (struct.origin, struct.right) if ref is not None)
+
+
+class _LocalIndex:
+    """Which of an update's own new items holds an id."""
+
+    def __init__(self, structs: list[Struct]) -> None:
+        self._starts: dict[int, list[int]] = {}
+        self._indices: dict[int, list[int]] = {}
+        self._structs = structs
+        for index in sorted(range(len(structs)), key=lambda i: structs[i][:2]):
+            struct = structs[index]
+            self._starts.setdefault(struct.client, []).append(struct.clock)
+            self._indices.setdefault(struct.client, []).append(index)
+
+    def find(self, ref: Id) -> int | None:
+        starts = self._starts.get(ref[0])
+        if starts is None:
+            return None
+        at = bisect.bisect_right(starts, ref[1]) - 1
+        if at < 0:
+            return None
+        index = self._indices[ref[0]][at]
+        struct = self._structs[index]
+        return index if ref[1] < struct.clock + struct.length else None
+
+
+@dataclass(slots=True)
+class Survey:
+    """A whole document read once: its index, and what it holds too deep."""
+
+    nesting: Nesting
+    too_deep: list[tuple[int, Struct]]
+
+
+def survey(state: bytes) -> Survey:
+    """Read a document's full state (`Doc.get_update()`). Pure: may run in another thread."""
+    nesting = Nesting()
+    placed = nesting.record(state)
+    return Survey(nesting, placed.too_deep())
+
+
+def repair(doc: Doc, too_deep: list[tuple[int, Struct]]) -> int:
+    """Delete what a survey found too deep, bottom up, a bounded number of levels per
+    transaction so that yrs' recursive delete stays shallow; returns the items deleted."""
+    for batch in _bottom_up(too_deep):
+        doc.apply_update(delete_update(batch))
+    return len(too_deep)
+
+
+def _bottom_up(items: list[tuple[int, Struct]]) -> Iterator[list[Struct]]:
+    ordered = sorted(items, key=lambda pair: pair[0], reverse=True)
+    batch: list[Struct] = []
+    top = 0
+    for level, struct in ordered:
+        if batch and top - level >= REPAIR_LEVELS:
+            yield batch
+            batch = []
+        if not batch:
+            top = level
+        batch.append(struct)
+    if batch:
+        yield batch
+
+
+def delete_update(structs: Sequence[Struct]) -> bytes:
+    """An update that only deletes `structs`."""
+    by_client: dict[int, list[tuple[int, int]]] = {}
+    for struct in structs:
+        by_client.setdefault(struct.client, []).append((struct.clock, struct.length))
+    parts = [write_var_uint(0), write_var_uint(len(by_client))]
+    for client, ranges in by_client.items():
+        ranges.sort()
+        parts += [write_var_uint(client), write_var_uint(len(ranges))]
+        for clock, length in ranges:
+            parts += [write_var_uint(clock), write_var_uint(length)]
+    return b"".join(parts)

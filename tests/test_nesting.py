@@ -1,0 +1,152 @@
+"""The nesting check on its own: every honest update is placed exactly, nothing too deep gets
+through, and the awareness table forgets what it no longer needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pycrdt import Array, Doc, Map, Text
+
+from mapper.protocol import RawAwarenessEntry
+from persistence.nesting import MAX_DEPTH, Nesting, NestingError, read_structs, repair, survey
+from presence.awareness import RoomAwareness
+
+# One edit: (root, path of keys below it, what to do there).
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=8,
+)
+edits = st.lists(
+    st.tuples(
+        st.sampled_from(["systems", "meta"]),
+        st.lists(st.sampled_from(["a", "b", "c"]), max_size=4),
+        st.sampled_from(["map", "text", "array", "value", "delete", "type-text"]),
+        values,
+        st.text(alphabet="aé😀 \n", max_size=6),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def _apply(doc: Doc, root: str, path: list[str], action: str, value: Any, text: str) -> None:
+    current: Map = doc.get(root, type=Map)
+    for key in path:
+        inner = current.get(key)
+        if not isinstance(inner, Map):
+            current[key] = inner = Map()
+        current = inner
+    leaf = "leaf"
+    if action == "map":
+        current[leaf] = Map({"v": value})
+    elif action == "text":
+        current[leaf] = Text(text)
+    elif action == "type-text":
+        existing = current.get("notes")
+        if isinstance(existing, Text):
+            existing.insert(0, text)  # at the start: byte offsets never split a character
+        else:
+            current["notes"] = Text(text)
+    elif action == "array":
+        existing = current.get("list")
+        if isinstance(existing, Array):
+            existing.append(value)
+        else:
+            current["list"] = Array([value, Map({"k": 1})])
+    elif action == "value":
+        current[leaf] = value
+    elif leaf in current:
+        del current[leaf]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits, edits)
+def test_honest_updates_are_placed_and_accepted(first: list[Any], second: list[Any]) -> None:
+    """Two replicas edit concurrently; whatever each sends the other is accepted, and the
+    index read from the whole document agrees with the one built update by update."""
+    server: Doc = Doc()
+    index = Nesting()
+    replicas: list[Doc] = [Doc(), Doc()]
+    for replica, script in zip(replicas, (first, second), strict=True):
+        for edit in script:
+            with replica.transaction():
+                _apply(replica, *edit)
+    for replica in replicas:
+        update = replica.get_update(server.get_state())
+        placed = index.check(update)
+        assert placed.depth <= MAX_DEPTH
+        server.apply_update(update)
+        index.add(placed)
+    whole = survey(server.get_update())
+    assert whole.too_deep == []
+    assert len(whole.nesting) <= len(index) + len(read_structs(server.get_update()))
+
+
+def test_values_nested_too_deep_are_refused() -> None:
+    doc: Doc = Doc()
+    value: Any = 1
+    for _ in range(40):
+        value = [value]
+    doc.get("meta", type=Map)["deep"] = value
+    with pytest.raises(NestingError, match="value nests deeper"):
+        Nesting().check(doc.get_update())
+
+
+def test_an_update_that_hangs_on_missing_content_is_refused() -> None:
+    doc: Doc = Doc()
+    systems = doc.get("systems", type=Map)
+    systems["1"] = Map()
+    before = doc.get_state()
+    systems["1"]["inner"] = Map()
+    with pytest.raises(NestingError, match="does not have"):
+        Nesting().check(doc.get_update(before))
+
+
+def test_truncated_and_trailing_bytes_are_refused() -> None:
+    doc: Doc = Doc()
+    doc.get("meta", type=Map)["name"] = "home"
+    update = doc.get_update()
+    for broken in (update[:-3], update + b"\x00", b"\xff" * 12):
+        with pytest.raises(NestingError):
+            Nesting().check(broken)
+
+
+def test_repair_keeps_the_allowed_levels() -> None:
+    doc: Doc = Doc()
+    current = doc.get("systems", type=Map)
+    with doc.transaction():
+        for key in ["1", *["deep"] * 300]:
+            current[key] = Map({"n": 1})
+            current = current[key]
+    found = survey(doc.get_update())
+    assert len(found.too_deep) == 2 * (301 - MAX_DEPTH + 1)  # each map and its field
+    repair(doc, found.too_deep)
+    assert survey(doc.get_update()).too_deep == []
+    current, depth = doc.get("systems", type=Map), 1
+    while isinstance(inner := current.get("1" if depth == 1 else "deep"), Map):
+        current, depth = inner, depth + 1
+    assert depth == MAX_DEPTH
+
+
+def test_awareness_tombstones_are_forgotten_after_the_timeout() -> None:
+    now = [0.0]
+    awareness = RoomAwareness(clock=lambda: now[0])
+    owner = object()
+    for client_id in range(1, 9):
+        awareness.apply(owner, [RawAwarenessEntry(client_id, 1, b"{}")], {"id": "u"})
+    awareness.remove_owner(owner)
+    assert len(awareness) == 8
+    now[0] = 10.0
+    awareness.expire(30.0)
+    assert len(awareness) == 8, "a tombstone outlives a late relay"
+    now[0] = 31.0
+    awareness.expire(30.0)
+    assert len(awareness) == 0

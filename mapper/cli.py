@@ -9,7 +9,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapper import settings as settings_module
 from mapper.client import ApiClientError
@@ -18,6 +18,9 @@ from mapper.settings import Settings, SettingsError, parse_duration
 from persistence.database import DatabaseUrlError
 from universe import cli as universe_cli
 from universe.sde import SdeError
+
+if TYPE_CHECKING:
+    from mapper.auth import BuiltinIssuer
 
 log = logging.getLogger("mapper")
 
@@ -125,23 +128,16 @@ def _settings(args: argparse.Namespace, *names: str) -> Settings:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from mapper import logs
     from mapper.app import create_app
     from mapper.rooms.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(settings.log_level, secrets=[settings.token_provider_secret])
     app = create_app(settings)
     builtin = app.state.service.auth.builtin
     if builtin is not None:
-        token = builtin.issue(
-            LOCAL_ADMIN_ID, name="Local admin", admin=True, ttl_s=LOGIN_LINK_TTL_S
-        )
-        base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
-        print(f"mapper: open {base}/#token={token}", file=sys.stderr, flush=True)
+        _show_login_link(settings, builtin)
     uvicorn.run(
         app,
         host=settings.host,
@@ -150,10 +146,26 @@ def _serve(args: argparse.Namespace) -> None:
         # Yjs updates are small and already compact; deflate costs more CPU than it saves.
         ws_per_message_deflate=False,
         ws=WebSocketProtocol,
+        # uvicorn's own lines go through the root handler set up above, which redacts tokens.
+        log_config=None,
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
     )
+
+
+def _show_login_link(settings: Settings, builtin: BuiltinIssuer) -> None:
+    """The local admin's login link, on a terminal only: a log file or journal must never keep
+    a working token."""
+    if not sys.stderr.isatty():
+        log.info(
+            "no login link: stderr is not a terminal; `mapper token %s --admin` prints a token",
+            LOCAL_ADMIN_ID,
+        )
+        return
+    token = builtin.issue(LOCAL_ADMIN_ID, name="Local admin", admin=True, ttl_s=LOGIN_LINK_TTL_S)
+    base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+    print(f"mapper: open {base}/#token={token}", file=sys.stderr, flush=True)
 
 
 def _token(args: argparse.Namespace) -> None:

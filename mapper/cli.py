@@ -130,6 +130,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from mapper import logs
     from mapper.app import create_app
+    from mapper.connection_limits import WaitingConnections, WaitingHttpProtocol
     from mapper.rooms.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
@@ -145,7 +146,11 @@ def _serve(args: argparse.Namespace) -> None:
         ws_max_size=settings.max_message_bytes,
         # Yjs updates are small and already compact; deflate costs more CPU than it saves.
         ws_per_message_deflate=False,
-        ws=WebSocketProtocol,
+        http=WaitingHttpProtocol.bound_to(
+            WaitingConnections(settings.max_pending_connections, settings.handshake_timeout_s)
+        ),
+        ws=WebSocketProtocol.with_handshake_timeout(settings.handshake_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s,
         # uvicorn's own lines go through the root handler set up above, which redacts tokens.
         log_config=None,
         log_level=settings.log_level,

@@ -1,14 +1,21 @@
-"""Hardening of the running service: no token in the log, start-up checks."""
+"""Hardening of the running service: no token in the log, slow and silent clients, start-up
+checks."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import resource
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mapper.logs import REDACTED, redact
 from tests.chains import auth, create_chain, join
@@ -80,3 +87,117 @@ def test_a_provider_url_without_secret_stops_serve(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "MAPPER_TOKEN_PROVIDER_SECRET" in done.stderr
+
+
+SERVER_FILES = 256  # the server's open-files limit: fewer than the silent sockets below
+SILENT_SOCKETS = 400
+PENDING_CAP = 64
+REQUEST_TIMEOUT_S = 1.0
+KEEP_ALIVE_S = 1.0
+CLOSED_WITHIN_S = REQUEST_TIMEOUT_S + 4.0  # the deadline, plus slack for a loaded machine
+
+
+@contextlib.contextmanager
+def open_files_limit(limit: int) -> Iterator[None]:
+    """Processes started inside inherit this open-files limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit, hard), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.fixture
+def guarded_server(sqlite_url: str, tmp_path: Path) -> Iterator[MapperServer]:
+    """`mapper serve` with short request and keep-alive timeouts, a small cap on waiting
+    connections and fewer open files than the silent sockets the tests open."""
+    env = {
+        "MAPPER_HANDSHAKE_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
+        "MAPPER_KEEP_ALIVE_S": str(KEEP_ALIVE_S),
+        "MAPPER_MAX_PENDING_CONNECTIONS": str(PENDING_CAP),
+    }
+    with open_files_limit(SERVER_FILES):
+        instance = MapperServer(tmp_path / "data", sqlite_url, env=env).start()
+    yield instance
+    instance.stop()
+
+
+def silent_socket(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.setblocking(False)
+    return sock
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.02)
+
+
+async def test_silent_sockets_neither_lock_users_out_nor_stay(
+    guarded_server: MapperServer,
+) -> None:
+    server = guarded_server
+    token = server.token("alice")
+    chain = create_chain(server, token)
+    silent = [silent_socket(server.port) for _ in range(SILENT_SOCKETS)]
+    try:
+        # The flood is over the server's open-files limit, yet a user gets through at once.
+        opened = time.monotonic()
+        response = httpx.get(f"{server.http}/api/chains", headers=auth(token), timeout=5)
+        assert response.status_code == 200
+        client = await join(server, chain, token)
+        await asyncio.wait_for(client.synced.wait(), 5)
+        assert time.monotonic() - opened < REQUEST_TIMEOUT_S, "served before any deadline"
+        await client.close()
+
+        wait_until(
+            lambda: all(closed_by_peer(sock) for sock in silent),
+            CLOSED_WITHIN_S,
+            "every silent socket closed by the server",
+        )
+        log = server.log()
+        assert "MAPPER_MAX_PENDING_CONNECTIONS" in log, "the cap is logged when it bites"
+        assert log.count("MAPPER_MAX_PENDING_CONNECTIONS") < 10, "and the log is not flooded"
+        assert "sent no whole request within" in log
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_a_request_trickled_byte_by_byte_is_cut_off(guarded_server: MapperServer) -> None:
+    sock = socket.create_connection(("127.0.0.1", guarded_server.port), timeout=5)
+    started = time.monotonic()
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        with contextlib.suppress(OSError):  # the server closes mid-trickle
+            while time.monotonic() - started < CLOSED_WITHIN_S:
+                sock.sendall(b"X-Slow: y\r\n")
+                time.sleep(0.1)
+        sock.setblocking(False)
+        wait_until(lambda: closed_by_peer(sock), CLOSED_WITHIN_S, "the trickle cut off")
+    finally:
+        sock.close()
+
+
+def test_an_idle_keep_alive_connection_is_closed(guarded_server: MapperServer) -> None:
+    sock = socket.create_connection(("127.0.0.1", guarded_server.port), timeout=5)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sock.setblocking(False)
+        wait_until(lambda: closed_by_peer(sock), KEEP_ALIVE_S + 4.0, "keep-alive closed")
+    finally:
+        sock.close()

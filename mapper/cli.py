@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ log = logging.getLogger("mapper")
 
 LOCAL_ADMIN_ID = "admin"
 LOGIN_LINK_TTL_S = 8 * 3600
+MIN_PENDING_CONNECTIONS = 64
+MANY_FILES = 1 << 20  # what an unlimited open-files limit is taken as
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -147,7 +150,7 @@ def _serve(args: argparse.Namespace) -> None:
         # Yjs updates are small and already compact; deflate costs more CPU than it saves.
         ws_per_message_deflate=False,
         http=WaitingHttpProtocol.bound_to(
-            WaitingConnections(settings.max_pending_connections, settings.handshake_timeout_s)
+            WaitingConnections(_pending_limit(settings), settings.handshake_timeout_s)
         ),
         ws=WebSocketProtocol.with_handshake_timeout(settings.handshake_timeout_s),
         timeout_keep_alive=settings.keep_alive_s,
@@ -157,6 +160,20 @@ def _serve(args: argparse.Namespace) -> None:
         access_log=False,
         lifespan="on",
     )
+
+
+def _pending_limit(settings: Settings) -> int:
+    """How many connections may wait for a request at once. By default a quarter of the
+    open-files limit: silent sockets never use up the files real users need, and a burst of
+    reconnecting clients (a restart) fits."""
+    if settings.max_pending_connections > 0:
+        return settings.max_pending_connections
+    files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if files == resource.RLIM_INFINITY:
+        files = MANY_FILES
+    limit = max(files // 4, MIN_PENDING_CONNECTIONS)
+    log.info("open-files limit %d: at most %d connections wait for a request at once", files, limit)
+    return limit
 
 
 def _show_login_link(settings: Settings, builtin: BuiltinIssuer) -> None:

@@ -131,9 +131,10 @@ class Settings:
         30.0, "an idle keep-alive HTTP connection is closed after this", duration="s"
     )
     max_pending_connections: int = _setting(
-        256,
+        0,
         "connections waiting for a request at once (just opened, part-way through one, or "
-        "idle between requests); past it the one waiting longest is closed",
+        "idle between requests); past it the one waiting longest is closed; "
+        "0: a quarter of the open-files limit",
     )
     public_url: str = _setting("", "the URL users reach the service at")
     log_level: str = _setting("info", "log level: debug, info, warning, error")

@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import resource
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapper import settings as settings_module
 from mapper.client import ApiClientError
@@ -19,10 +20,15 @@ from persistence.database import DatabaseUrlError
 from universe import cli as universe_cli
 from universe.sde import SdeError
 
+if TYPE_CHECKING:
+    from mapper.auth import BuiltinIssuer
+
 log = logging.getLogger("mapper")
 
 LOCAL_ADMIN_ID = "admin"
 LOGIN_LINK_TTL_S = 8 * 3600
+MIN_PENDING_CONNECTIONS = 64
+MANY_FILES = 1 << 20  # what an unlimited open-files limit is taken as
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -125,23 +131,17 @@ def _settings(args: argparse.Namespace, *names: str) -> Settings:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from mapper import logs
     from mapper.app import create_app
+    from mapper.connection_limits import WaitingConnections, WaitingHttpProtocol
     from mapper.rooms.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(settings.log_level, secrets=[settings.token_provider_secret])
     app = create_app(settings)
     builtin = app.state.service.auth.builtin
     if builtin is not None:
-        token = builtin.issue(
-            LOCAL_ADMIN_ID, name="Local admin", admin=True, ttl_s=LOGIN_LINK_TTL_S
-        )
-        base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
-        print(f"mapper: open {base}/#token={token}", file=sys.stderr, flush=True)
+        _show_login_link(settings, builtin)
     uvicorn.run(
         app,
         host=settings.host,
@@ -149,11 +149,45 @@ def _serve(args: argparse.Namespace) -> None:
         ws_max_size=settings.max_message_bytes,
         # Yjs updates are small and already compact; deflate costs more CPU than it saves.
         ws_per_message_deflate=False,
-        ws=WebSocketProtocol,
+        http=WaitingHttpProtocol.bound_to(
+            WaitingConnections(_pending_limit(settings), settings.handshake_timeout_s)
+        ),
+        ws=WebSocketProtocol.with_handshake_timeout(settings.handshake_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s,
+        # uvicorn's own lines go through the root handler set up above, which redacts tokens.
+        log_config=None,
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
     )
+
+
+def _pending_limit(settings: Settings) -> int:
+    """How many connections may wait for a request at once. By default a quarter of the
+    open-files limit: silent sockets never use up the files real users need, and a burst of
+    reconnecting clients (a restart) fits."""
+    if settings.max_pending_connections > 0:
+        return settings.max_pending_connections
+    files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if files == resource.RLIM_INFINITY:
+        files = MANY_FILES
+    limit = max(files // 4, MIN_PENDING_CONNECTIONS)
+    log.info("open-files limit %d: at most %d connections wait for a request at once", files, limit)
+    return limit
+
+
+def _show_login_link(settings: Settings, builtin: BuiltinIssuer) -> None:
+    """The local admin's login link, on a terminal only: a log file or journal must never keep
+    a working token."""
+    if not sys.stderr.isatty():
+        log.info(
+            "no login link: stderr is not a terminal; `mapper token %s --admin` prints a token",
+            LOCAL_ADMIN_ID,
+        )
+        return
+    token = builtin.issue(LOCAL_ADMIN_ID, name="Local admin", admin=True, ttl_s=LOGIN_LINK_TTL_S)
+    base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+    print(f"mapper: open {base}/#token={token}", file=sys.stderr, flush=True)
 
 
 def _token(args: argparse.Namespace) -> None:

@@ -123,6 +123,21 @@ class Settings:
     sync_forget_after_s: float = _setting(
         7 * 86400.0, "sync subjects of users unseen this long are deleted", duration="s"
     )
+    handshake_timeout_s: float = _setting(
+        10.0,
+        "a connection that has not sent a whole HTTP request, or whose websocket handshake "
+        "is not done, this long after it opened or began the request is closed",
+        duration="s",
+    )
+    keep_alive_s: float = _setting(
+        30.0, "an idle keep-alive HTTP connection is closed after this", duration="s"
+    )
+    max_pending_connections: int = _setting(
+        0,
+        "connections waiting for a request at once (just opened, part-way through one, or "
+        "idle between requests); past it the one waiting longest is closed; "
+        "0: a quarter of the open-files limit",
+    )
     public_url: str = _setting("", "the URL users reach the service at")
     log_level: str = _setting("info", "log level: debug, info, warning, error")
 

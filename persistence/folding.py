@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -85,17 +85,21 @@ def fold(updates: Sequence[bytes], counted: Sequence[str]) -> Folded:
     return Folded(doc.get_update(), {name: len(doc.get(name, type=Map)) for name in counted})
 
 
-PARENT_CHECK_S = 1.0
-
-
 def _exit_with_parent() -> None:
     """Worker start-up: end the worker when the service that started it is gone, even when
-    it was killed outright and could not shut the pool down."""
-    parent = os.getppid()
+    it was killed outright and could not shut the pool down.
+
+    It waits on multiprocessing's parent sentinel (a pipe the parent holds open), which also
+    reports a parent that died while this worker was still starting; comparing os.getppid()
+    with its value at start-up misses that case and leaves the worker, and with it the
+    resource tracker whose pipe it holds, running for good.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not started by multiprocessing: nobody to follow
+        return
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_S)
+        multiprocessing.connection.wait([parent.sentinel])
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

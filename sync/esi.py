@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from mapper.logs import redact
 from sync.clock import Clock
 
 log = logging.getLogger("mapper.sync.esi")
@@ -116,7 +117,8 @@ class EsiClient:
             raise EsiError(f"ESI did not answer {path} in time") from None
         except httpx.TransportError as error:
             self._answered(0)
-            raise EsiError(f"ESI unreachable for {path}: {error}") from None
+            # httpx may quote header values, the character's token among them.
+            raise EsiError(f"ESI unreachable for {path}: {redact(str(error), [token])}") from None
         self._answered(response.status_code)
         now = self._clock.now()
         self._watch_error_limit(response, now)

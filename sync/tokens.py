@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from mapper.logs import redact
+from mapper.settings import SettingsError
 from sync.clock import Clock
 
 log = logging.getLogger("mapper.sync.tokens")
@@ -38,7 +40,19 @@ class TokenProviderError(Exception):
 
 class TokenProvider:
     def __init__(self, url: str, secret: str, *, clock: Clock, timeout_s: float = 10.0) -> None:
+        # Caught here, at start, rather than as a refused request on every sync run.
+        if not secret:
+            raise SettingsError(
+                "MAPPER_TOKEN_PROVIDER_URL is set but MAPPER_TOKEN_PROVIDER_SECRET is empty; "
+                "set the bearer secret the token provider expects"
+            )
+        if secret != secret.strip() or not secret.isprintable() or not secret.isascii():
+            raise SettingsError(
+                "MAPPER_TOKEN_PROVIDER_SECRET holds spaces at its ends or characters that "
+                "cannot go in an HTTP header"
+            )
         self._url = url
+        self._secret = secret
         self._clock = clock
         self._http = httpx.AsyncClient(
             timeout=timeout_s, headers={"Authorization": f"Bearer {secret}"}
@@ -68,7 +82,9 @@ class TokenProvider:
         try:
             response = await self._http.post(self._url, json={"userId": user_id, "group": group})
         except httpx.HTTPError as error:
-            raise TokenProviderError(f"token provider unreachable: {error}") from None
+            # httpx quotes URLs and header values in its messages.
+            reason = redact(str(error), [self._secret])
+            raise TokenProviderError(f"token provider unreachable: {reason}") from None
         if response.status_code != 200:
             raise TokenProviderError(
                 f"token provider answered {response.status_code} for user {user_id}"

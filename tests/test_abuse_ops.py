@@ -206,12 +206,6 @@ def test_an_idle_keep_alive_connection_is_closed(guarded_server: MapperServer) -
         sock.close()
 
 
-# KNOWN BUG, fix belongs to the endpoint.py rewrite: _pump's send() catches the first failed
-# send's WebSocketDisconnect, so the writer goes on to the next queued message, for which
-# Starlette raises WebSocketDisconnected (a RuntimeError) and _pump logs it as an ERROR with a
-# traceback. Fix: `except (WebSocketDisconnect, WebSocketDisconnected):` in that send().
-# Remove this mark with the fix (strict: the test reports when it starts passing).
-@pytest.mark.xfail(strict=True, reason="endpoint.py: send after disconnect logs an ERROR")
 async def test_an_abrupt_disconnect_mid_stream_logs_no_error(sqlite_server: MapperServer) -> None:
     server = sqlite_server
     token = server.token("alice")

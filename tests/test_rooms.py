@@ -306,7 +306,9 @@ async def stalled_client(server: MapperServer, path: str) -> socket.socket:
 
 
 async def test_stalled_client_is_dropped_without_delaying_others(tmp_path, sqlite_url) -> None:
-    server = MapperServer(tmp_path / "d", sqlite_url, env={"MAPPER_SEND_QUEUE_BYTES": "1000000"}).start()
+    server = MapperServer(
+        tmp_path / "d", sqlite_url, env={"MAPPER_SEND_QUEUE_BYTES": "1000000"}
+    ).start()
     try:
         token = server.token("alice")
         chain = create_chain(server, token)

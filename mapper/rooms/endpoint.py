@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from mapper import protocol
 from mapper.auth import AuthError, Identity
@@ -143,12 +143,8 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
     async def send(message: bytes) -> None:
         try:
             await websocket.send({"type": "websocket.send", "bytes": message})
-        except (WebSocketDisconnect, OSError):
-            connection.close(CLOSE_GOING_AWAY, "client left")  # mid-send: an ordinary goodbye
-        except RuntimeError:
-            # Starlette refuses to send once the client's close arrived: a goodbye too.
-            if websocket.application_state != WebSocketState.DISCONNECTED:
-                raise
+        except (WebSocketDisconnect, WebSocketDisconnected, OSError):
+            # Mid-send, or after: Starlette refuses sends once the client has gone.
             connection.close(CLOSE_GOING_AWAY, "client left")
 
     expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()

@@ -77,15 +77,22 @@ class _Reader:
 
     def var_uint(self) -> int:
         data, pos = self.data, self.pos
-        if pos < len(data) and data[pos] < 0x80:  # most numbers in an update take one byte
-            self.pos = pos + 1
-            return data[pos]
-        value = 0
-        for shift in range(0, 7 * _MAX_VAR_UINT_BYTES, 7):
-            byte = self.byte()
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
+        try:
+            byte = data[pos]
+            if byte < 0x80:  # most numbers take one byte; client ids take five
+                self.pos = pos + 1
+                return byte
+            value, shift = byte & 0x7F, 7
+            while shift < 7 * _MAX_VAR_UINT_BYTES:
+                pos += 1
+                byte = data[pos]
+                value |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    self.pos = pos + 1
+                    return value
+                shift += 7
+        except IndexError:
+            raise NestingError("update ends early") from None
         raise NestingError("number too long")
 
     def skip(self, length: int) -> None:

@@ -108,7 +108,15 @@ def _depth(root: Map) -> int:
 async def test_content_an_older_version_stored_too_deep_is_repaired(
     database_url: str, tmp_path: Path
 ) -> None:
-    server = MapperServer(tmp_path / "data", database_url).start()
+    server = MapperServer(tmp_path / "data", database_url)
+    try:
+        await _check_repair(server, database_url)
+    finally:
+        server.stop()
+
+
+async def _check_repair(server: MapperServer, database_url: str) -> None:
+    server.start()
     token = server.token("admin", admin=True)
     chain = create_chain(server, token)
     client = await join(server, chain, token)
@@ -135,25 +143,22 @@ async def test_content_an_older_version_stored_too_deep_is_repaired(
         await store.close()
 
     server.start()
-    try:
-        assert set(document(server, token, chain)["systems"]) == {"31000005", "31000009"}
-        client = await join(server, chain, token)
-        assert 1 + _depth(client.map("systems")["31000009"]) == 16
-        created = httpx.post(
-            f"{server.http}/api/chains/{chain}/snapshots", json={}, headers=auth(token)
-        )
-        assert created.status_code == 201, created.text
-        shown = httpx.get(
-            f"{server.http}/api/chains/{chain}/snapshots/{created.json()['id']}",
-            headers=auth(token),
-        )
-        assert shown.status_code == 200, shown.text
-        verify = httpx.get(f"{server.http}/api/chains/{chain}/verify", headers=auth(token))
-        assert verify.status_code == 200 and verify.json()["equal"] is True, verify.text
-        assert "nested over the limits" in server.log()
-        await client.close()
-    finally:
-        server.stop()
+    assert set(document(server, token, chain)["systems"]) == {"31000005", "31000009"}
+    client = await join(server, chain, token)
+    assert 1 + _depth(client.map("systems")["31000009"]) == 16
+    created = httpx.post(
+        f"{server.http}/api/chains/{chain}/snapshots", json={}, headers=auth(token)
+    )
+    assert created.status_code == 201, created.text
+    shown = httpx.get(
+        f"{server.http}/api/chains/{chain}/snapshots/{created.json()['id']}",
+        headers=auth(token),
+    )
+    assert shown.status_code == 200, shown.text
+    verify = httpx.get(f"{server.http}/api/chains/{chain}/verify", headers=auth(token))
+    assert verify.status_code == 200 and verify.json()["equal"] is True, verify.text
+    assert "nested over the limits" in server.log()
+    await client.close()
 
 
 async def test_one_frame_of_many_messages_counts_as_many(server: MapperServer) -> None:

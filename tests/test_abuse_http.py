@@ -17,6 +17,7 @@ import pytest
 from mapper.auth import BuiltinIssuer
 from tests.chains import auth, create_chain
 from tests.server import MapperServer
+from tests.wire import WireClient
 
 SNAPSHOT_IDS = ["%C2%B2", "%D9%A1", "9" * 25, "9" * 5000, "-1", "+1", "1e3", "0x1", "%201"]
 CONTRACT_STATUSES = {400, 401, 403, 404, 409, 413, 422, 429}
@@ -237,3 +238,29 @@ def test_token_sub_that_cannot_be_stored_is_401(server: MapperServer) -> None:
 
     check([(create(sub), 401) for sub in ["a\x00b", "\ud800", "a\x7fb"]])
     assert create("fine").status_code == 201  # the same token, re-signed, with a good sub
+
+
+async def close_of(server: MapperServer, path: str, token: str) -> tuple[int | None, str]:
+    client = await WireClient.connect(server.ws, path, token)
+    code = await client.wait_closed(timeout=10)
+    return code, client.socket.close_reason or ""
+
+
+async def test_websocket_to_a_malformed_chain_id_is_4404(server: MapperServer) -> None:
+    token = server.token("owner")
+    create_chain(server, token)
+    for bad in ["a%00b", "%00", "a" * 2000, "%C2%B2", "no-such-chain"]:
+        code, _ = await close_of(server, f"/ws/chains/{bad}", token)
+        assert code == 4404, bad
+
+
+async def test_websocket_non_member_looks_like_no_chain(
+    server: MapperServer, owned: tuple[str, str]
+) -> None:
+    _, chain = owned
+    stranger = server.token("stranger")
+    real = await close_of(server, f"/ws/chains/{chain}", stranger)
+    missing = await close_of(server, "/ws/chains/00000000-0000-4000-8000-000000000000", stranger)
+    malformed = await close_of(server, "/ws/chains/a%00b", stranger)
+    assert real == missing == malformed
+    assert real[0] == 4404

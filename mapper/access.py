@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from mapper.auth import Identity
+from mapper.ids import USER_ID
 
 VIEWER = "viewer"
 EDITOR = "editor"
@@ -13,7 +14,7 @@ OWNER = "owner"
 ROLES = (VIEWER, EDITOR, OWNER)  # weakest first
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 
-MEMBER_PATTERN = re.compile(r"user:\S{1,200}|corp:[0-9]{1,20}|alliance:[0-9]{1,20}")
+MEMBER_PATTERN = re.compile(f"user:{USER_ID}|corp:[0-9]{{1,20}}|alliance:[0-9]{{1,20}}")
 
 
 def strongest(roles: Iterable[str]) -> str | None:

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,13 +14,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from mapper.api import chains, health, snapshots, universe
+from mapper.api import chains, edge, health, snapshots, universe
 from mapper.api.errors import (
     ApiError,
     handle_api_error,
     handle_database_error,
     handle_http_exception,
     handle_unexpected,
+    handle_unstorable,
 )
 from mapper.rooms.endpoint import chain_socket, user_socket
 from mapper.service import Service
@@ -47,22 +48,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             await service.stop()
 
+    routes = [
+        *health.routes,
+        *chains.routes,
+        *snapshots.routes,
+        *universe.routes,
+        WebSocketRoute("/ws/chains/{chain_id}", chain_socket),
+        WebSocketRoute("/ws/users/me", user_socket),
+        Route("/chains/{chain_id}", web_app, methods=["GET"]),
+        Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web"),
+    ]
+    # The page takes any path: the browser app shows what the API answers for its chain id.
+    edge.check_routes(routes, pages={"/chains/{chain_id}"})
     app = Starlette(
-        routes=[
-            *health.routes,
-            *chains.routes,
-            *snapshots.routes,
-            *universe.routes,
-            WebSocketRoute("/ws/chains/{chain_id}", chain_socket),
-            WebSocketRoute("/ws/users/me", user_socket),
-            Route("/chains/{chain_id}", web_app, methods=["GET"]),
-            Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web"),
-        ],
+        routes=routes,
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
             # Connection-level failures (server down, connection refused or lost).
             OperationalError: handle_database_error,
+            DataError: handle_unstorable,
             Exception: handle_unexpected,
         },
         lifespan=lifespan,

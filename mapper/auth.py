@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from mapper.ids import USER_ID
 from mapper.settings import Settings, SettingsError
 
 log = logging.getLogger("mapper.auth")
@@ -48,9 +49,9 @@ _ACCEPTED = "ES256, EdDSA or RS256"
 FETCH_TIMEOUT_S = 5.0
 MAX_TOKEN_CHARS = 16 * 1024  # far above any real token; bounds the work a garbage token costs
 
-_USER_ID = re.compile(r"\S{1,200}")
+_USER_ID = re.compile(USER_ID)
 _GROUP = re.compile(r"(corp|alliance):[0-9]{1,20}")
-_SUB_RULE = "the token's sub must be a user id of 1 to 200 characters without spaces"
+_SUB_RULE = "the token's sub must be a user id of 1 to 200 characters without spaces or controls"
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ async def test_viewer_updates_are_refused(sqlite_server: MapperServer) -> None:
 
 @pytest.mark.parametrize(
     ("token_kind", "code"),
-    [("none", 4401), ("garbage", 4401), ("stranger", 4403), ("missing-chain", 4404)],
+    [("none", 4401), ("garbage", 4401), ("stranger", 4404), ("missing-chain", 4404)],
 )
 async def test_admission_close_codes(
     sqlite_server: MapperServer, token_kind: str, code: int

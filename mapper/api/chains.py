@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from mapper import access
-from mapper.api.errors import ApiError, json_body
+from mapper.api.edge import NO_CHAIN, EdgeRoute, json_body
+from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from mapper.auth import Identity
 from persistence.store import ChainRecord
@@ -43,10 +43,11 @@ async def authorize(
     service = service_of(request)
     chain_id = request.path_params["chain_id"]
     chain = await service.store.get_chain(chain_id, include_deleted=deleted and identity.admin)
-    role = await service.role(identity, chain_id) if chain is not None else None
-    # Non-members learn nothing about a chain's existence.
+    # Non-members learn nothing about a chain's existence: the same answer, after the same
+    # lookups, as for a chain that does not exist.
+    role = await service.role(identity, chain_id)
     if chain is None or role is None:
-        raise ApiError(404, f"no chain {chain_id!r} that you can see")
+        raise ApiError(404, NO_CHAIN)
     if not access.at_least(role, needed):
         raise ApiError(403, f"this needs the {needed} role on the chain; you are {role}")
     return identity, chain, role
@@ -64,7 +65,7 @@ def _chain_name(data: dict[str, Any]) -> str:
 
 async def create_chain(request: Request) -> Response:
     identity = await caller(request)
-    name = _chain_name(await json_body(request))
+    name = _chain_name(json_body(request))
     chain = await service_of(request).create_chain(name, identity.user_id)
     return JSONResponse(chain_json(chain, access.OWNER), status_code=201)
 
@@ -99,17 +100,10 @@ async def list_members(request: Request) -> Response:
     return JSONResponse({"items": [{"member": m, "role": r} for m, r in sorted(members.items())]})
 
 
-def _member(request: Request) -> str:
-    member = request.path_params["member"]
-    if not access.MEMBER_PATTERN.fullmatch(member):
-        raise ApiError(422, "member must be user:<id>, corp:<digits> or alliance:<digits>")
-    return member
-
-
 async def put_member(request: Request) -> Response:
     identity, chain, _ = await authorize(request, access.OWNER)
-    member = _member(request)
-    role = (await json_body(request)).get("role")
+    member: str = request.path_params["member"]
+    role = json_body(request).get("role")
     if role not in access.ROLES:
         raise ApiError(422, f"'role' must be one of {', '.join(access.ROLES)}")
     service = service_of(request)
@@ -125,7 +119,7 @@ async def put_member(request: Request) -> Response:
 
 async def delete_member(request: Request) -> Response:
     identity, chain, _ = await authorize(request, access.OWNER)
-    member = _member(request)
+    member: str = request.path_params["member"]
     service = service_of(request)
     members = await service.store.members(chain.id)
     if member not in members:
@@ -146,12 +140,12 @@ def _keep_an_owner(members: dict[str, str], member: str, new_role: str | None) -
 
 
 routes = [
-    Route("/api/chains", create_chain, methods=["POST"]),
-    Route("/api/chains", list_chains, methods=["GET"]),
-    Route("/api/chains/{chain_id}", get_chain, methods=["GET"]),
-    Route("/api/chains/{chain_id}", delete_chain, methods=["DELETE"]),
-    Route("/api/chains/{chain_id}/document", get_document, methods=["GET"]),
-    Route("/api/chains/{chain_id}/members", list_members, methods=["GET"]),
-    Route("/api/chains/{chain_id}/members/{member}", put_member, methods=["PUT"]),
-    Route("/api/chains/{chain_id}/members/{member}", delete_member, methods=["DELETE"]),
+    EdgeRoute("/api/chains", create_chain, "POST"),
+    EdgeRoute("/api/chains", list_chains, "GET"),
+    EdgeRoute("/api/chains/{chain_id}", get_chain, "GET"),
+    EdgeRoute("/api/chains/{chain_id}", delete_chain, "DELETE"),
+    EdgeRoute("/api/chains/{chain_id}/document", get_document, "GET"),
+    EdgeRoute("/api/chains/{chain_id}/members", list_members, "GET"),
+    EdgeRoute("/api/chains/{chain_id}/members/{member}", put_member, "PUT"),
+    EdgeRoute("/api/chains/{chain_id}/members/{member}", delete_member, "DELETE"),
 ]

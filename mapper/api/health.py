@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from mapper.api.edge import EdgeRoute
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 
@@ -61,7 +61,7 @@ async def metrics(request: Request) -> Response:
 
 
 routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
+    EdgeRoute("/healthz", healthz, "GET"),
+    EdgeRoute("/readyz", readyz, "GET"),
+    EdgeRoute("/metrics", metrics, "GET"),
 ]

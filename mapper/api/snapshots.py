@@ -10,11 +10,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from mapper import access
 from mapper.api.chains import authorize, service_of
-from mapper.api.errors import ApiError, json_body
+from mapper.api.edge import NO_SNAPSHOT, EdgeRoute, json_body
+from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from mapper.diff import content_diff
 from mapper.schema import document_json
@@ -37,10 +37,8 @@ def snapshot_json(snapshot: SnapshotInfo) -> dict[str, Any]:
 
 
 def _snapshot_id(request: Request) -> int:
-    raw = request.path_params["snapshot_id"]
-    if not raw.isdigit():
-        raise ApiError(404, f"no snapshot {raw!r}")
-    return int(raw)
+    snapshot_id: int = request.path_params["snapshot_id"]  # the edge made it an int
+    return snapshot_id
 
 
 async def list_snapshots(request: Request) -> Response:
@@ -51,7 +49,7 @@ async def list_snapshots(request: Request) -> Response:
 
 async def create_snapshot(request: Request) -> Response:
     identity, chain, _ = await authorize(request, access.OWNER)
-    label = (await json_body(request)).get("label")
+    label = json_body(request).get("label")
     if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL_CHARS):
         raise ApiError(422, f"'label' must be a string of at most {MAX_LABEL_CHARS} characters")
     snapshot = await service_of(request).take_snapshot(
@@ -63,7 +61,7 @@ async def create_snapshot(request: Request) -> Response:
 async def _snapshot_content(request: Request, chain_id: str) -> dict[str, Any]:
     state = await service_of(request).store.snapshot_state(chain_id, _snapshot_id(request))
     if state is None:
-        raise ApiError(404, "no such snapshot of this chain")
+        raise ApiError(404, NO_SNAPSHOT)
     return document_json(await load_document([state]))
 
 
@@ -84,7 +82,7 @@ async def delete_snapshot(request: Request) -> Response:
     identity, chain, _ = await authorize(request, access.OWNER, deleted=True)
     store = service_of(request).store
     if not await store.delete_snapshot(chain.id, _snapshot_id(request), identity.user_id):
-        raise ApiError(404, "no such snapshot of this chain")
+        raise ApiError(404, NO_SNAPSHOT)
     return Response(status_code=204)
 
 
@@ -95,7 +93,7 @@ async def restore_snapshot(request: Request) -> Response:
             chain.id, _snapshot_id(request), identity.user_id
         )
     except LookupError:
-        raise ApiError(404, "no such snapshot of this chain") from None
+        raise ApiError(404, NO_SNAPSHOT) from None
     return JSONResponse({"preRestoreSnapshotId": before.id})
 
 
@@ -118,15 +116,15 @@ async def verify(request: Request) -> Response:
     return JSONResponse(await service_of(request).verify(chain.id))
 
 
+_SNAPSHOT = "/api/chains/{chain_id}/snapshots/{snapshot_id}"
+
 routes = [
-    Route("/api/chains/{chain_id}/snapshots", list_snapshots, methods=["GET"]),
-    Route("/api/chains/{chain_id}/snapshots", create_snapshot, methods=["POST"]),
-    Route("/api/chains/{chain_id}/snapshots/{snapshot_id}", get_snapshot, methods=["GET"]),
-    Route("/api/chains/{chain_id}/snapshots/{snapshot_id}", delete_snapshot, methods=["DELETE"]),
-    Route("/api/chains/{chain_id}/snapshots/{snapshot_id}/diff", diff_snapshot, methods=["GET"]),
-    Route(
-        "/api/chains/{chain_id}/snapshots/{snapshot_id}/restore", restore_snapshot, methods=["POST"]
-    ),
-    Route("/api/chains/{chain_id}/audit", audit, methods=["GET"]),
-    Route("/api/chains/{chain_id}/verify", verify, methods=["GET"]),
+    EdgeRoute("/api/chains/{chain_id}/snapshots", list_snapshots, "GET"),
+    EdgeRoute("/api/chains/{chain_id}/snapshots", create_snapshot, "POST"),
+    EdgeRoute(_SNAPSHOT, get_snapshot, "GET"),
+    EdgeRoute(_SNAPSHOT, delete_snapshot, "DELETE"),
+    EdgeRoute(f"{_SNAPSHOT}/diff", diff_snapshot, "GET"),
+    EdgeRoute(f"{_SNAPSHOT}/restore", restore_snapshot, "POST"),
+    EdgeRoute("/api/chains/{chain_id}/audit", audit, "GET"),
+    EdgeRoute("/api/chains/{chain_id}/verify", verify, "GET"),
 ]

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from mapper import access
+from mapper import access, ids
 from mapper.api.chains import service_of
+from mapper.api.edge import NO_CHAIN, EdgeRoute, query_chain_id, query_number, query_numbers
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from universe.index import UniverseIndex
@@ -23,7 +22,6 @@ MAX_IDS = 1000
 MAX_LIMIT = 100
 MAX_SEARCH_CHARS = 100
 CACHE_CONTROL = "private, max-age=300"
-_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only, and short: int() gets nothing odd
 
 
 def _cached(request: Request, index: UniverseIndex, body: Any) -> Response:
@@ -41,16 +39,6 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return etag in tags or "*" in tags
 
 
-def _system_id(raw: str, name: str) -> int:
-    if not _ID.fullmatch(raw.strip()):
-        raise ApiError(400, f"'{name}' must be a system id (a positive integer), not {raw!r}")
-    return int(raw)
-
-
-def _int_param(request: Request, name: str) -> int:
-    return _system_id(request.query_params.get(name, ""), name)
-
-
 def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
@@ -63,19 +51,14 @@ async def _index(request: Request) -> UniverseIndex:
 async def systems(request: Request) -> Response:
     index = await _index(request)
     if "ids" in request.query_params:
-        parts = [part for part in request.query_params["ids"].split(",") if part.strip()]
-        if len(parts) > MAX_IDS:
-            raise ApiError(400, f"at most {MAX_IDS} ids at once")
-        ids = [_system_id(part, "ids") for part in parts]
-        items = [index.systems[key] for key in ids if key in index.systems]
+        wanted = query_numbers(request, "ids", ids.MAX_EVE_ID, MAX_IDS)
+        items = [index.systems[key] for key in wanted if key in index.systems]
     elif "search" in request.query_params:
-        raw_limit = request.query_params.get("limit", "20")
-        if not _ID.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise ApiError(400, f"'limit' must be 1 to {MAX_LIMIT}")
+        limit = query_number(request, "limit", 1, MAX_LIMIT, default=20)
         text = request.query_params["search"]
         if len(text) > MAX_SEARCH_CHARS:
             raise ApiError(400, f"'search' is at most {MAX_SEARCH_CHARS} characters")
-        items = index.search(text, int(raw_limit)) if text.strip() else []
+        items = index.search(text, limit) if text.strip() else []
     else:
         raise ApiError(400, "give ?ids=1,2 or ?search=prefix")
     return _cached(request, index, {"items": items})
@@ -83,10 +66,10 @@ async def systems(request: Request) -> Response:
 
 async def system(request: Request) -> Response:
     index = await _index(request)
-    raw = request.path_params["system_id"]
-    found = index.systems.get(int(raw)) if _ID.fullmatch(raw) else None
+    system_id: int = request.path_params["system_id"]
+    found = index.systems.get(system_id)
     if found is None:
-        raise ApiError(404, f"no system {raw!r} in the static data")
+        raise ApiError(404, f"no system {system_id} in the static data")
     body = {
         **found,
         "neighbours": index.neighbours.get(found["id"], []),
@@ -104,14 +87,15 @@ async def route(request: Request) -> Response:
     identity = await caller(request)
     service = service_of(request)
     index = await service.universe.index()
-    start, goal = _int_param(request, "from"), _int_param(request, "to")
+    start = query_number(request, "from", 0, ids.MAX_EVE_ID)
+    goal = query_number(request, "to", 0, ids.MAX_EVE_ID)
     links: dict[int, set[int]] = {}
-    chain_id = request.query_params.get("chain")
+    chain_id = query_chain_id(request, "chain")
     if chain_id:
         chain = await service.store.get_chain(chain_id)
         role = await service.role(identity, chain_id) if chain is not None else None
         if role is None or not access.at_least(role, access.VIEWER):
-            raise ApiError(404, f"no chain {chain_id!r} that you can see")
+            raise ApiError(404, NO_CHAIN)
         content = await service.chain_content(chain_id)
         links = chain_links(
             content["connections"],
@@ -137,8 +121,8 @@ async def route(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/universe/systems", systems, methods=["GET"]),
-    Route("/api/universe/systems/{system_id}", system, methods=["GET"]),
-    Route("/api/universe/wormholes", wormholes, methods=["GET"]),
-    Route("/api/universe/route", route, methods=["GET"]),
+    EdgeRoute("/api/universe/systems", systems, "GET"),
+    EdgeRoute("/api/universe/systems/{system_id}", system, "GET"),
+    EdgeRoute("/api/universe/wormholes", wormholes, "GET"),
+    EdgeRoute("/api/universe/route", route, "GET"),
 ]

@@ -1,6 +1,7 @@
 """The websocket endpoints: authenticate, authorize, join the room, pump frames both ways.
 
-Close codes (contract section 4): 4401 bad token, 4403 not a member, 4404 no such chain,
+Close codes (contract section 4): 4401 bad token, 4403 access revoked while connected, 4404 no such
+chain or not a member (the same, so chain ids reveal nothing),
 1009 message too big, 1008 over the rate limit, 1007 undecodable message, 1013 too far behind
 (send queue full) or room not loadable right now, 1001 server shutting down.
 """
@@ -18,9 +19,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from mapper import protocol
 from mapper.auth import AuthError, Identity
+from mapper.ids import is_chain_id
 from mapper.protocol import ProtocolError
 from mapper.rooms.connection import (
-    CLOSE_FORBIDDEN,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NOT_FOUND,
@@ -61,12 +62,16 @@ async def chain_socket(websocket: WebSocket) -> None:
     chain_id = websocket.path_params["chain_id"]
 
     async def admit(identity: Identity) -> tuple[str, str]:
+        # An id no chain can have is not looked up (the database may refuse it, and a refusal
+        # would read as "retry"); a non-member hears what a missing chain's caller hears.
+        refusal = Refused(CLOSE_NOT_FOUND, "no such chain, or not one you can see")
+        if not is_chain_id(chain_id):
+            raise refusal
+        # Both lookups either way, so the time taken does not tell the two cases apart either.
         chain = await service.store.get_chain(chain_id)
-        if chain is None:
-            raise Refused(CLOSE_NOT_FOUND, "no such chain")
         role = await service.role(identity, chain_id)
-        if role is None:
-            raise Refused(CLOSE_FORBIDDEN, "not a member of this chain")
+        if chain is None or role is None:
+            raise refusal
         return role, chain_id
 
     await _serve(websocket, service, service.chain_rooms, admit)

@@ -1,9 +1,9 @@
 """The websocket endpoints: authenticate, authorize, join the room, pump frames both ways.
 
-Close codes (contract section 4): 4401 bad token, 4403 access revoked while connected, 4404 no such
-chain or not a member (the same, so chain ids reveal nothing),
-1009 message too big, 1008 over the rate limit, 1007 undecodable message, 1013 too far behind
-(send queue full) or room not loadable right now, 1001 server shutting down.
+Close codes (contract section 4): 4401 bad token, 4403 access revoked while connected, 4404 no
+such chain or not a member (the same, so chain ids reveal nothing), 1009 message too big, 1008
+over the rate limit, 1007 undecodable message or a structural limit, 1013 too far behind (send
+queue full) or room not loadable right now, 1001 server shutting down.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ class _Reader:
     def value(self) -> int:
         """Skip one lib0 `any` value, without recursion; returns how deep it nests."""
         tag = self.byte()
-        if tag >= 120 and tag != 125:  # undefined, null, floats, bigint, booleans
+        if 120 <= tag <= 127 and tag != 125:  # undefined, null, floats, bigint, booleans
             self.skip(_FIXED_VALUE_BYTES[tag - 120])
             return 1
         # Per open level: [values still to read, whether each follows a key (objects)].

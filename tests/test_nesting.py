@@ -114,7 +114,8 @@ def test_truncated_and_trailing_bytes_are_refused() -> None:
     doc: Doc = Doc()
     doc.get("meta", type=Map)["name"] = "home"
     update = doc.get_update()
-    for broken in (update[:-3], update + b"\x00", b"\xff" * 12):
+    unknown_value_tag = bytes.fromhex("0101010008010161018000")
+    for broken in (update[:-3], update + b"\x00", b"\xff" * 12, unknown_value_tag):
         with pytest.raises(NestingError):
             Nesting().check(broken)
 

@@ -1,6 +1,6 @@
 """Fuzzing a live room (issue 11): hypothesis-made y-protocol frames against `mapper serve`.
 
-An editor and a viewer connection send valid updates mutated byte by byte, shared types nested
+Two editor connections and a viewer send valid updates mutated byte by byte, shared types nested
 at random depths, random mixes of protocol messages packed into one frame, and raw bytes.
 Whenever the service closes a fuzzing connection (1007, 1008, 1009 and 1013 are all fair
 answers) it reconnects and goes on. Meanwhile a probe asks /healthz every 50 ms, and two

@@ -89,7 +89,7 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         # What this client was last answered, so that asking again costs nothing.
-        self.last_step1: tuple[bytes, int] | None = None
+        self.last_step1: tuple[int, int] | None = None  # (hash of the state vector, version)
         self.last_awareness_answer = -1
 
     @property

@@ -145,9 +145,10 @@ class Room:
             case protocol.SyncMessage(kind=protocol.SYNC_STEP1, payload=state):
                 # One answer per state vector and document version: a repeated step 1 would
                 # only queue the same bytes again.
-                if connection.last_step1 == (state, self.version):
+                asked = (hash(state), self.version)
+                if connection.last_step1 == asked:
                     return
-                connection.last_step1 = (state, self.version)
+                connection.last_step1 = asked
                 update = crdt_call(self.doc.get_update, state)
                 self._send(connection, protocol.create_sync_step2_message(update))
             case protocol.SyncMessage(payload=update):

@@ -105,6 +105,31 @@ def _depth(root: Map) -> int:
         depth, current = depth + 1, inner
 
 
+async def test_a_spy_cannot_write_under_a_scouts_client_id(server: MapperServer) -> None:
+    owner = server.token("scout")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:spy", "editor")
+    scout = await join(server, chain, owner)
+    watcher = await join(server, chain, owner)
+    add_system(scout, 31000001)
+    await watcher.wait(lambda: "31000001" in system_ids(watcher))
+    spy = await join(server, chain, server.token("spy"))
+    await spy.wait(lambda: "31000001" in system_ids(spy))
+    # The spy's items take the scout's next clock: without a check, the server would take the
+    # scout's next edit for one it has and drop it.
+    forged: Doc = Doc(client_id=scout.doc.client_id)
+    forged.apply_update(spy.doc.get_update())
+    before = forged.get_state()
+    forged.get("systems", type=Map)["31000009"] = Map({"id": 31000009})
+    await spy.send(protocol.create_update_message(forged.get_update(before)))
+    assert await spy.wait_closed() == CLOSE_UNDECODABLE
+    add_system(scout, 31000002)
+    await watcher.wait(lambda: "31000002" in system_ids(watcher))
+    assert "31000009" not in system_ids(watcher)
+    await scout.close()
+    await watcher.close()
+
+
 async def test_content_an_older_version_stored_too_deep_is_repaired(
     database_url: str, tmp_path: Path
 ) -> None:

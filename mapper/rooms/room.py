@@ -89,6 +89,8 @@ class Room:
         self.nesting = Nesting()
         self.version = 0  # counts document changes
         self._placed: Placed | None = None  # the checked client update being applied
+        # Who started each client id seen new here (ids in the stored document are nobody's).
+        self._writers: dict[int, str] = {}
         self.awareness_version = 0  # counts awareness changes
 
     def load(self, updates: Iterable[bytes]) -> None:
@@ -179,11 +181,21 @@ class Room:
             return
         if placed is None or not self.nesting.still_holds(placed):
             placed = self.check_update(update)
+        user = connection.identity.user_id
+        writers = {struct.client for struct in placed.structs}
+        if any(self._writers.get(client, user) != user for client in writers):
+            # Items under a scout's client id would make that scout's own next items look
+            # known already: yrs would drop them silently.
+            self._metrics.refused_updates.inc()
+            raise ProtocolError("update writes under another user's client id")
         self._placed = placed
         try:
             crdt_call(self.doc.apply_update, update)
         finally:
             self._placed = None
+        for client in writers:
+            if placed.basis.get(client) == 0:
+                self._writers.setdefault(client, user)
         if self.guard is not None:
             self._count_corrections(self.guard.enforce())
 

@@ -192,6 +192,11 @@ def _read_content(reader: _Reader, kind: int) -> tuple[int, int]:
 
 def read_structs(update: bytes) -> list[Struct]:
     """Every struct of a v1 update, after checking that the whole update decodes."""
+    return read_update(update)[0]
+
+
+def read_update(update: bytes) -> tuple[list[Struct], list[Id]]:
+    """Every struct of a v1 update, and the end of each client's deleted ranges."""
     reader = _Reader(update)
     structs: list[Struct] = []
     append = structs.append
@@ -225,14 +230,17 @@ def read_structs(update: bytes) -> list[Struct]:
             length, value_depth = _read_content(reader, kind)
             append(Struct(client, clock, length, kind, root, parent, origin, right, value_depth))
             clock += length
+    deleted: list[Id] = []  # (client, the clock after its last deleted range)
     for _ in range(reader.var_uint()):  # the delete set
-        reader.var_uint()
+        client = reader.var_uint()
+        end = 0
         for _ in range(reader.var_uint()):
-            reader.var_uint()
-            reader.var_uint()
+            clock = reader.var_uint()
+            end = max(end, clock + reader.var_uint())
+        deleted.append((client, end))
     if reader.pos != len(update):
         raise NestingError("trailing bytes after the update")
-    return structs
+    return structs, deleted
 
 
 @dataclass(slots=True)
@@ -297,7 +305,14 @@ class Nesting:
         """Place a client's update, or raise NestingError: it does not decode, nests too deep,
         or depends on content the document lacks. Only reads the index, so it may run in
         another thread; `still_holds` then tells whether the index moved under it."""
-        placed = self._place(read_structs(update), strict=True)
+        structs, deleted = read_update(update)
+        placed = self._place(structs, strict=True)
+        # yrs keeps a deletion of what it does not have yet, and applies it to whatever comes
+        # at those clocks later: a scout's next edits, deleted before they are made.
+        ends = {struct.client: struct.clock + struct.length for struct in placed.structs}
+        for client, end in deleted:
+            if end > max(self._next_clock(client), ends.get(client, 0)):
+                raise NestingError("update deletes content the service does not have")
         if any(struct.value_depth > MAX_VALUE_DEPTH for struct in placed.structs):
             raise NestingError(f"a value nests deeper than {MAX_VALUE_DEPTH} levels")
         depth = placed.depth

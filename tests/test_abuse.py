@@ -130,6 +130,29 @@ async def test_a_spy_cannot_write_under_a_scouts_client_id(server: MapperServer)
     await watcher.close()
 
 
+async def test_a_spy_cannot_delete_a_scouts_next_edits_in_advance(server: MapperServer) -> None:
+    owner = server.token("scout")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:spy", "editor")
+    scout = await join(server, chain, owner)
+    watcher = await join(server, chain, owner)
+    add_system(scout, 31000001)
+    await watcher.wait(lambda: "31000001" in system_ids(watcher))
+    spy = await join(server, chain, server.token("spy"))
+    # A delete set for clocks the scout has not used yet: yrs would keep it and delete
+    # whatever the scout makes at those clocks.
+    client = scout.doc.client_id
+    deletes = write_var_uint(0) + write_var_uint(1) + write_var_uint(client) + write_var_uint(1)
+    deletes += write_var_uint(0) + write_var_uint(10_000)  # clocks 0 to 9,999: past and future
+    await spy.send(protocol.create_update_message(deletes))
+    assert await spy.wait_closed() == CLOSE_UNDECODABLE
+    add_system(scout, 31000002)
+    await watcher.wait(lambda: "31000002" in system_ids(watcher))
+    assert "31000001" in system_ids(watcher)
+    await scout.close()
+    await watcher.close()
+
+
 async def test_content_an_older_version_stored_too_deep_is_repaired(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -900,15 +900,12 @@ async def test_fuzzed_frames_leave_the_service_and_bystanders_intact(
 
 # --- what the fuzz test found -------------------------------------------------------------------
 
-# One item of `any` content (a value in a root array "a") whose lib0 value tag is 0x80. Tags over
-# 127 do not exist; persistence/nesting.py `_Reader.value()` looks the tag up in
-# `_FIXED_VALUE_BYTES` (tags 120-127) before checking it, so the read raises IndexError instead
-# of NestingError: the connection closes 1011 "internal error" with a traceback in the log,
-# where the contract asks for 1007.
+# One item of `any` content (a value in a root array "a") whose lib0 value tag is 0x80: no such
+# tag exists. The update reader once looked it up in a table before checking it (1011 and a
+# traceback instead of 1007).
 UNKNOWN_VALUE_TAG = bytes.fromhex("0101010008010161018000")
 
 
-@pytest.mark.xfail(strict=True, reason="nesting.py: a value tag over 127 raises IndexError")
 async def test_update_with_an_unknown_value_tag_closes_1007(sqlite_server: MapperServer) -> None:
     server = sqlite_server
     token = server.token("alice")

@@ -873,7 +873,9 @@ async def test_fuzzed_frames_leave_the_service_and_bystanders_intact(
     assert bob.close_code is None and carol.close_code is None
     add_system(bob, 31000002)
     add_system(carol, 31000003)
-    wanted = {"31000001", "31000002", "31000003"}
+    # Only what they add now: the fuzzing editors may delete anything made before, as any
+    # editor may.
+    wanted = {"31000002", "31000003"}
     await _converged([bob, carol], lambda c: wanted <= system_ids(c))
     await bob.wait(lambda: document_json(bob.doc) == document_json(carol.doc), timeout=10)
     # A newcomer syncs to the same document, and so does the HTTP API.

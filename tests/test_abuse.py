@@ -105,7 +105,8 @@ def _depth(root: Map) -> int:
         depth, current = depth + 1, inner
 
 
-async def test_a_spy_cannot_write_under_a_scouts_client_id(server: MapperServer) -> None:
+async def _scout_watcher_and_spy(server: MapperServer) -> tuple[WireClient, ...]:
+    """A scout who has mapped a system, a watcher who has seen it, and an editor who spies."""
     owner = server.token("scout")
     chain = create_chain(server, owner)
     grant(server, owner, chain, "user:spy", "editor")
@@ -115,6 +116,11 @@ async def test_a_spy_cannot_write_under_a_scouts_client_id(server: MapperServer)
     await watcher.wait(lambda: "31000001" in system_ids(watcher))
     spy = await join(server, chain, server.token("spy"))
     await spy.wait(lambda: "31000001" in system_ids(spy))
+    return scout, watcher, spy
+
+
+async def test_a_spy_cannot_write_under_a_scouts_client_id(server: MapperServer) -> None:
+    scout, watcher, spy = await _scout_watcher_and_spy(server)
     # The spy's items take the scout's next clock: without a check, the server would take the
     # scout's next edit for one it has and drop it.
     forged: Doc = Doc(client_id=scout.doc.client_id)
@@ -131,14 +137,7 @@ async def test_a_spy_cannot_write_under_a_scouts_client_id(server: MapperServer)
 
 
 async def test_a_spy_cannot_delete_a_scouts_next_edits_in_advance(server: MapperServer) -> None:
-    owner = server.token("scout")
-    chain = create_chain(server, owner)
-    grant(server, owner, chain, "user:spy", "editor")
-    scout = await join(server, chain, owner)
-    watcher = await join(server, chain, owner)
-    add_system(scout, 31000001)
-    await watcher.wait(lambda: "31000001" in system_ids(watcher))
-    spy = await join(server, chain, server.token("spy"))
+    scout, watcher, spy = await _scout_watcher_and_spy(server)
     # A delete set for clocks the scout has not used yet: yrs would keep it and delete
     # whatever the scout makes at those clocks.
     client = scout.doc.client_id

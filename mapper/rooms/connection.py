@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from mapper.auth import Identity
 from mapper.metrics import Metrics
+from mapper.rooms.transport import binary_frame
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -34,6 +35,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 Send = Callable[[bytes], Awaitable[None]]
+# Writes a whole websocket frame to the socket at once; False when it cannot now.
 SendNow = Callable[[bytes], bool]
 
 RELAY_CREDIT_MAX = 64
@@ -101,8 +103,9 @@ class Connection:
     def can_edit(self) -> bool:
         return self.role in ("editor", "owner")
 
-    def send(self, message: bytes) -> bool:
-        """Queue a message; False when the connection is closing or has just overflowed."""
+    def send(self, message: bytes, frame: bytes | None = None) -> bool:
+        """Queue a message; False when the connection is closing or has just overflowed.
+        `frame`: the message framed already (`binary_frame`), when a broadcast shares it."""
         if self.close_code is not None:
             return False
         # Straight to the socket when nothing is ahead of this message; order is kept because
@@ -111,7 +114,7 @@ class Connection:
             self._send_now is not None
             and not self._sending
             and not self._queue
-            and self._send_now(message)
+            and self._send_now(binary_frame(message) if frame is None else frame)
         ):
             return True
         # One message of any size may wait (a large document's sync answer); more only

@@ -23,6 +23,7 @@ from mapper.metrics import Metrics
 from mapper.protocol import AwarenessEntry, ProtocolError
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
+from mapper.rooms.transport import binary_frame
 from mapper.schema import SchemaGuard
 from persistence import nesting
 from persistence.folding import apply_stored
@@ -269,8 +270,9 @@ class Room:
         self, message: bytes, exclude: Connection | None = None, awareness: bool = False
     ) -> None:
         sent = 0
+        frame = binary_frame(message)  # once for every receiver
         for connection in self.connections:
-            if connection is not exclude and connection.send(message):
+            if connection is not exclude and connection.send(message, frame):
                 sent += 1
                 if awareness:
                     connection.expect_relay()

@@ -365,9 +365,12 @@ class Nesting:
             new.append(struct)
         local = _LocalIndex(new)
         levels: list[int | None] = [None] * len(new)
-        for index in range(len(new)):
+        for index, struct in enumerate(new):
             if levels[index] is None:
-                self._resolve(index, new, levels, local, strict)
+                # Most items name only items the document has: placed at once, no stack.
+                levels[index] = self._level(struct, levels, local, strict)
+                if levels[index] is None:
+                    self._resolve(index, new, levels, local, strict)
         return Placed(new, [level or 0 for level in levels], basis)
 
     def _resolve(
@@ -385,50 +388,53 @@ class Nesting:
         while stack:
             current = stack[-1]
             struct = structs[current]
-            refs = _refs(struct)
+            level = self._level(struct, levels, local, strict)
+            if level is not None:
+                levels[current] = level
+                on_stack.discard(stack.pop())
+                continue
             waiting = [
                 other
-                for other in (local.find(ref) for ref in refs)
+                for other in (local.find(ref) for ref in _refs(struct))
                 if other is not None and levels[other] is None
             ]
-            if waiting:
-                if any(other in on_stack for other in waiting):
-                    if strict:
-                        raise NestingError("items that place each other in a circle")
-                    # Integrated already (yrs can write inconsistent clocks for a split
-                    # surrogate pair): whatever was placed this way has no parent to find.
-                    levels[current] = _NO_PARENT
-                    on_stack.discard(stack.pop())
-                    continue
-                stack.extend(waiting)
-                on_stack.update(waiting)
+            if any(other in on_stack for other in waiting):
+                if strict:
+                    raise NestingError("items that place each other in a circle")
+                # Integrated already (yrs can write inconsistent clocks for a split
+                # surrogate pair): whatever was placed this way has no parent to find.
+                levels[current] = _NO_PARENT
+                on_stack.discard(stack.pop())
                 continue
-            levels[current] = self._level(struct, refs, structs, levels, local, strict)
-            on_stack.discard(stack.pop())
+            stack.extend(waiting)
+            on_stack.update(waiting)
 
     def _level(
         self,
         struct: Struct,
-        refs: tuple[Id, ...],
-        structs: list[Struct],
         levels: list[int | None],
         local: _LocalIndex,
         strict: bool,
-    ) -> int:
+    ) -> int | None:
+        """The level of the item's parent; None while an item of the same update that it
+        names has no level yet."""
         if struct.kind == _GC:
             return _NO_PARENT
         if struct.root:
             return 1
+        refs = _refs(struct)
         if not refs:
             raise NestingError("an item with no parent")
         found = []
-        for ref in refs:
-            other = local.find(ref)
-            if other is not None:
+        for client, clock in refs:
+            ranges = self._clients.get(client)
+            if ranges is not None and clock < ranges.end:
+                # In the document already; the update's own new items all come later.
+                level = ranges.find(clock)
+            elif (other := local.find((client, clock))) is not None:
                 level = levels[other]
-                assert level is not None
-            elif ref[1] < self._next_clock(ref[0]):
-                level = self._clients[ref[0]].find(ref[1])
+                if level is None:
+                    return None
             elif strict:
                 raise NestingError("update depends on content the service does not have")
             else:
@@ -450,18 +456,18 @@ def _refs(struct: Struct) -> tuple[Id, ...]:
 
 
 class _LocalIndex:
-    """Which of an update's own new items holds an id."""
+    """Which of an update's own new items holds an id; built on first use (most updates name
+    only items the document has)."""
 
     def __init__(self, structs: list[Struct]) -> None:
-        self._starts: dict[int, list[int]] = {}
-        self._indices: dict[int, list[int]] = {}
         self._structs = structs
-        for index in sorted(range(len(structs)), key=lambda i: structs[i][:2]):
-            struct = structs[index]
-            self._starts.setdefault(struct.client, []).append(struct.clock)
-            self._indices.setdefault(struct.client, []).append(index)
+        self._starts: dict[int, list[int]] | None = None
+        self._indices: dict[int, list[int]] = {}
 
     def find(self, ref: Id) -> int | None:
+        if self._starts is None:
+            self._build()
+        assert self._starts is not None
         starts = self._starts.get(ref[0])
         if starts is None:
             return None
@@ -471,6 +477,14 @@ class _LocalIndex:
         index = self._indices[ref[0]][at]
         struct = self._structs[index]
         return index if ref[1] < struct.clock + struct.length else None
+
+    def _build(self) -> None:
+        structs = self._structs
+        self._starts = {}
+        for index in sorted(range(len(structs)), key=lambda i: structs[i][:2]):
+            struct = structs[index]
+            self._starts.setdefault(struct.client, []).append(struct.clock)
+            self._indices.setdefault(struct.client, []).append(index)
 
 
 @dataclass(slots=True)

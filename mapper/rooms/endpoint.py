@@ -191,7 +191,7 @@ class _Reader:
     def __init__(self, service: Service, room: Room, connection: Connection) -> None:
         self._settings = service.settings
         self._metrics = service.metrics
-        self._binary_in = service.metrics.messages_in.labels(kind="binary")
+        self._binary_in = service.metrics.messages_in["binary"]
         self._room = room
         self._connection = connection
         self._busy = False  # read_loop is handling a frame; later ones must wait their turn
@@ -223,7 +223,7 @@ class _Reader:
                 return
             frame = message.get("bytes")
             if frame is None:
-                self._metrics.messages_in.labels(kind="text").inc()
+                self._metrics.messages_in["text"].inc()
                 connection.close(CLOSE_UNDECODABLE, "text frames are not part of the protocol")
                 return
             self._busy = True

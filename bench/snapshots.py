@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chain_content import build_chain
+from mapper.persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 
-from mapper import protocol
+from mapper.core import protocol
 from mapper.rooms.room import Room
 from mapper.service import Service
 from mapper.settings import Settings
-from persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 
 
 async def timed(action: Callable[[], Awaitable[object]], runs: int) -> list[float]:

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from mapper.ids import USER_ID
+from mapper.core.ids import USER_ID
 from mapper.settings import Settings, SettingsError
 
 log = logging.getLogger("mapper.auth")

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from mapper.diff import ENTRY_ROOTS
+from mapper.persistence.folding import Folder
+from mapper.persistence.records import SnapshotInfo
+from mapper.persistence.retention import Retention, expired
+from mapper.persistence.store import Store, now_ms
 from mapper.settings import Settings
-from persistence.folding import Folder
-from persistence.records import SnapshotInfo
-from persistence.retention import Retention, expired
-from persistence.store import Store, now_ms
 
 log = logging.getLogger("mapper.maintenance")
 

@@ -8,11 +8,20 @@ from typing import Any
 
 from pycrdt import Doc
 
-from mapper import access
 from mapper.auth import Authenticator, Identity
+from mapper.core import roles as access
+from mapper.core.clock import Clock, SystemClock
+from mapper.core.metrics import Metrics
 from mapper.diff import ENTRY_ROOTS, content_diff, is_empty
 from mapper.maintenance import ChainMaintenance
-from mapper.metrics import Metrics
+from mapper.persistence.database import create_engine
+from mapper.persistence.folding import load_document
+from mapper.persistence.migrations import upgrade_database
+from mapper.persistence.records import SnapshotInfo
+from mapper.persistence.store import ChainRecord, Store
+from mapper.persistence.sync_store import SyncStore
+from mapper.persistence.writer import UpdateWriter
+from mapper.presence.tracker import PresenceTracker
 from mapper.restore import make_equal
 from mapper.rooms import fanout
 from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
@@ -21,21 +30,12 @@ from mapper.rooms.manager import RoomKind, RoomManager
 from mapper.rooms.room import Room
 from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
-from persistence.database import create_engine
-from persistence.folding import load_document
-from persistence.migrations import upgrade_database
-from persistence.records import SnapshotInfo
-from persistence.store import ChainRecord, Store
-from persistence.sync_store import SyncStore
-from persistence.writer import UpdateWriter
-from presence.tracker import PresenceTracker
-from sync.clock import Clock, SystemClock
-from sync.datasets import registry
-from sync.engine import SyncEngine
-from sync.esi import EsiClient, user_agent
-from sync.live import USER_ROOM_PREFIX, LiveStatus
-from sync.tokens import TokenProvider
-from universe.index import Universe
+from mapper.sync.datasets import registry
+from mapper.sync.engine import SyncEngine
+from mapper.sync.esi import EsiClient, user_agent
+from mapper.sync.live import USER_ROOM_PREFIX, LiveStatus
+from mapper.sync.tokens import TokenProvider
+from mapper.universe.index import Universe
 
 log = logging.getLogger("mapper")
 

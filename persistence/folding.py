@@ -20,10 +20,9 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from mapper.persistence import nesting
+from mapper.persistence.records import Folded
 from pycrdt import Doc, Map, merge_updates
-
-from persistence import nesting
-from persistence.records import Folded
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from persistence.models import (
+from mapper.persistence.models import (
     AuditLog,
     Chain,
     ChainBase,
@@ -20,7 +16,7 @@ from persistence.models import (
     ChainSnapshot,
     ChainUpdate,
 )
-from persistence.records import (
+from mapper.persistence.records import (
     THINNED_REASONS,
     AuditEntry,
     ChainRecord,
@@ -30,6 +26,9 @@ from persistence.records import (
     check_reason,
     check_role,
 )
+from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Merge = Callable[[list[bytes]], Awaitable[Folded]]
 """Merges a base state and log rows into one state (the caller knows how, and off which

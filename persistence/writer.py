@@ -14,8 +14,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from persistence.folding import merge
-from persistence.store import Store
+from mapper.persistence.folding import merge
+from mapper.persistence.store import Store
 
 log = logging.getLogger(__name__)
 

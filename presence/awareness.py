@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mapper.protocol import AwarenessEntry, ProtocolError, RawAwarenessEntry
+from mapper.core.protocol import AwarenessEntry, ProtocolError, RawAwarenessEntry
 
 Owner = Hashable
 

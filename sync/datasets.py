@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mapper.sync.esi import EsiClient, EsiError, Read
+
 from mapper.settings import Settings
-from sync.esi import EsiClient, EsiError, Read
 
 # The location, online and ship routes share ESI's `char-location` rate-limit group.
 CHAR_LOCATION = "char-location"

@@ -23,16 +23,17 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
-from mapper.metrics import Metrics
+from mapper.persistence.sync_store import Subject, SyncStore
+from mapper.presence.tracker import PresenceTracker
+from mapper.sync.datasets import Dataset, Fetched
+from mapper.sync.esi import EsiClient, EsiError, TokenRefused
+from mapper.sync.live import LiveStatus
+from mapper.sync.ratelimit import RateLimiter
+from mapper.sync.tokens import Grant, TokenProvider, TokenProviderError
+
+from mapper.core.clock import Clock
+from mapper.core.metrics import Metrics
 from mapper.settings import Settings
-from persistence.sync_store import Subject, SyncStore
-from presence.tracker import PresenceTracker
-from sync.clock import Clock
-from sync.datasets import Dataset, Fetched
-from sync.esi import EsiClient, EsiError, TokenRefused
-from sync.live import LiveStatus
-from sync.ratelimit import RateLimiter
-from sync.tokens import Grant, TokenProvider, TokenProviderError
 
 log = logging.getLogger("mapper.sync")
 

@@ -13,15 +13,15 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mapper.persistence.sync_store import Character, SyncStore
+from mapper.presence.tracker import PresenceTracker
+from mapper.sync.jumps import Sighting, jump_kind, map_jump
+from mapper.sync.tokens import Grant
+from mapper.universe.index import Universe
 from pycrdt import Doc, Map
 
 from mapper.rooms.manager import RoomManager
 from mapper.rooms.room import Room
-from persistence.sync_store import Character, SyncStore
-from presence.tracker import PresenceTracker
-from sync.jumps import Sighting, jump_kind, map_jump
-from sync.tokens import Grant
-from universe.index import Universe
 
 log = logging.getLogger("mapper.sync")
 

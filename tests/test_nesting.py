@@ -8,11 +8,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mapper.persistence.nesting import (
+    MAX_DEPTH,
+    Nesting,
+    NestingError,
+    read_structs,
+    repair,
+    survey,
+)
+from mapper.presence.awareness import RoomAwareness
 from pycrdt import Array, Doc, Map, Text
 
-from mapper.protocol import RawAwarenessEntry
-from persistence.nesting import MAX_DEPTH, Nesting, NestingError, read_structs, repair, survey
-from presence.awareness import RoomAwareness
+from mapper.core.protocol import RawAwarenessEntry
 
 # One edit: (root, path of keys below it, what to do there).
 values = st.recursive(

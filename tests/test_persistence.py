@@ -15,17 +15,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from mapper.persistence.database import DatabaseUrlError, create_engine
+from mapper.persistence.folding import Folder, merge
+from mapper.persistence.migrations import alembic_config, upgrade_database
+from mapper.persistence.models import Base, ChainBase, ChainUpdate
+from mapper.persistence.records import Folded
+from mapper.persistence.store import Store, now_ms
+from mapper.persistence.writer import UpdateWriter
 from pycrdt import Array, Doc, Map
 from sqlalchemy import func, select, text
 
 from mapper.diff import ENTRY_ROOTS
-from persistence.database import DatabaseUrlError, create_engine
-from persistence.folding import Folder, merge
-from persistence.migrations import alembic_config, upgrade_database
-from persistence.models import Base, ChainBase, ChainUpdate
-from persistence.records import Folded
-from persistence.store import Store, now_ms
-from persistence.writer import UpdateWriter
 from tests.databases import POSTGRES
 
 
@@ -461,7 +461,7 @@ async def test_postgres_outage_loses_nothing(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     postgres_url = database_url
-    caplog.set_level(logging.DEBUG, logger="persistence.writer")
+    caplog.set_level(logging.DEBUG, logger="mapper.persistence.writer")
     name = postgres_url.rsplit("/", 1)[1]
     await upgrade_database(postgres_url)
     store = Store(create_engine(postgres_url))
@@ -554,7 +554,7 @@ async def test_updates_added_during_a_write_go_into_the_next() -> None:
 async def test_failed_writes_are_retried_and_reported_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="persistence.writer")
+    caplog.set_level(logging.DEBUG, logger="mapper.persistence.writer")
     fake = FakeStore()
     fake.failures = 5
     writer = fast_retrying_writer(fake)

@@ -758,7 +758,7 @@ def test_any_edits_end_valid_and_converged(batches: list[Any]) -> None:
 async def test_an_update_from_another_process_is_held_to_the_schema() -> None:
     """Two processes each accept a valid edit (one deletes a system, the other connects it);
     the one that receives the other's edit as a remote update corrects the result."""
-    from mapper.metrics import Metrics
+    from mapper.core.metrics import Metrics
     from mapper.rooms import fanout
     from mapper.rooms.room import Room
 

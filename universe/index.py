@@ -10,10 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from persistence.models import (
+from mapper.persistence.models import (
     UniverseConstellation,
     UniverseGate,
     UniverseImport,
@@ -22,6 +19,8 @@ from persistence.models import (
     UniverseSystem,
     UniverseWormhole,
 )
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 RECHECK_S = 5.0
 

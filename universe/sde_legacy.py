@@ -27,9 +27,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
-
-from universe.archive import Archive, SdeError
-from universe.sde import (
+from mapper.universe.archive import Archive, SdeError
+from mapper.universe.sde import (
     WORMHOLE_GROUP,
     Constellation,
     Progress,

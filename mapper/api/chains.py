@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mapper import access
 from mapper.api.edge import NO_CHAIN, EdgeRoute, json_body
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from mapper.auth import Identity
-from persistence.store import ChainRecord
+from mapper.core import roles as access
+from mapper.persistence.store import ChainRecord
 
 if TYPE_CHECKING:
     from mapper.service import Service

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mapper import access, ids
 from mapper.api.errors import ApiError
+from mapper.core import ids
+from mapper.core import roles as access
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

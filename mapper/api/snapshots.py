@@ -11,15 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mapper import access
 from mapper.api.chains import authorize, service_of
 from mapper.api.edge import NO_SNAPSHOT, EdgeRoute, json_body
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
+from mapper.core import roles as access
 from mapper.diff import content_diff
+from mapper.persistence.folding import load_document
+from mapper.persistence.records import SnapshotInfo
 from mapper.schema import document_json
-from persistence.folding import load_document
-from persistence.records import SnapshotInfo
 
 MAX_LABEL_CHARS = 100
 

@@ -10,13 +10,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mapper import access, ids
 from mapper.api.chains import service_of
 from mapper.api.edge import NO_CHAIN, EdgeRoute, query_chain_id, query_number, query_numbers
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
-from universe.index import UniverseIndex
-from universe.route import chain_links, shortest_path
+from mapper.core import ids
+from mapper.core import roles as access
+from mapper.universe.index import UniverseIndex
+from mapper.universe.route import chain_links, shortest_path
 
 MAX_IDS = 1000
 MAX_LIMIT = 100

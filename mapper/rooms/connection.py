@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from mapper.auth import Identity
-from mapper.metrics import Metrics
+from mapper.core.metrics import Metrics
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001

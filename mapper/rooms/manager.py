@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mapper.metrics import Metrics
-from mapper.protocol import ProtocolError
+from mapper.core.metrics import Metrics
+from mapper.core.protocol import ProtocolError
 from mapper.rooms.connection import Connection
 from mapper.rooms.fanout import Fanout
 from mapper.rooms.room import Room, StoreUpdate, WatchPresence

@@ -18,16 +18,16 @@ from typing import Any, TypeVar
 
 from pycrdt import Doc, Subscription, TransactionEvent
 
-from mapper import protocol
-from mapper.metrics import Metrics
-from mapper.protocol import AwarenessEntry, ProtocolError
+from mapper.core import protocol
+from mapper.core.metrics import Metrics
+from mapper.core.protocol import AwarenessEntry, ProtocolError
+from mapper.persistence import nesting
+from mapper.persistence.folding import apply_stored
+from mapper.persistence.nesting import Nesting, NestingError, Placed
+from mapper.presence.awareness import RoomAwareness
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
 from mapper.schema import SchemaGuard
-from persistence import nesting
-from persistence.folding import apply_stored
-from persistence.nesting import Nesting, NestingError, Placed
-from presence.awareness import RoomAwareness
 
 log = logging.getLogger("mapper.rooms")
 T = TypeVar("T")

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from mapper.persistence.database import create_engine
 from sqlalchemy import Connection, text
-
-from persistence.database import create_engine
 
 MIGRATIONS = Path(__file__).parent
 

@@ -1,8 +1,7 @@
 """Alembic environment: migrates the connection that `upgrade_database` hands over."""
 
 from alembic import context
-
-from persistence.models import Base
+from mapper.persistence.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

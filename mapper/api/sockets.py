@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from mapper import protocol
 from mapper.auth import AuthError, Identity
-from mapper.ids import is_chain_id
-from mapper.protocol import ProtocolError
+from mapper.core import protocol
+from mapper.core.ids import is_chain_id
+from mapper.core.protocol import ProtocolError
 from mapper.rooms.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
@@ -35,8 +35,8 @@ from mapper.rooms.connection import (
 )
 from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
-from mapper.rooms.transport import SEND_NOW
-from sync.live import user_room_key
+from mapper.sync.live import user_room_key
+from mapper.transport import SEND_NOW
 
 if TYPE_CHECKING:
     from mapper.service import Service

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from mapper.auth import Identity
-from mapper.ids import USER_ID
+from mapper.core.ids import USER_ID
 
 VIEWER = "viewer"
 EDITOR = "editor"

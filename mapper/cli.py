@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mapper import settings as settings_module
+from mapper.chains.diff import ENTRY_ROOTS, is_empty
 from mapper.client import ApiClientError
-from mapper.diff import ENTRY_ROOTS, is_empty
 from mapper.persistence.database import DatabaseUrlError
 from mapper.settings import Settings, SettingsError, parse_duration
 from mapper.universe import cli as universe_cli

@@ -9,11 +9,13 @@ from typing import Any
 from pycrdt import Doc
 
 from mapper.auth import Authenticator, Identity
+from mapper.chains.diff import ENTRY_ROOTS, content_diff, is_empty
+from mapper.chains.maintenance import ChainMaintenance
+from mapper.chains.restore import make_equal
+from mapper.chains.schema import counts, document_json, new_chain_update
 from mapper.core import roles as access
 from mapper.core.clock import Clock, SystemClock
 from mapper.core.metrics import Metrics
-from mapper.diff import ENTRY_ROOTS, content_diff, is_empty
-from mapper.maintenance import ChainMaintenance
 from mapper.persistence.database import create_engine
 from mapper.persistence.folding import load_document
 from mapper.persistence.migrations import upgrade_database
@@ -22,13 +24,11 @@ from mapper.persistence.store import ChainRecord, Store
 from mapper.persistence.sync_store import SyncStore
 from mapper.persistence.writer import UpdateWriter
 from mapper.presence.tracker import PresenceTracker
-from mapper.restore import make_equal
 from mapper.rooms import fanout
 from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
 from mapper.rooms.fanout import Fanout
 from mapper.rooms.manager import RoomKind, RoomManager
 from mapper.rooms.room import Room
-from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
 from mapper.sync.datasets import registry
 from mapper.sync.engine import SyncEngine

@@ -25,7 +25,7 @@ from mapper.persistence.writer import UpdateWriter
 from pycrdt import Array, Doc, Map
 from sqlalchemy import func, select, text
 
-from mapper.diff import ENTRY_ROOTS
+from mapper.chains.diff import ENTRY_ROOTS
 from tests.databases import POSTGRES
 
 

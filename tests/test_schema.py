@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from mapper.schema import (
+from mapper.chains.schema import (
     MAX_NOTES,
     SCHEMA_ORIGIN,
     SchemaGuard,
@@ -537,7 +537,7 @@ def is_one_of(*allowed: str) -> Callable[[Any], bool]:
     return lambda value: isinstance(value, str) and value in allowed
 
 
-# Schema 1 written out independently of mapper.schema, to check the guard against.
+# Schema 1 written out independently of mapper.chains.schema, to check the guard against.
 SPEC: dict[str, dict[str, Callable[[Any], bool]]] = {
     "systems": {
         "x": is_number,

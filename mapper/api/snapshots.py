@@ -15,11 +15,11 @@ from mapper.api.chains import authorize, service_of
 from mapper.api.edge import NO_SNAPSHOT, EdgeRoute, json_body
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
+from mapper.chains.diff import content_diff
+from mapper.chains.schema import document_json
 from mapper.core import roles as access
-from mapper.diff import content_diff
 from mapper.persistence.folding import load_document
 from mapper.persistence.records import SnapshotInfo
-from mapper.schema import document_json
 
 MAX_LABEL_CHARS = 100
 

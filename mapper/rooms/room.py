@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from pycrdt import Doc, Subscription, TransactionEvent
 
+from mapper.chains.schema import SchemaGuard
 from mapper.core import protocol
 from mapper.core.metrics import Metrics
 from mapper.core.protocol import AwarenessEntry, ProtocolError
@@ -27,7 +28,6 @@ from mapper.persistence.nesting import Nesting, NestingError, Placed
 from mapper.presence.awareness import RoomAwareness
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
-from mapper.schema import SchemaGuard
 
 log = logging.getLogger("mapper.rooms")
 T = TypeVar("T")

@@ -14,14 +14,14 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
-from mapper.diff import ENTRY_ROOTS
+from mapper.chains.diff import ENTRY_ROOTS
 from mapper.persistence.folding import Folder
 from mapper.persistence.records import SnapshotInfo
 from mapper.persistence.retention import Retention, expired
 from mapper.persistence.store import Store, now_ms
 from mapper.settings import Settings
 
-log = logging.getLogger("mapper.maintenance")
+log = logging.getLogger("mapper.chains.maintenance")
 
 
 class ChainMaintenance:

@@ -8,13 +8,14 @@ from typing import Any
 
 from pycrdt import Doc
 
-from mapper.auth import Authenticator, Identity
+from mapper.auth import Authenticator
 from mapper.chains.diff import ENTRY_ROOTS, content_diff, is_empty
 from mapper.chains.maintenance import ChainMaintenance
 from mapper.chains.restore import make_equal
 from mapper.chains.schema import counts, document_json, new_chain_update
 from mapper.core import roles as access
 from mapper.core.clock import Clock, SystemClock
+from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
 from mapper.persistence.database import create_engine
 from mapper.persistence.folding import load_document

@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 from mapper.api.edge import NO_CHAIN, EdgeRoute, json_body
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
-from mapper.auth import Identity
 from mapper.core import roles as access
+from mapper.core.identity import Identity
 from mapper.persistence.store import ChainRecord
 
 if TYPE_CHECKING:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from mapper.auth import AuthError, Identity
+from mapper.auth import AuthError
 from mapper.core import protocol
+from mapper.core.identity import Identity
 from mapper.core.ids import is_chain_id
 from mapper.core.protocol import ProtocolError
 from mapper.rooms.connection import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from mapper.auth import Identity
+from mapper.core.identity import Identity
 from mapper.core.ids import USER_ID
 
 VIEWER = "viewer"

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from mapper.auth import Identity
+from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
 
 CLOSE_NORMAL = 1000

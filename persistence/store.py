@@ -8,6 +8,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from mapper.persistence.models import (
     AuditLog,
     Chain,
@@ -26,9 +30,6 @@ from mapper.persistence.records import (
     check_reason,
     check_role,
 )
-from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Merge = Callable[[list[bytes]], Awaitable[Folded]]
 """Merges a base state and log rows into one state (the caller knows how, and off which

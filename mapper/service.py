@@ -12,7 +12,7 @@ from mapper.chains.diff import ENTRY_ROOTS, content_diff, is_empty
 from mapper.chains.maintenance import ChainMaintenance
 from mapper.chains.restore import make_equal
 from mapper.chains.schema import SchemaGuard, counts, document_json, new_chain_update
-from mapper.core import roles as access
+from mapper.core import roles
 from mapper.core.clock import Clock, SystemClock
 from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
@@ -155,8 +155,8 @@ class Service:
 
     async def role(self, identity: Identity, chain_id: str) -> str | None:
         if identity.admin:
-            return access.OWNER
-        return access.strongest(await self.store.roles_for(chain_id, identity.member_keys))
+            return roles.OWNER
+        return roles.strongest(await self.store.roles_for(chain_id, identity.member_keys))
 
     async def refresh_access(self, chain_id: str) -> None:
         """Apply a change of a chain's members to its open sockets, in every process."""
@@ -170,7 +170,7 @@ class Service:
             return
         members = await self.store.members(chain_id)
         for connection in list(room.connections):
-            role = access.role_of(connection.identity, members)
+            role = roles.role_of(connection.identity, members)
             if role is None:
                 connection.close(CLOSE_FORBIDDEN, "your access to this chain was revoked")
             else:

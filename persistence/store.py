@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, literal, select, text, union_all, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from mapper.core.roles import OWNER
 from mapper.persistence.models import (
     AuditLog,
     Chain,
@@ -83,7 +84,7 @@ class Store:
             )
             await conn.execute(
                 insert(ChainMember).values(
-                    chain_id=record.id, member=f"user:{created_by}", role="owner"
+                    chain_id=record.id, member=f"user:{created_by}", role=OWNER
                 )
             )
             await _audit(conn, record.id, created_by, "create", {"name": name}, record.created_at)
@@ -172,7 +173,7 @@ class Store:
                 creator = await conn.scalar(select(Chain.created_by).where(Chain.id == chain_id))
                 await conn.execute(
                     insert(ChainMember).values(
-                        chain_id=chain_id, member=f"user:{creator}", role="owner"
+                        chain_id=chain_id, member=f"user:{creator}", role=OWNER
                     )
                 )
             detail = {"fromSnapshotId": None if final is None else final.id}

@@ -17,8 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mapper.api.errors import ApiError
-from mapper.core import ids
-from mapper.core import roles as access
+from mapper.core import ids, roles
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -49,7 +48,7 @@ def _system_id(raw: str) -> int:
 
 
 def _member(raw: str) -> str:
-    if not access.MEMBER_PATTERN.fullmatch(raw):
+    if not roles.MEMBER_PATTERN.fullmatch(raw):
         raise ApiError(422, "member must be user:<id>, corp:<digits> or alliance:<digits>")
     return raw
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from mapper.auth import AuthError
-from mapper.core import protocol
+from mapper.core import protocol, roles
 from mapper.core.identity import Identity
 from mapper.core.ids import is_chain_id
 from mapper.core.protocol import ProtocolError
@@ -83,7 +83,7 @@ async def user_socket(websocket: WebSocket) -> None:
     service: Service = websocket.app.state.service
 
     async def admit(identity: Identity) -> tuple[str, str]:
-        return "viewer", user_room_key(identity.user_id)
+        return roles.VIEWER, user_room_key(identity.user_id)
 
     await _serve(websocket, service, service.user_rooms, admit)
 

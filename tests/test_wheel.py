@@ -7,6 +7,7 @@ project's `sync` or `web`.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,13 +15,17 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+NOT_SOURCE = (".git", ".venv", "node_modules", "build", "*.egg-info", "__pycache__", "mapper-data")
 
 
 def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
+    # Built from a copy: building in place would leave build/ and egg-info in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(source)],
         check=True,
         timeout=300,
     )
@@ -37,8 +42,10 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
         ).stdout.strip()
     )
     before = {path.name for path in site.iterdir()}
+    # --ignore-installed: else pip uninstalls this environment's mapper first.
+    install = [*pip, "install", "--no-deps", "--ignore-installed", "-q"]
     subprocess.run(
-        [*pip, "install", "--no-deps", "-q", "--prefix", str(target), str(wheel)],
+        [*install, "--prefix", str(target), str(wheel)],
         check=True,
         timeout=300,
     )

@@ -24,8 +24,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.idle_connections import free_port, rss_kb, start_server, stop_server
-from mapper import protocol
 from mapper.auth import BuiltinIssuer
+from mapper.core import protocol
 
 PROBE_EVERY_S = 0.02
 ATTACK_TIMEOUT_S = 60.0

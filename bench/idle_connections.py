@@ -28,8 +28,8 @@ import httpx
 from pycrdt import Doc
 from websockets.asyncio.client import ClientConnection, connect
 
-from mapper import protocol
 from mapper.auth import BuiltinIssuer
+from mapper.core import protocol
 
 START_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 30.0

@@ -29,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chain_content import build_chain
 
-from mapper import protocol
+from mapper.chains.schema import SchemaGuard
+from mapper.core import protocol
+from mapper.persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 from mapper.rooms.room import Room
 from mapper.service import Service
 from mapper.settings import Settings
-from persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 
 
 async def timed(action: Callable[[], Awaitable[object]], runs: int) -> list[float]:
@@ -112,7 +113,9 @@ async def main(args: argparse.Namespace) -> None:
         )
 
         async def cold_load() -> None:
-            room = Room(chain.id, metrics=service.metrics, store_update=None, schema=True)
+            room = Room(
+                chain.id, metrics=service.metrics, store_update=None, make_guard=SchemaGuard
+            )
             room.load(await service.store.load_chain_updates(chain.id))
             protocol.create_sync_step1_message(room.doc.get_state())
             room.close()

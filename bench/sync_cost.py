@@ -20,10 +20,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from mapper.core.clock import ManualClock
+from mapper.persistence.sync_store import SyncStore
 from mapper.service import Service
 from mapper.settings import Settings
-from persistence.sync_store import SyncStore
-from sync.clock import ManualClock
 from tests.fake_eve import SECRET, FakeEve, Pilot
 
 USERS, CHARACTERS, PRESENT, PER_PRESENT = 3000, 10_000, 50, 3

@@ -29,11 +29,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from persistence.database import create_engine
-from persistence.migrations import upgrade_database
-from universe.importer import import_sde
-from universe.index import UniverseIndex, load_index
-from universe.sde import read_universe
+from mapper.persistence.database import create_engine
+from mapper.persistence.migrations import upgrade_database
+from mapper.universe.importer import import_sde
+from mapper.universe.index import UniverseIndex, load_index
+from mapper.universe.sde import read_universe
 
 SYLLABLES = ["ja", "ta", "ku", "ne", "ri", "mo", "sa", "vi", "lo", "pe", "an", "ur", "ek", "os"]
 LANGUAGES = ["de", "en", "es", "fr", "ja", "ko", "ru", "zh"]

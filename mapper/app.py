@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from mapper import web
 from mapper.api import chains, edge, health, snapshots, universe
 from mapper.api.errors import (
     ApiError,
@@ -23,12 +24,12 @@ from mapper.api.errors import (
     handle_unexpected,
     handle_unstorable,
 )
-from mapper.rooms.endpoint import chain_socket, user_socket
+from mapper.api.sockets import chain_socket, user_socket
+from mapper.core.clock import Clock
 from mapper.service import Service
 from mapper.settings import Settings
-from sync.clock import Clock
 
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "static"
+WEB_ROOT = Path(web.__file__).resolve().parent / "static"
 
 
 async def web_app(request: Request) -> Response:

@@ -29,7 +29,6 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from mapper.ids import USER_ID
+from mapper.core.identity import Identity
+from mapper.core.ids import USER_ID
 from mapper.settings import Settings, SettingsError
 
 log = logging.getLogger("mapper.auth")
@@ -52,20 +52,6 @@ MAX_TOKEN_CHARS = 16 * 1024  # far above any real token; bounds the work a garba
 _USER_ID = re.compile(USER_ID)
 _GROUP = re.compile(r"(corp|alliance):[0-9]{1,20}")
 _SUB_RULE = "the token's sub must be a user id of 1 to 200 characters without spaces or controls"
-
-
-@dataclass(frozen=True)
-class Identity:
-    user_id: str
-    name: str
-    admin: bool
-    groups: tuple[str, ...]
-    expires_at: float
-
-    @property
-    def member_keys(self) -> tuple[str, ...]:
-        """The keys this caller may appear under in a chain's member table."""
-        return (f"user:{self.user_id}", *self.groups)
 
 
 class AuthError(Exception):

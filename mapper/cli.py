@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mapper import settings as settings_module
+from mapper.chains.diff import ENTRY_ROOTS, is_empty
 from mapper.client import ApiClientError
-from mapper.diff import ENTRY_ROOTS, is_empty
+from mapper.persistence.database import DatabaseUrlError
 from mapper.settings import Settings, SettingsError, parse_duration
-from persistence.database import DatabaseUrlError
-from universe import cli as universe_cli
-from universe.sde import SdeError
+from mapper.universe import cli as universe_cli
+from mapper.universe.sde import SdeError
 
 if TYPE_CHECKING:
     from mapper.auth import BuiltinIssuer
@@ -131,10 +131,10 @@ def _settings(args: argparse.Namespace, *names: str) -> Settings:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from mapper import logs
     from mapper.app import create_app
     from mapper.connection_limits import WaitingConnections, WaitingHttpProtocol
-    from mapper.rooms.transport import WebSocketProtocol
+    from mapper.core import logs
+    from mapper.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
     logs.configure(settings.log_level, secrets=[settings.token_provider_secret])
@@ -305,7 +305,7 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
-    from persistence.migrations import upgrade_database
+    from mapper.persistence.migrations import upgrade_database
 
     settings = _settings(args, "database_url", "data_dir")
     asyncio.run(upgrade_database(settings.resolved_database_url))

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from pycrdt import Doc
 
-from mapper import access
-from mapper.auth import Authenticator, Identity
-from mapper.diff import ENTRY_ROOTS, content_diff, is_empty
-from mapper.maintenance import ChainMaintenance
-from mapper.metrics import Metrics
-from mapper.restore import make_equal
+from mapper.auth import Authenticator
+from mapper.chains.diff import ENTRY_ROOTS, content_diff, is_empty
+from mapper.chains.maintenance import ChainMaintenance
+from mapper.chains.restore import make_equal
+from mapper.chains.schema import SchemaGuard, counts, document_json, new_chain_update
+from mapper.core import roles
+from mapper.core.clock import Clock, SystemClock
+from mapper.core.identity import Identity
+from mapper.core.metrics import Metrics
+from mapper.core.tasks import Tasks
+from mapper.persistence.database import create_engine
+from mapper.persistence.folding import load_document
+from mapper.persistence.migrations import upgrade_database
+from mapper.persistence.records import SnapshotInfo
+from mapper.persistence.retention import Retention
+from mapper.persistence.store import ChainRecord, Store
+from mapper.persistence.sync_store import SyncStore
+from mapper.persistence.writer import UpdateWriter
+from mapper.presence.tracker import PresenceTracker
 from mapper.rooms import fanout
 from mapper.rooms.connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
 from mapper.rooms.fanout import Fanout
 from mapper.rooms.manager import RoomKind, RoomManager
 from mapper.rooms.room import Room
-from mapper.schema import counts, document_json, new_chain_update
 from mapper.settings import Settings
-from persistence.database import create_engine
-from persistence.folding import load_document
-from persistence.migrations import upgrade_database
-from persistence.records import SnapshotInfo
-from persistence.store import ChainRecord, Store
-from persistence.sync_store import SyncStore
-from persistence.writer import UpdateWriter
-from presence.tracker import PresenceTracker
-from sync.clock import Clock, SystemClock
-from sync.datasets import registry
-from sync.engine import SyncEngine
-from sync.esi import EsiClient, user_agent
-from sync.live import USER_ROOM_PREFIX, LiveStatus
-from sync.tokens import TokenProvider
-from universe.index import Universe
+from mapper.sync.datasets import registry
+from mapper.sync.engine import SyncEngine, SyncSettings
+from mapper.sync.esi import EsiClient, user_agent
+from mapper.sync.live import LiveStatus
+from mapper.sync.tokens import TokenProvider
+from mapper.universe.index import Universe
 
 log = logging.getLogger("mapper")
 
@@ -49,22 +51,47 @@ class Service:
         self.metrics = Metrics()
         self.auth = Authenticator.from_settings(settings)
         self.store = Store(create_engine(settings.resolved_database_url))
-        self.universe = Universe(self.store.engine)
-        self.maintenance = ChainMaintenance(self.store, settings, flush=self._flush)
+        self.universe = Universe(self.store.engine, self.clock)
+        # The one owner of background work: what the parts start, `stop` ends.
+        self.tasks = Tasks()
+        self.maintenance = ChainMaintenance(
+            self.store,
+            self._flush,
+            clock=self.clock,
+            tasks=self.tasks.group("maintenance"),
+            snapshot_interval_s=settings.snapshot_interval_s,
+            compact_rows=settings.compact_updates,
+            compact_bytes=settings.compact_bytes,
+            retention=Retention(
+                keep_all_ms=int(settings.snapshot_keep_all_s * 1000),
+                keep_hourly_ms=int(settings.snapshot_keep_hourly_s * 1000),
+                keep_daily_ms=int(settings.snapshot_keep_daily_s * 1000),
+            ),
+        )
         self.writer = UpdateWriter(
             self.store,
+            clock=self.clock,
+            tasks=self.tasks.group("writer"),
             flush_ms=settings.flush_ms,
             on_flush=self.metrics.record_flush,
             on_stored=self.maintenance.logged,
         )
         self.fanout = (
-            Fanout(settings.redis_url, self._on_fanout, self._on_fanout_reconnect)
+            Fanout(
+                settings.redis_url,
+                self._on_fanout,
+                self._on_fanout_reconnect,
+                clock=self.clock,
+                tasks=self.tasks.group("fanout"),
+            )
             if settings.redis_url
             else None
         )
-        self.presence = PresenceTracker(self.clock.now, settings.cold_after_s)
+        self.presence = PresenceTracker(self.clock, settings.cold_after_s)
         self.rooms = RoomManager(
             self.metrics,
+            clock=self.clock,
+            tasks=self.tasks.group("rooms"),
             idle_s=settings.room_idle_s,
             fanout=self.fanout,
             presence=self._watch_presence,
@@ -73,24 +100,29 @@ class Service:
             SyncStore(self.store.engine),
             self.rooms,
             self.presence,
-            self.universe,
+            self.universe,  # the star map: which systems stargates join
             jump_gap_s=settings.jump_gap_s,
         )
         self.sync = _sync_engine(
-            settings, self.store, self.presence, self.live, self.clock, self.metrics
+            settings,
+            self.store,
+            self.presence,
+            self.live,
+            self.clock,
+            self.metrics,
+            self.tasks.group("sync"),
         )
         self.chain_rooms = RoomKind(
+            "chain",
             load=self.store.load_chain_updates,
             store=self.writer.add,
             flush=self.writer.flush,
-            schema=True,
+            guard=SchemaGuard,
             unloaded=self.maintenance.unloaded,
         )
         # Live status documents are rebuilt from the character status projection, never stored.
-        self.user_rooms = RoomKind(
-            load=self.live.user_document, store=None, flush=None, schema=False
-        )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
+        self._jobs = self.tasks.group("jobs")
 
     async def start(self) -> None:
         await upgrade_database(self.settings.resolved_database_url)
@@ -112,6 +144,7 @@ class Service:
         await self.maintenance.close()
         if self.fanout is not None:
             await self.fanout.close()
+        await self.tasks.close()
         await self.store.close()
         await self.auth.aclose()
 
@@ -126,8 +159,8 @@ class Service:
 
     async def role(self, identity: Identity, chain_id: str) -> str | None:
         if identity.admin:
-            return access.OWNER
-        return access.strongest(await self.store.roles_for(chain_id, identity.member_keys))
+            return roles.OWNER
+        return roles.strongest(await self.store.roles_for(chain_id, identity.member_keys))
 
     async def refresh_access(self, chain_id: str) -> None:
         """Apply a change of a chain's members to its open sockets, in every process."""
@@ -141,7 +174,7 @@ class Service:
             return
         members = await self.store.members(chain_id)
         for connection in list(room.connections):
-            role = access.role_of(connection.identity, members)
+            role = roles.role_of(connection.identity, members)
             if role is None:
                 connection.close(CLOSE_FORBIDDEN, "your access to this chain was revoked")
             else:
@@ -252,7 +285,7 @@ class Service:
                 connection,
                 user_id=connection.identity.user_id,
                 room_key=room.key,
-                chain=not room.key.startswith(USER_ROOM_PREFIX),
+                chain=room.kind is self.chain_rooms,
                 can_edit=connection.can_edit,
                 states=room.awareness.owner_states(connection),
             )
@@ -263,9 +296,7 @@ class Service:
         if room:
             self.rooms.apply_remote(room, sender, kind, payload)
         elif kind == fanout.ACCESS:
-            task = asyncio.create_task(self._refresh_local_access(payload.decode()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._jobs.spawn(self._refresh_local_access(payload.decode()))
         elif kind == fanout.DELETED:
             self._close_deleted(payload.decode())
 
@@ -281,12 +312,25 @@ def _sync_engine(
     live: LiveStatus,
     clock: Clock,
     metrics: Metrics,
+    tasks: Tasks,
 ) -> SyncEngine | None:
     if not settings.token_provider_url:
         return None
     return SyncEngine(
-        settings,
-        datasets=registry(settings),
+        SyncSettings(
+            workers=settings.sync_workers,
+            scan_interval_s=settings.sync_scan_interval_s,
+            scan_limit=settings.sync_scan_limit,
+            cold_after_s=settings.cold_after_s,
+            stale_run_s=settings.sync_stale_run_s,
+            forget_after_s=settings.sync_forget_after_s,
+            rate_per_minute=settings.sync_rate_per_minute,
+            rate_burst=settings.sync_rate_burst,
+        ),
+        datasets=registry(
+            online_cadence_s=settings.online_cadence_s,
+            location_cadence_s=settings.location_cadence_s,
+        ),
         store=SyncStore(store.engine),
         tracker=presence,
         live=live,
@@ -303,4 +347,5 @@ def _sync_engine(
         ),
         clock=clock,
         metrics=metrics,
+        tasks=tasks,
     )

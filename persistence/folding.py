@@ -22,8 +22,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 from pycrdt import Doc, Map, merge_updates
 
-from persistence import nesting
-from persistence.records import Folded
+from mapper.persistence import nesting
+from mapper.persistence.records import Folded
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from persistence.database import sqlite_thread_engine
-from persistence.models import (
+from mapper.core.roles import OWNER
+from mapper.persistence.database import sqlite_thread_engine
+from mapper.persistence.models import (
     AuditLog,
     Chain,
     ChainBase,
@@ -33,7 +34,7 @@ from persistence.models import (
     ChainSnapshot,
     ChainUpdate,
 )
-from persistence.records import (
+from mapper.persistence.records import (
     THINNED_REASONS,
     AuditEntry,
     ChainRecord,
@@ -101,7 +102,7 @@ class Store:
             )
             await conn.execute(
                 insert(ChainMember).values(
-                    chain_id=record.id, member=f"user:{created_by}", role="owner"
+                    chain_id=record.id, member=f"user:{created_by}", role=OWNER
                 )
             )
             await _audit(conn, record.id, created_by, "create", {"name": name}, record.created_at)
@@ -190,7 +191,7 @@ class Store:
                 creator = await conn.scalar(select(Chain.created_by).where(Chain.id == chain_id))
                 await conn.execute(
                     insert(ChainMember).values(
-                        chain_id=chain_id, member=f"user:{creator}", role="owner"
+                        chain_id=chain_id, member=f"user:{creator}", role=OWNER
                     )
                 )
             detail = {"fromSnapshotId": None if final is None else final.id}

@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.models import CharacterStatus, SyncSubject
+from mapper.persistence.models import CharacterStatus, SyncSubject
 
 IDLE, RUNNING = "idle", "running"
 

@@ -14,8 +14,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from persistence.folding import merge
-from persistence.store import Store
+from mapper.core.clock import Clock
+from mapper.core.tasks import Tasks
+from mapper.persistence.folding import merge
+from mapper.persistence.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,15 @@ class UpdateWriter:
         self,
         store: Store,
         *,
+        clock: Clock,
+        tasks: Tasks,
         flush_ms: int = 250,
         on_flush: OnFlush | None = None,
         on_stored: OnStored | None = None,
     ):
         self._store = store
+        self._tasks = tasks
+        self._clock = clock
         self._on_stored = on_stored
         # Half the budget for gathering (fewer, larger writes); the rest for the round trip.
         self._window_s = flush_ms / 2 / 1000
@@ -76,7 +82,7 @@ class UpdateWriter:
     def start(self) -> None:
         if self._task is not None:
             raise RuntimeError("the update writer is already started")
-        self._task = asyncio.create_task(self._run(), name="update-writer")
+        self._task = self._tasks.spawn(self._run(), name="update-writer")
 
     async def flush(self, chain_id: str | None = None) -> None:
         """Return once every update pending now (for `chain_id`, or all) is committed.
@@ -142,7 +148,7 @@ class UpdateWriter:
             except Exception as error:
                 self._failed(error)
                 self._wake.set()  # everything is still pending
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
             else:
                 delay = self.retry_first_s
@@ -187,7 +193,7 @@ class UpdateWriter:
     def _failed(self, error: Exception) -> None:
         if self._healthy:
             self._healthy = False
-            self._failing_since = time.monotonic()
+            self._failing_since = self._clock.monotonic()
             log.warning(
                 "database write failed; keeping %d updates and retrying: %s", self._count, error
             )
@@ -198,5 +204,6 @@ class UpdateWriter:
         if not self._healthy:
             self._healthy = True
             log.warning(
-                "database writes recovered after %.1f s", time.monotonic() - self._failing_since
+                "database writes recovered after %.1f s",
+                self._clock.monotonic() - self._failing_since,
             )

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from mapper.logs import redact
-from sync.clock import Clock
+from mapper.core.clock import Clock
+from mapper.core.logs import redact
 
 log = logging.getLogger("mapper.sync.esi")
 

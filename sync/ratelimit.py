@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from sync.clock import Clock
+from mapper.core.clock import Clock
 
 
 @dataclass(slots=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from mapper.logs import redact
-from mapper.settings import SettingsError
-from sync.clock import Clock
+from mapper.core.clock import Clock
+from mapper.core.errors import SettingsError
+from mapper.core.logs import redact
 
 log = logging.getLogger("mapper.sync.tokens")
 

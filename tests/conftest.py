@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.database import create_engine
-from persistence.migrations import upgrade_database
+from mapper.persistence.database import create_engine
+from mapper.persistence.migrations import upgrade_database
 from tests.databases import database
 from tests.server import MapperServer
 from tests.yclient import ensure_node_modules

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sync.clock import ManualClock
+from mapper.core.clock import ManualClock
 from tests.live_server import serve_in_loop
 from tests.server import free_port
 

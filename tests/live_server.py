@@ -17,9 +17,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from mapper.app import create_app
+from mapper.core.clock import ManualClock
 from mapper.service import Service
 from mapper.settings import Settings
-from sync.clock import ManualClock
 from tests.server import OnLoopback, free_port
 from tests.wire import WireClient
 

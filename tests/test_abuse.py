@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 from pycrdt import Doc, Map, write_var_uint
 
-from mapper import protocol
-from persistence.database import create_engine
-from persistence.store import Store
+from mapper.core import protocol
+from mapper.persistence.database import create_engine
+from mapper.persistence.store import Store
 from tests.chains import add_system, auth, create_chain, document, grant, join, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from pycrdt import Map, Text
 
-from mapper.logs import REDACTED, redact
+from mapper.core.logs import REDACTED, redact
 from tests.chains import auth, create_chain, join
 from tests.server import MapperServer, free_port
 from tests.wire import WireClient

@@ -27,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mapper.auth import Authenticator, AuthError, BuiltinIssuer, Identity
+from mapper.auth import Authenticator, AuthError, BuiltinIssuer
+from mapper.core.identity import Identity
 from mapper.settings import Settings, SettingsError
 
 ISSUER = "https://issuer.example"

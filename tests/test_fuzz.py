@@ -38,8 +38,8 @@ from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
-from mapper import protocol
-from mapper.schema import ROOTS, document_json
+from mapper.chains.schema import ROOTS, document_json
+from mapper.core import protocol
 from tests.chains import add_system, auth, create_chain, grant, join, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient

@@ -10,9 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from mapper.protocol import RawAwarenessEntry
-from persistence.nesting import MAX_DEPTH, Nesting, NestingError, read_structs, repair, survey
-from presence.awareness import RoomAwareness
+from mapper.core.protocol import RawAwarenessEntry
+from mapper.persistence.nesting import (
+    MAX_DEPTH,
+    Nesting,
+    NestingError,
+    read_structs,
+    repair,
+    survey,
+)
+from mapper.presence.awareness import RoomAwareness
 
 # One edit: (root, path of keys below it, what to do there).
 values = st.recursive(
@@ -139,7 +146,7 @@ def test_repair_keeps_the_allowed_levels() -> None:
 
 def test_awareness_tombstones_are_forgotten_after_the_timeout() -> None:
     now = [0.0]
-    awareness = RoomAwareness(clock=lambda: now[0])
+    awareness = RoomAwareness(lambda: now[0])
     owner = object()
     for client_id in range(1, 9):
         awareness.apply(owner, [RawAwarenessEntry(client_id, 1, b"{}")], {"id": "u"})

@@ -18,14 +18,16 @@ from alembic.script import ScriptDirectory
 from pycrdt import Array, Doc, Map
 from sqlalchemy import func, select, text
 
-from mapper.diff import ENTRY_ROOTS
-from persistence.database import DatabaseUrlError, create_engine
-from persistence.folding import Folder, merge
-from persistence.migrations import alembic_config, upgrade_database
-from persistence.models import Base, ChainBase, ChainUpdate
-from persistence.records import Folded
-from persistence.store import Store, now_ms
-from persistence.writer import UpdateWriter
+from mapper.chains.diff import ENTRY_ROOTS
+from mapper.core.clock import SystemClock
+from mapper.core.tasks import Tasks
+from mapper.persistence.database import DatabaseUrlError, create_engine
+from mapper.persistence.folding import Folder, merge
+from mapper.persistence.migrations import alembic_config, upgrade_database
+from mapper.persistence.models import Base, ChainBase, ChainUpdate
+from mapper.persistence.records import Folded
+from mapper.persistence.store import Store, now_ms
+from mapper.persistence.writer import UpdateWriter
 from tests.databases import POSTGRES
 
 
@@ -388,7 +390,7 @@ async def test_ping(store: Store) -> None:
 
 @pytest.fixture
 async def writer(store: Store) -> AsyncIterator[UpdateWriter]:
-    writer = UpdateWriter(store, flush_ms=250)
+    writer = UpdateWriter(store, clock=SystemClock(), tasks=Tasks(), flush_ms=250)
     writer.start()
     yield writer
     await writer.close()
@@ -410,7 +412,9 @@ async def test_an_update_is_stored_within_flush_ms(store: Store, writer: UpdateW
 
 async def test_a_burst_becomes_one_row_per_chain(store: Store) -> None:
     flushes: list[tuple[float, int, int]] = []
-    writer = UpdateWriter(store, on_flush=lambda *flush: flushes.append(flush))
+    writer = UpdateWriter(
+        store, clock=SystemClock(), tasks=Tasks(), on_flush=lambda *flush: flushes.append(flush)
+    )
     writer.start()
     home, other = await store.create_chain("Home", "a"), await store.create_chain("Other", "a")
     home_doc, other_doc = EditedDoc(), EditedDoc()
@@ -442,7 +446,8 @@ async def test_flush_of_one_chain_waits_for_it(store: Store, writer: UpdateWrite
 
 
 async def test_close_writes_everything_first(store: Store) -> None:
-    writer = UpdateWriter(store, flush_ms=10_000)  # close() must not sit out a 2.5 s window
+    # close() must not sit out a 2.5 s window
+    writer = UpdateWriter(store, clock=SystemClock(), tasks=Tasks(), flush_ms=10_000)
     writer.start()
     chain = await store.create_chain("Home", "alice")
     edited = EditedDoc()
@@ -461,12 +466,12 @@ async def test_postgres_outage_loses_nothing(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     postgres_url = database_url
-    caplog.set_level(logging.DEBUG, logger="persistence.writer")
+    caplog.set_level(logging.DEBUG, logger="mapper.persistence.writer")
     name = postgres_url.rsplit("/", 1)[1]
     await upgrade_database(postgres_url)
     store = Store(create_engine(postgres_url))
     chain = await store.create_chain("Home", "alice")
-    writer = UpdateWriter(store, flush_ms=40)
+    writer = UpdateWriter(store, clock=SystemClock(), tasks=Tasks(), flush_ms=40)
     writer.start()
     edited = EditedDoc()
     for update in edited.edit(10):
@@ -527,7 +532,7 @@ class FakeStore:
 
 
 def fast_retrying_writer(fake: FakeStore) -> UpdateWriter:
-    writer = UpdateWriter(fake, flush_ms=20)  # type: ignore[arg-type]
+    writer = UpdateWriter(fake, clock=SystemClock(), tasks=Tasks(), flush_ms=20)  # type: ignore[arg-type]
     writer.retry_first_s = writer.retry_max_s = 0.01
     return writer
 
@@ -554,7 +559,7 @@ async def test_updates_added_during_a_write_go_into_the_next() -> None:
 async def test_failed_writes_are_retried_and_reported_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="persistence.writer")
+    caplog.set_level(logging.DEBUG, logger="mapper.persistence.writer")
     fake = FakeStore()
     fake.failures = 5
     writer = fast_retrying_writer(fake)

@@ -13,7 +13,7 @@ from pycrdt import Doc, Map, Text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from mapper import protocol
+from mapper.core import protocol
 from tests.chains import add_system, create_chain, grant, join, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient, updates_received

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from mapper.schema import (
+from mapper.chains.schema import (
     MAX_NOTES,
     SCHEMA_ORIGIN,
     SchemaGuard,
@@ -537,7 +537,7 @@ def is_one_of(*allowed: str) -> Callable[[Any], bool]:
     return lambda value: isinstance(value, str) and value in allowed
 
 
-# Schema 1 written out independently of mapper.schema, to check the guard against.
+# Schema 1 written out independently of mapper.chains.schema, to check the guard against.
 SPEC: dict[str, dict[str, Callable[[Any], bool]]] = {
     "systems": {
         "x": is_number,
@@ -758,13 +758,16 @@ def test_any_edits_end_valid_and_converged(batches: list[Any]) -> None:
 async def test_an_update_from_another_process_is_held_to_the_schema() -> None:
     """Two processes each accept a valid edit (one deletes a system, the other connects it);
     the one that receives the other's edit as a remote update corrects the result."""
-    from mapper.metrics import Metrics
+    from mapper.core.metrics import Metrics
     from mapper.rooms import fanout
     from mapper.rooms.room import Room
 
     stored: list[bytes] = []
     room = Room(
-        "chain", metrics=Metrics(), store_update=lambda key, u: stored.append(u), schema=True
+        "chain",
+        metrics=Metrics(),
+        store_update=lambda key, u: stored.append(u),
+        make_guard=SchemaGuard,
     )
     peer: Doc = Doc()
     with peer.transaction():

@@ -17,9 +17,10 @@ from playwright.async_api import expect
 from pycrdt import Map
 from sqlalchemy import select
 
-from mapper import protocol
-from persistence.models import CharacterStatus
-from sync.clock import ManualClock
+from mapper.core import protocol
+from mapper.core.clock import ManualClock
+from mapper.persistence.models import CharacterStatus
+from mapper.universe.importer import import_sde
 from tests import sde_export
 from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
 from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed
@@ -28,7 +29,6 @@ from tests.sde_export import J100001, J123456, J200000, JITA, NIARJA, PERIMETER
 from tests.server import MapperServer
 from tests.wire import WireClient, updates_received
 from tests.yclient import YClient
-from universe.importer import import_sde
 
 ALICE_MAIN, ALICE_ALT, BOB_MAIN = 90000001, 90000002, 90000003
 # Pilots follow presence in well under a second; the bound leaves room for a loaded machine.

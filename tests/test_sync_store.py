@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.sync_store import SyncStore
+from mapper.persistence.sync_store import SyncStore
 
 T = 1_800_000_000_000  # ms
 DATASETS = ("onlineStatus", "location")

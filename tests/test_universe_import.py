@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.models import UniverseGate, UniverseImport
+from mapper.persistence.models import UniverseGate, UniverseImport
+from mapper.universe.importer import import_sde, import_statics, parse_statics
+from mapper.universe.index import load_index
+from mapper.universe.sde import SdeError, read_universe
 from tests import sde_export
 from tests.sde_export import AUNIA, J100001, J123456, J200000, JITA, NIARJA, PERIMETER, TAMA
-from universe.importer import import_sde, import_statics, parse_statics
-from universe.index import load_index
-from universe.sde import SdeError, read_universe
 
 
 async def test_import_reads_every_field(engine: AsyncEngine, tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from universe.index import UniverseIndex
-from universe.route import chain_links, shortest_path
+from mapper.universe.index import UniverseIndex
+from mapper.universe.route import chain_links, shortest_path
 
 # A hand-drawn map (ids as in the SDE: 30... known space, 31... wormhole space).
 #

@@ -14,9 +14,9 @@ import pytest
 from pycrdt import Map
 from sqlalchemy import func, select
 
-from persistence.database import create_engine
-from persistence.models import ChainBase, ChainUpdate
-from persistence.retention import DAY_MS, HOUR_MS, Retention, expired
+from mapper.persistence.database import create_engine
+from mapper.persistence.models import ChainBase, ChainUpdate
+from mapper.persistence.retention import DAY_MS, HOUR_MS, Retention, expired
 from tests.chains import add_system, auth, create_chain, document, grant, join
 from tests.server import MapperServer
 

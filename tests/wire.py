@@ -16,7 +16,7 @@ from pycrdt import Doc, Map, TransactionEvent
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from mapper import protocol
+from mapper.core import protocol
 
 ROOTS = ("meta", "systems", "connections", "signatures")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from universe.sde import SdeError
+from mapper.universe.sde import SdeError
 
 DOWNLOAD_CHUNK = 1 << 20
 # CCP asks the callers of its services to say who they are (ESI best practices).
@@ -49,9 +49,9 @@ def _import(args: argparse.Namespace, settings: Any) -> None:
 
 
 async def _import_async(source: str, url: str) -> None:
-    from persistence.database import create_engine
-    from persistence.migrations import upgrade_database
-    from universe.importer import import_sde
+    from mapper.persistence.database import create_engine
+    from mapper.persistence.migrations import upgrade_database
+    from mapper.universe.importer import import_sde
 
     await upgrade_database(url)
     started = time.monotonic()
@@ -123,9 +123,9 @@ def _statics(args: argparse.Namespace, settings: Any) -> None:
 
 
 async def _statics_async(text: str, source: str, url: str) -> None:
-    from persistence.database import create_engine
-    from persistence.migrations import upgrade_database
-    from universe.importer import import_statics
+    from mapper.persistence.database import create_engine
+    from mapper.persistence.migrations import upgrade_database
+    from mapper.universe.importer import import_statics
 
     await upgrade_database(url)
     engine = create_engine(url)

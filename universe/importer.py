@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.models import (
+from mapper.persistence.models import (
     UniverseConstellation,
     UniverseGate,
     UniverseImport,
@@ -25,8 +25,8 @@ from persistence.models import (
     UniverseSystem,
     UniverseWormhole,
 )
-from persistence.store import now_ms
-from universe.sde import Progress, SdeError, read_universe
+from mapper.persistence.store import now_ms
+from mapper.universe.sde import Progress, SdeError, read_universe
 
 CHUNK = 2000  # rows per INSERT statement
 Written = Callable[[str, int], None]

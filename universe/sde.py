@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from universe.archive import Archive, SdeError
+from mapper.universe.archive import Archive, SdeError
 
 __all__ = ["SdeError", "UniverseData", "read_universe"]
 
@@ -127,7 +127,7 @@ def wormhole_code(type_name: str) -> str:
 
 def read_universe(path: Path, progress: Progress | None = None) -> UniverseData:
     """Reads a zip or a folder of either layout; blocking, so run it in a thread."""
-    from universe import sde_legacy  # the YAML reader is only needed for old exports
+    from mapper.universe import sde_legacy  # the YAML reader is only needed for old exports
 
     archive = Archive(path)
     try:

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from universe.archive import Archive, SdeError
-from universe.sde import (
+from mapper.universe.archive import Archive, SdeError
+from mapper.universe.sde import (
     WORMHOLE_GROUP,
     Constellation,
     Progress,

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mapper import access
 from mapper.api.edge import NO_CHAIN, EdgeRoute, json_body
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
-from mapper.auth import Identity
-from persistence.store import ChainRecord
+from mapper.core import roles
+from mapper.core.identity import Identity
+from mapper.persistence.store import ChainRecord
 
 if TYPE_CHECKING:
     from mapper.service import Service
@@ -48,7 +48,7 @@ async def authorize(
     role = await service.role(identity, chain_id)
     if chain is None or role is None:
         raise ApiError(404, NO_CHAIN)
-    if not access.at_least(role, needed):
+    if not roles.at_least(role, needed):
         raise ApiError(403, f"this needs the {needed} role on the chain; you are {role}")
     return identity, chain, role
 
@@ -67,7 +67,7 @@ async def create_chain(request: Request) -> Response:
     identity = await caller(request)
     name = _chain_name(json_body(request))
     chain = await service_of(request).create_chain(name, identity.user_id)
-    return JSONResponse(chain_json(chain, access.OWNER), status_code=201)
+    return JSONResponse(chain_json(chain, roles.OWNER), status_code=201)
 
 
 async def list_chains(request: Request) -> Response:
@@ -79,33 +79,33 @@ async def list_chains(request: Request) -> Response:
 
 
 async def get_chain(request: Request) -> Response:
-    _, chain, role = await authorize(request, access.VIEWER)
+    _, chain, role = await authorize(request, roles.VIEWER)
     return JSONResponse(chain_json(chain, role))
 
 
 async def get_document(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.VIEWER)
+    _, chain, _ = await authorize(request, roles.VIEWER)
     return JSONResponse(await service_of(request).chain_content(chain.id))
 
 
 async def delete_chain(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, roles.OWNER)
     await service_of(request).delete_chain(chain.id, identity.user_id)
     return Response(status_code=204)
 
 
 async def list_members(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER)
+    _, chain, _ = await authorize(request, roles.OWNER)
     members = await service_of(request).store.members(chain.id)
     return JSONResponse({"items": [{"member": m, "role": r} for m, r in sorted(members.items())]})
 
 
 async def put_member(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, roles.OWNER)
     member: str = request.path_params["member"]
     role = json_body(request).get("role")
-    if role not in access.ROLES:
-        raise ApiError(422, f"'role' must be one of {', '.join(access.ROLES)}")
+    if role not in roles.ROLES:
+        raise ApiError(422, f"'role' must be one of {', '.join(roles.ROLES)}")
     service = service_of(request)
     members = await service.store.members(chain.id)
     _keep_an_owner(members, member, role)
@@ -118,7 +118,7 @@ async def put_member(request: Request) -> Response:
 
 
 async def delete_member(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, roles.OWNER)
     member: str = request.path_params["member"]
     service = service_of(request)
     members = await service.store.members(chain.id)
@@ -134,8 +134,8 @@ async def delete_member(request: Request) -> Response:
 
 def _keep_an_owner(members: dict[str, str], member: str, new_role: str | None) -> None:
     """A chain must keep at least one owner, or nobody could manage it but service admins."""
-    owners = {m for m, r in members.items() if r == access.OWNER}
-    if owners == {member} and new_role != access.OWNER:
+    owners = {m for m, r in members.items() if r == roles.OWNER}
+    if owners == {member} and new_role != roles.OWNER:
         raise ApiError(409, "that would leave the chain without an owner; add another first")
 
 

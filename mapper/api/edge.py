@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mapper import access, ids
 from mapper.api.errors import ApiError
+from mapper.core import ids, roles
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -48,7 +48,7 @@ def _system_id(raw: str) -> int:
 
 
 def _member(raw: str) -> str:
-    if not access.MEMBER_PATTERN.fullmatch(raw):
+    if not roles.MEMBER_PATTERN.fullmatch(raw):
         raise ApiError(422, "member must be user:<id>, corp:<digits> or alliance:<digits>")
     return raw
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from mapper.api.errors import ApiError
-from mapper.auth import AuthError, Identity
+from mapper.auth import AuthError
+from mapper.core.identity import Identity
 
 
 async def caller(request: Request) -> Identity:

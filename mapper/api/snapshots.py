@@ -11,15 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mapper import access
 from mapper.api.chains import authorize, service_of
 from mapper.api.edge import NO_SNAPSHOT, EdgeRoute, json_body
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
-from mapper.diff import content_diff
-from mapper.schema import document_json
-from persistence.folding import load_document
-from persistence.records import SnapshotInfo
+from mapper.chains.diff import content_diff
+from mapper.chains.schema import document_json
+from mapper.core import roles
+from mapper.persistence.folding import load_document
+from mapper.persistence.records import SnapshotInfo
 
 MAX_LABEL_CHARS = 100
 
@@ -42,13 +42,13 @@ def _snapshot_id(request: Request) -> int:
 
 
 async def list_snapshots(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    _, chain, _ = await authorize(request, roles.OWNER, deleted=True)
     snapshots = await service_of(request).store.list_snapshots(chain.id)
     return JSONResponse({"items": [snapshot_json(snapshot) for snapshot in snapshots]})
 
 
 async def create_snapshot(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER)
+    identity, chain, _ = await authorize(request, roles.OWNER)
     label = json_body(request).get("label")
     if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL_CHARS):
         raise ApiError(422, f"'label' must be a string of at most {MAX_LABEL_CHARS} characters")
@@ -66,20 +66,20 @@ async def _snapshot_content(request: Request, chain_id: str) -> dict[str, Any]:
 
 
 async def get_snapshot(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    _, chain, _ = await authorize(request, roles.OWNER, deleted=True)
     return JSONResponse(await _snapshot_content(request, chain.id))
 
 
 async def diff_snapshot(request: Request) -> Response:
     """What restoring the snapshot would add, remove and change in the chain as it is now."""
-    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    _, chain, _ = await authorize(request, roles.OWNER, deleted=True)
     target = await _snapshot_content(request, chain.id)
     current = await service_of(request).chain_content(chain.id)
     return JSONResponse({"snapshotId": _snapshot_id(request), **content_diff(current, target)})
 
 
 async def delete_snapshot(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    identity, chain, _ = await authorize(request, roles.OWNER, deleted=True)
     store = service_of(request).store
     if not await store.delete_snapshot(chain.id, _snapshot_id(request), identity.user_id):
         raise ApiError(404, NO_SNAPSHOT)
@@ -87,7 +87,7 @@ async def delete_snapshot(request: Request) -> Response:
 
 
 async def restore_snapshot(request: Request) -> Response:
-    identity, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    identity, chain, _ = await authorize(request, roles.OWNER, deleted=True)
     try:
         before = await service_of(request).restore(
             chain.id, _snapshot_id(request), identity.user_id
@@ -98,7 +98,7 @@ async def restore_snapshot(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    _, chain, _ = await authorize(request, access.OWNER, deleted=True)
+    _, chain, _ = await authorize(request, roles.OWNER, deleted=True)
     entries = await service_of(request).store.list_audit(chain.id)
     items = [
         {"at": entry.at, "actor": entry.actor, "action": entry.action, "detail": entry.detail}
@@ -112,7 +112,7 @@ async def verify(request: Request) -> Response:
     identity = await caller(request)
     if not identity.admin:
         raise ApiError(403, "verify is for service admins")
-    _, chain, _ = await authorize(request, access.OWNER)
+    _, chain, _ = await authorize(request, roles.OWNER)
     return JSONResponse(await service_of(request).verify(chain.id))
 
 

@@ -10,13 +10,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mapper import access, ids
 from mapper.api.chains import service_of
 from mapper.api.edge import NO_CHAIN, EdgeRoute, query_chain_id, query_number, query_numbers
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
-from universe.index import UniverseIndex
-from universe.route import chain_links, shortest_path
+from mapper.core import ids, roles
+from mapper.universe.index import UniverseIndex
+from mapper.universe.route import chain_links, shortest_path
 
 MAX_IDS = 1000
 MAX_LIMIT = 100
@@ -94,7 +94,7 @@ async def route(request: Request) -> Response:
     if chain_id:
         chain = await service.store.get_chain(chain_id)
         role = await service.role(identity, chain_id) if chain is not None else None
-        if role is None or not access.at_least(role, access.VIEWER):
+        if role is None or not roles.at_least(role, roles.VIEWER):
             raise ApiError(404, NO_CHAIN)
         content = await service.chain_content(chain_id)
         links = chain_links(

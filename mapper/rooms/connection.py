@@ -15,13 +15,13 @@ the room would get the bystanders' tabs closed for echoing it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from mapper.auth import Identity
-from mapper.metrics import Metrics
-from mapper.rooms.transport import binary_frame
+from mapper.core import roles
+from mapper.core.identity import Identity
+from mapper.core.metrics import Metrics
+from mapper.core.protocol import binary_frame
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -42,18 +42,19 @@ RELAY_CREDIT_MAX = 64
 
 
 class TokenBucket:
-    """`rate` events a second with bursts of `burst`."""
+    """`rate` events a second with bursts of `burst`, on `clock` (a monotonic reading)."""
 
-    __slots__ = ("burst", "rate", "tokens", "updated")
+    __slots__ = ("burst", "clock", "rate", "tokens", "updated")
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float]) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.tokens = float(burst)
-        self.updated = time.monotonic()
+        self.clock = clock
+        self.updated = clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens < 1.0:
@@ -101,7 +102,7 @@ class Connection:
 
     @property
     def can_edit(self) -> bool:
-        return self.role in ("editor", "owner")
+        return roles.at_least(self.role, roles.EDITOR)
 
     def send(self, message: bytes, frame: bytes | None = None) -> bool:
         """Queue a message; False when the connection is closing or has just overflowed.

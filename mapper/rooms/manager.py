@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from mapper.metrics import Metrics
-from mapper.protocol import ProtocolError
-from mapper.rooms.connection import Connection
+from mapper.core.clock import Clock
+from mapper.core.metrics import Metrics
+from mapper.core.protocol import ProtocolError
+from mapper.core.tasks import Tasks
+from mapper.rooms.connection import CLOSE_GOING_AWAY, Connection
 from mapper.rooms.fanout import Fanout
-from mapper.rooms.room import Room, StoreUpdate, WatchPresence
+from mapper.rooms.room import MakeGuard, Room, StoreUpdate, WatchPresence
 
 log = logging.getLogger("mapper.rooms")
 
@@ -32,12 +33,14 @@ class RoomUnavailable(Exception):
 
 @dataclass(frozen=True)
 class RoomKind:
-    """What a family of rooms needs: where it loads from and whether it keeps its changes."""
+    """What a family of rooms needs: where it loads from, whether it keeps its changes, and
+    the rules its documents are held to. Rooms know their kind: `room.kind is chain_rooms`."""
 
+    name: str
     load: Callable[[str], Awaitable[Iterable[bytes]]]
     store: StoreUpdate | None
     flush: Callable[[str], Awaitable[None]] | None
-    schema: bool
+    guard: MakeGuard | None = None
     unloaded: Callable[[str], None] | None = None
 
 
@@ -46,23 +49,26 @@ class RoomManager:
         self,
         metrics: Metrics,
         *,
+        clock: Clock,
+        tasks: Tasks,
         idle_s: float,
         fanout: Fanout | None = None,
         presence: WatchPresence | None = None,
     ) -> None:
         self._metrics = metrics
+        self._clock = clock
         self._presence = presence
         self._idle_s = idle_s
         self._fanout = fanout
         self._rooms: dict[str, Room] = {}
         self._kinds: dict[str, RoomKind] = {}
         self._loads: dict[str, asyncio.Task[None]] = {}
-        self._unloads: dict[str, asyncio.TimerHandle] = {}
+        self._unloads: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._tasks = tasks
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._housekeeping())
+        self._sweeper = self._tasks.spawn(self._housekeeping(), name="room-housekeeping")
 
     def get(self, key: str) -> Room | None:
         """The room if it is loaded and serving."""
@@ -86,15 +92,17 @@ class RoomManager:
             room = Room(
                 key,
                 metrics=self._metrics,
+                kind=kind,
+                clock=self._clock,
                 store_update=kind.store,
-                schema=kind.schema,
+                make_guard=kind.guard,
                 publish=self._fanout.publish if self._fanout is not None else None,
                 presence=self._presence,
             )
             self._rooms[key] = room
             self._kinds[key] = kind
             self._metrics.rooms.set(len(self._rooms))
-            self._loads[key] = asyncio.create_task(self._load(room, kind))
+            self._loads[key] = self._tasks.spawn(self._load(room, kind), name=f"load {key}")
         self._cancel_unload(key)
         room.joining += 1
         try:
@@ -134,11 +142,11 @@ class RoomManager:
         """Graceful shutdown: close every client (the writer then makes their changes durable)."""
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for handle in self._unloads.values():
-            handle.cancel()
+        for unload in self._unloads.values():
+            unload.cancel()
         self._unloads.clear()
         for room in list(self._rooms.values()):
-            room.close_all(1001, "server shutting down")
+            room.close_all(CLOSE_GOING_AWAY, "server shutting down")
 
     async def _load(self, room: Room, kind: RoomKind) -> None:
         try:
@@ -152,7 +160,7 @@ class RoomManager:
             room.load(await kind.load(room.key))
             await room.survey()
             room.request_sync()
-            self._spawn(self._check_stored(room))
+            self._tasks.spawn(self._check_stored(room))
         except BaseException:
             log.exception("room %s: load failed", room.key)
             if self._rooms.get(room.key) is room:
@@ -173,20 +181,18 @@ class RoomManager:
             if self._rooms.get(room.key) is not room:
                 return  # unloaded meanwhile; the next load checks again
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     def _schedule_unload(self, room: Room) -> None:
         self._cancel_unload(room.key)
-        loop = asyncio.get_running_loop()
-        self._unloads[room.key] = loop.call_later(self._idle_s, self._unload, room)
+        self._unloads[room.key] = self._tasks.spawn(self._unload_later(room))
+
+    async def _unload_later(self, room: Room) -> None:
+        await self._clock.sleep(self._idle_s)
+        self._unload(room)
 
     def _cancel_unload(self, key: str) -> None:
-        handle = self._unloads.pop(key, None)
-        if handle is not None:
-            handle.cancel()
+        unload = self._unloads.pop(key, None)
+        if unload is not None:
+            unload.cancel()
 
     def _unload(self, room: Room) -> None:
         self._unloads.pop(room.key, None)
@@ -200,13 +206,13 @@ class RoomManager:
         if kind.unloaded is not None:
             kind.unloaded(room.key)
         if self._fanout is not None:
-            self._spawn(self._fanout.unsubscribe(room.key))
+            self._tasks.spawn(self._fanout.unsubscribe(room.key))
         log.debug("room %s: unloaded", room.key)
 
     async def _housekeeping(self) -> None:
         sweeps = 0
         while True:
-            await asyncio.sleep(AWARENESS_SWEEP_S)
+            await self._clock.sleep(AWARENESS_SWEEP_S)
             sweeps += 1
             for room in self.rooms():
                 room.expire_awareness(AWARENESS_TIMEOUT_S)

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from persistence.database import create_engine
+from mapper.persistence.database import create_engine
 
 MIGRATIONS = Path(__file__).parent
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from persistence.models import Base
+from mapper.persistence.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

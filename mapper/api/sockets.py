@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from mapper import protocol
-from mapper.auth import AuthError, Identity
-from mapper.ids import is_chain_id
-from mapper.protocol import ProtocolError
+from mapper.auth import AuthError
+from mapper.core import protocol, roles
+from mapper.core.identity import Identity
+from mapper.core.ids import is_chain_id
+from mapper.core.protocol import ProtocolError
 from mapper.rooms.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
@@ -35,8 +36,8 @@ from mapper.rooms.connection import (
 )
 from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
-from mapper.rooms.transport import RECEIVE_NOW, SEND_NOW
-from sync.live import user_room_key
+from mapper.sync.live import user_room_key
+from mapper.transport import RECEIVE_NOW, SEND_NOW
 
 if TYPE_CHECKING:
     from mapper.service import Service
@@ -82,7 +83,7 @@ async def user_socket(websocket: WebSocket) -> None:
     service: Service = websocket.app.state.service
 
     async def admit(identity: Identity) -> tuple[str, str]:
-        return "viewer", user_room_key(identity.user_id)
+        return roles.VIEWER, user_room_key(identity.user_id)
 
     await _serve(websocket, service, service.user_rooms, admit)
 
@@ -113,7 +114,7 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: 
         identity,
         role,
         queue_bytes=settings.send_queue_bytes,
-        rate=TokenBucket(settings.rate_limit, settings.rate_burst),
+        rate=TokenBucket(settings.rate_limit, settings.rate_burst, service.clock.monotonic),
         metrics=service.metrics,
         send_now=websocket.scope.get("extensions", {}).get(SEND_NOW),
     )
@@ -156,6 +157,7 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
     receive_now = websocket.scope.get("extensions", {}).get(RECEIVE_NOW)
     if receive_now is not None:
         receive_now(reader.receive_now)
+    # System time, not the service clock: the token was verified against it.
     expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()
     token_expiry = asyncio.create_task(asyncio.sleep(max(expires_in, 0)))
     tasks = [

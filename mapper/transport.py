@@ -5,9 +5,9 @@ ASGI sends are coroutines, so a room that broadcasts through them wakes one task
 update. When the socket can take more bytes, writing the frame at once costs a fraction of
 that; and since server frames are never masked, one broadcast frames its message once and
 writes the same bytes to every socket. The app finds the callable under
-`scope["extensions"][SEND_NOW]`; it takes a whole frame (`binary_frame`) and returns False when
-the frame was not written (socket paused, closing, or closed), and the app then queues the
-message for the ordinary ASGI send.
+`scope["extensions"][SEND_NOW]`; it takes a whole frame (`mapper.core.protocol.binary_frame`)
+and returns False when the frame was not written (socket paused, closing, or closed), and the
+app then queues the message for the ordinary ASGI send.
 
 Likewise an ASGI receive goes through a queue, pauses and resumes reading, and wakes the app's
 task for every message. The app may hand a callable to `scope["extensions"][RECEIVE_NOW]`; each
@@ -22,7 +22,6 @@ Under another server the extensions are absent and only the ASGI path is used.
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -36,18 +35,6 @@ RECEIVE_NOW = "mapper.receive_now"
 
 # Takes a binary message; True when it was handled, False to receive it through ASGI instead.
 Receiver = Callable[[bytes], bool]
-
-_FIN_BINARY = 0x82  # FIN bit and the binary opcode; no mask bit: servers never mask
-
-
-def binary_frame(payload: bytes) -> bytes:
-    """One unfragmented, unmasked, uncompressed binary websocket frame (RFC 6455 5.2)."""
-    size = len(payload)
-    if size < 126:
-        return bytes((_FIN_BINARY, size)) + payload
-    if size < 1 << 16:
-        return struct.pack("!BBH", _FIN_BINARY, 126, size) + payload
-    return struct.pack("!BBQ", _FIN_BINARY, 127, size) + payload
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):

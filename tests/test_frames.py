@@ -4,7 +4,7 @@ itself would send."""
 import pytest
 from websockets.frames import Frame, Opcode
 
-from mapper.rooms.transport import binary_frame
+from mapper.core.protocol import binary_frame
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 300_000])

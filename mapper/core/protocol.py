@@ -2,12 +2,14 @@
 
 Websocket bytes come from outside: every read is bounds-checked and a malformed frame raises
 `ProtocolError`, never `IndexError` or a pycrdt panic. pycrdt's own decoder trusts its input,
-which is why the reading half lives here; the writing half reuses pycrdt's encoders.
+which is why the reading half lives here; the writing half reuses pycrdt's encoders. Also
+the websocket frame that carries a message to clients, built once per broadcast.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +29,13 @@ AUTH_PERMISSION_DENIED = 0
 
 # A varUint past 2**53 cannot be a JS number, so no stock client sends one.
 _MAX_VAR_UINT_BYTES = 8
+_FIN_BINARY = 0x82  # a websocket frame's FIN bit and binary opcode
 
 __all__ = [
     "AwarenessEntry",
     "ProtocolError",
     "RawAwarenessEntry",
+    "binary_frame",
     "create_awareness_message",
     "create_sync_step1_message",
     "create_sync_step2_message",
@@ -222,3 +226,15 @@ def create_sync_step2_message(update: bytes) -> bytes:
 def permission_denied_message(reason: str) -> bytes:
     encoded = reason.encode()
     return bytes([MESSAGE_AUTH, AUTH_PERMISSION_DENIED]) + write_var_uint(len(encoded)) + encoded
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """One unfragmented, unmasked, uncompressed binary websocket frame (RFC 6455 5.2): what a
+    server sends. Masking is for clients, and the service turns deflate off, so the bytes are
+    the same for every receiver."""
+    size = len(payload)
+    if size < 126:
+        return bytes((_FIN_BINARY, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", _FIN_BINARY, 126, size) + payload
+    return struct.pack("!BBQ", _FIN_BINARY, 127, size) + payload

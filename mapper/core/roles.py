@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from mapper.auth import Identity
-from mapper.ids import USER_ID
+from mapper.core.identity import Identity
+from mapper.core.ids import USER_ID
 
 VIEWER = "viewer"
 EDITOR = "editor"

@@ -13,7 +13,7 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-from mapper.schema import ROOTS, document_json
+from mapper.chains.schema import ROOTS, document_json
 
 RESTORE_ORIGIN = "restore"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mapper.schema import ROOTS
+from mapper.chains.schema import ROOTS
 
 ENTRY_ROOTS = ROOTS[1:]  # systems, connections, signatures
 

@@ -200,11 +200,11 @@ class _Reader:
 
     def receive_now(self, frame: bytes) -> bool:
         """A frame just read; False to have it come through `read_loop` instead."""
-        if self._busy or len(frame) > LARGE_UPDATE_BYTES:
-            return False
         connection = self._connection
-        if connection.close_code is not None:
-            return True  # nothing more is read once the connection is to close
+        # Once the connection is to close, declining is what stops the reading: the server
+        # queues the frame and pauses the socket, and read_loop no longer takes from the queue.
+        if self._busy or len(frame) > LARGE_UPDATE_BYTES or connection.close_code is not None:
+            return False
         try:
             for item in self._messages(frame):
                 self._room.receive(connection, item)
@@ -220,6 +220,8 @@ class _Reader:
         connection = self._connection
         while True:
             message = await websocket.receive()
+            if connection.close_code is not None:
+                return  # asked to close while waiting: nothing more is read
             if message["type"] == "websocket.disconnect":
                 connection.close(message.get("code", 1000), "client left")
                 return

@@ -21,6 +21,7 @@ from mapper.persistence.records import (
     AuditEntry,
     ChainRecord,
     Folded,
+    MemberChange,
     SnapshotInfo,
     check_member,
     check_reason,
@@ -33,6 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 Merge = Callable[[list[bytes]], Awaitable[Folded]]
 """Merges a base state and log rows into one state (the caller knows how, and off which
 thread); also counts the content."""
+
+MemberCheck = Callable[[Mapping[str, str]], None]
+"""Judges a member change against the chain's members (member key to role) as they are;
+raises to refuse it."""
 
 log = logging.getLogger(__name__)
 
@@ -191,13 +196,51 @@ class Store:
             return list(await conn.scalars(query))
 
     async def members(self, chain_id: str) -> dict[str, str]:
-        query = (
-            select(ChainMember.member, ChainMember.role)
-            .where(ChainMember.chain_id == chain_id)
-            .order_by(ChainMember.member)
-        )
         async with self.engine.connect() as conn:
-            return {member: role for member, role in await conn.execute(query)}
+            return await _members(conn, chain_id)
+
+    async def change_member(
+        self,
+        chain_id: str,
+        member: str,
+        role: str | None,
+        *,
+        actor: str,
+        check: MemberCheck,
+    ) -> MemberChange | None:
+        """Grant `role` to `member`, change it, or revoke it (`role` None), with its audit entry,
+        in one transaction. `check` sees the members as they are while the chain's row is
+        locked, so no other member change comes between its verdict and the write; it raises
+        to refuse, and nothing is written. None if no such live chain."""
+        check_member(member)
+        if role is not None:
+            check_role(role)
+        async with self.engine.begin() as conn:
+            # The lock first: in SQLite a write is what takes the database's write lock, and a
+            # read before it would see a state another writer may change before ours commits.
+            if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=None):
+                return None
+            members = await _members(conn, chain_id)
+            check(members)
+            change = MemberChange(member, members.get(member), role)
+            if role is None:
+                await conn.execute(
+                    delete(ChainMember).where(
+                        ChainMember.chain_id == chain_id, ChainMember.member == member
+                    )
+                )
+            else:
+                statement = self._upsert_dialect.insert(ChainMember).values(
+                    chain_id=chain_id, member=member, role=role
+                )
+                await conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[ChainMember.chain_id, ChainMember.member],
+                        set_={"role": role},
+                    )
+                )
+            await _audit(conn, chain_id, actor, change.action, change.detail, now_ms())
+        return change
 
     async def set_member(self, chain_id: str, member: str, role: str) -> None:
         """Add the member or change their role."""
@@ -435,6 +478,38 @@ class Store:
                 at=at,
             )
 
+    async def record_restore(
+        self,
+        chain_id: str,
+        snapshot_id: int,
+        *,
+        actor: str,
+        state: bytes,
+        counts: Mapping[str, int],
+        last_update_id: int,
+    ) -> SnapshotInfo | None:
+        """The `pre-restore` snapshot (`state`, the content just before) of a restore to
+        `snapshot_id`, and the restore's audit entry, in one transaction. None if the chain
+        is not live (deleted meanwhile)."""
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=None):
+                return None
+            before = await _insert_snapshot(
+                conn,
+                chain_id,
+                state=state,
+                reason="pre-restore",
+                counts=counts,
+                last_update_id=last_update_id,
+                created_by=actor,
+                label=None,
+                at=at,
+            )
+            detail = {"snapshotId": snapshot_id, "preRestoreSnapshotId": before.id}
+            await _audit(conn, chain_id, actor, "restore", detail, at)
+        return before
+
     async def list_snapshots(self, chain_id: str) -> list[SnapshotInfo]:
         """Newest first, without the state blobs."""
         query = (
@@ -534,6 +609,15 @@ async def _mark_chain(
         update(Chain).where(Chain.id == chain_id, is_deleted).values(deleted_at=deleted_at)
     )
     return marked.rowcount > 0
+
+
+async def _members(conn: AsyncConnection, chain_id: str) -> dict[str, str]:
+    query = (
+        select(ChainMember.member, ChainMember.role)
+        .where(ChainMember.chain_id == chain_id)
+        .order_by(ChainMember.member)
+    )
+    return {member: role for member, role in await conn.execute(query)}
 
 
 async def _latest_update_id(conn: AsyncConnection, chain_id: str) -> int:

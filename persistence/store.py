@@ -242,27 +242,6 @@ class Store:
             await _audit(conn, chain_id, actor, change.action, change.detail, now_ms())
         return change
 
-    async def set_member(self, chain_id: str, member: str, role: str) -> None:
-        """Add the member or change their role."""
-        check_member(member)
-        check_role(role)
-        statement = self._upsert_dialect.insert(ChainMember).values(
-            chain_id=chain_id, member=member, role=role
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[ChainMember.chain_id, ChainMember.member], set_={"role": role}
-        )
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
-
-    async def remove_member(self, chain_id: str, member: str) -> bool:
-        statement = delete(ChainMember).where(
-            ChainMember.chain_id == chain_id, ChainMember.member == member
-        )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(statement)
-        return result.rowcount > 0
-
     # The update log
 
     async def append_updates(self, batch: Mapping[str, Sequence[bytes]]) -> None:
@@ -581,12 +560,6 @@ class Store:
             return await conn.scalar(query)
 
     # Audit
-
-    async def add_audit(
-        self, chain_id: str, actor: str, action: str, detail: Mapping[str, Any] | None = None
-    ) -> None:
-        async with self.engine.begin() as conn:
-            await _audit(conn, chain_id, actor, action, detail, now_ms())
 
     async def list_audit(self, chain_id: str) -> list[AuditEntry]:
         """Newest first."""

@@ -140,11 +140,13 @@ class Service:
         await self.store.ping()
 
     async def _members_changed(self, chain_id: str) -> None:
+        """Apply a change of a chain's members to its open sockets, in every process."""
         if self.fanout is not None:
             self.fanout.publish_control(fanout.ACCESS, chain_id)
         await self.connections.apply_members(chain_id)
 
     def _deleted(self, chain_id: str) -> None:
+        """Close a deleted chain's open sockets, in every process."""
         self.connections.close_deleted(chain_id)
         if self.fanout is not None:
             self.fanout.publish_control(fanout.DELETED, chain_id)

@@ -28,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chain_content import build_chain
-from mapper.persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 
+from mapper.chains.schema import SchemaGuard
 from mapper.core import protocol
 from mapper.core.identity import Identity
+from mapper.persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 from mapper.rooms.room import Room
 from mapper.service import Service
 from mapper.settings import Settings
@@ -115,7 +116,9 @@ async def main(args: argparse.Namespace) -> None:
         )
 
         async def cold_load() -> None:
-            room = Room(chain.id, metrics=service.metrics, store_update=None, schema=True)
+            room = Room(
+                chain.id, metrics=service.metrics, store_update=None, make_guard=SchemaGuard
+            )
             room.load(await service.store.load_chain_updates(chain.id))
             protocol.create_sync_step1_message(room.doc.get_state())
             room.close()

@@ -20,9 +20,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from mapper.persistence.sync_store import SyncStore
-
 from mapper.core.clock import ManualClock
+from mapper.persistence.sync_store import SyncStore
 from mapper.service import Service
 from mapper.settings import Settings
 from tests.fake_eve import SECRET, FakeEve, Pilot

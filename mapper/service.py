@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from mapper.auth import Authenticator
@@ -11,11 +10,14 @@ from mapper.chains.chains import Chains
 from mapper.chains.connections import OpenConnections
 from mapper.chains.documents import ChainDocuments
 from mapper.chains.maintenance import ChainMaintenance
+from mapper.chains.schema import SchemaGuard
 from mapper.chains.snapshots import Snapshots
 from mapper.core.clock import Clock, SystemClock
 from mapper.core.metrics import Metrics
+from mapper.core.tasks import Tasks
 from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
+from mapper.persistence.retention import Retention
 from mapper.persistence.store import Store
 from mapper.persistence.sync_store import SyncStore
 from mapper.persistence.writer import UpdateWriter
@@ -27,9 +29,9 @@ from mapper.rooms.manager import RoomKind, RoomManager
 from mapper.rooms.room import Room
 from mapper.settings import Settings
 from mapper.sync.datasets import registry
-from mapper.sync.engine import SyncEngine
+from mapper.sync.engine import SyncEngine, SyncSettings
 from mapper.sync.esi import EsiClient, user_agent
-from mapper.sync.live import USER_ROOM_PREFIX, LiveStatus
+from mapper.sync.live import LiveStatus
 from mapper.sync.tokens import TokenProvider
 from mapper.universe.index import Universe
 
@@ -46,21 +48,42 @@ class Service:
         self.auth = Authenticator.from_settings(settings)
         self.store = Store(create_engine(settings.resolved_database_url))
         self.universe = Universe(self.store.engine)
-        self.maintenance = ChainMaintenance(self.store, settings, flush=self._flush)
+        # The one owner of background work: what the parts start, `stop` ends.
+        self.tasks = Tasks()
+        self.maintenance = ChainMaintenance(
+            self.store,
+            self._flush,
+            tasks=self.tasks.group("maintenance"),
+            snapshot_interval_s=settings.snapshot_interval_s,
+            compact_rows=settings.compact_updates,
+            compact_bytes=settings.compact_bytes,
+            retention=Retention(
+                keep_all_ms=int(settings.snapshot_keep_all_s * 1000),
+                keep_hourly_ms=int(settings.snapshot_keep_hourly_s * 1000),
+                keep_daily_ms=int(settings.snapshot_keep_daily_s * 1000),
+            ),
+        )
         self.writer = UpdateWriter(
             self.store,
+            tasks=self.tasks.group("writer"),
             flush_ms=settings.flush_ms,
             on_flush=self.metrics.record_flush,
             on_stored=self.maintenance.logged,
         )
         self.fanout = (
-            Fanout(settings.redis_url, self._on_fanout, self._on_fanout_reconnect)
+            Fanout(
+                settings.redis_url,
+                self._on_fanout,
+                self._on_fanout_reconnect,
+                tasks=self.tasks.group("fanout"),
+            )
             if settings.redis_url
             else None
         )
         self.presence = PresenceTracker(self.clock.now, settings.cold_after_s)
         self.rooms = RoomManager(
             self.metrics,
+            tasks=self.tasks.group("rooms"),
             idle_s=settings.room_idle_s,
             fanout=self.fanout,
             presence=self._watch_presence,
@@ -69,23 +92,28 @@ class Service:
             SyncStore(self.store.engine),
             self.rooms,
             self.presence,
-            self.universe,
+            self.universe,  # the star map: which systems stargates join
             jump_gap_s=settings.jump_gap_s,
         )
         self.sync = _sync_engine(
-            settings, self.store, self.presence, self.live, self.clock, self.metrics
+            settings,
+            self.store,
+            self.presence,
+            self.live,
+            self.clock,
+            self.metrics,
+            self.tasks.group("sync"),
         )
         self.chain_rooms = RoomKind(
+            "chain",
             load=self.store.load_chain_updates,
             store=self.writer.add,
             flush=self.writer.flush,
-            schema=True,
+            guard=SchemaGuard,
             unloaded=self.maintenance.unloaded,
         )
         # Live status documents are rebuilt from the character status projection, never stored.
-        self.user_rooms = RoomKind(
-            load=self.live.user_document, store=None, flush=None, schema=False
-        )
+        self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
         # The use cases: what the HTTP API and the sockets may do to chains.
         access = ChainAccess(self.store)
         documents = ChainDocuments(self.store, self.rooms, self.writer.flush)
@@ -107,7 +135,7 @@ class Service:
             self.writer.flush,
             self.maintenance,
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs = self.tasks.group("jobs")
 
     async def start(self) -> None:
         await upgrade_database(self.settings.resolved_database_url)
@@ -129,6 +157,7 @@ class Service:
         await self.maintenance.close()
         if self.fanout is not None:
             await self.fanout.close()
+        await self.tasks.close()
         await self.store.close()
         await self.auth.aclose()
 
@@ -157,7 +186,7 @@ class Service:
                 connection,
                 user_id=connection.identity.user_id,
                 room_key=room.key,
-                chain=not room.key.startswith(USER_ROOM_PREFIX),
+                chain=room.kind is self.chain_rooms,
                 can_edit=connection.can_edit,
                 states=room.awareness.owner_states(connection),
             )
@@ -168,9 +197,7 @@ class Service:
         if room:
             self.rooms.apply_remote(room, sender, kind, payload)
         elif kind == fanout.ACCESS:
-            task = asyncio.create_task(self.connections.apply_members(payload.decode()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._jobs.spawn(self.connections.apply_members(payload.decode()))
         elif kind == fanout.DELETED:
             self.connections.close_deleted(payload.decode())
 
@@ -186,12 +213,25 @@ def _sync_engine(
     live: LiveStatus,
     clock: Clock,
     metrics: Metrics,
+    tasks: Tasks,
 ) -> SyncEngine | None:
     if not settings.token_provider_url:
         return None
     return SyncEngine(
-        settings,
-        datasets=registry(settings),
+        SyncSettings(
+            workers=settings.sync_workers,
+            scan_interval_s=settings.sync_scan_interval_s,
+            scan_limit=settings.sync_scan_limit,
+            cold_after_s=settings.cold_after_s,
+            stale_run_s=settings.sync_stale_run_s,
+            forget_after_s=settings.sync_forget_after_s,
+            rate_per_minute=settings.sync_rate_per_minute,
+            rate_burst=settings.sync_rate_burst,
+        ),
+        datasets=registry(
+            online_cadence_s=settings.online_cadence_s,
+            location_cadence_s=settings.location_cadence_s,
+        ),
         store=SyncStore(store.engine),
         tracker=presence,
         live=live,
@@ -208,4 +248,5 @@ def _sync_engine(
         ),
         clock=clock,
         metrics=metrics,
+        tasks=tasks,
     )

@@ -13,12 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mapper.core.errors import SettingsError
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the setting."""
 
 
 def parse_duration(text: str, unit: str = "s") -> float:

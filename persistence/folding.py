@@ -20,9 +20,10 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from pycrdt import Doc, Map, merge_updates
+
 from mapper.persistence import nesting
 from mapper.persistence.records import Folded
-from pycrdt import Doc, Map, merge_updates
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-# Weakest first; a user's role on a chain is the strongest one that applies to them.
-ROLES = ("viewer", "editor", "owner")
+from mapper.core.roles import ROLES
+
 MEMBER_KINDS = ("user", "corp", "alliance")
 SNAPSHOT_REASONS = ("periodic", "manual", "pre-restore", "unload", "delete")
 # Taken by the service on its own, so thinned with age; the others stay until deleted.

@@ -8,6 +8,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mapper.core.roles import OWNER
 from mapper.persistence.models import (
     AuditLog,
     Chain,
@@ -27,9 +32,6 @@ from mapper.persistence.records import (
     check_reason,
     check_role,
 )
-from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Merge = Callable[[list[bytes]], Awaitable[Folded]]
 """Merges a base state and log rows into one state (the caller knows how, and off which
@@ -87,7 +89,7 @@ class Store:
             )
             await conn.execute(
                 insert(ChainMember).values(
-                    chain_id=record.id, member=f"user:{created_by}", role="owner"
+                    chain_id=record.id, member=f"user:{created_by}", role=OWNER
                 )
             )
             await _audit(conn, record.id, created_by, "create", {"name": name}, record.created_at)
@@ -176,7 +178,7 @@ class Store:
                 creator = await conn.scalar(select(Chain.created_by).where(Chain.id == chain_id))
                 await conn.execute(
                     insert(ChainMember).values(
-                        chain_id=chain_id, member=f"user:{creator}", role="owner"
+                        chain_id=chain_id, member=f"user:{creator}", role=OWNER
                     )
                 )
             detail = {"fromSnapshotId": None if final is None else final.id}

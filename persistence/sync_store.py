@@ -12,10 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mapper.persistence.models import CharacterStatus, SyncSubject
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mapper.persistence.models import CharacterStatus, SyncSubject
 
 IDLE, RUNNING = "idle", "running"
 

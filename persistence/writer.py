@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from mapper.core.tasks import Tasks
 from mapper.persistence.folding import merge
 from mapper.persistence.store import Store
 
@@ -33,11 +34,13 @@ class UpdateWriter:
         self,
         store: Store,
         *,
+        tasks: Tasks,
         flush_ms: int = 250,
         on_flush: OnFlush | None = None,
         on_stored: OnStored | None = None,
     ):
         self._store = store
+        self._tasks = tasks
         self._on_stored = on_stored
         # Half the budget for gathering (fewer, larger writes); the rest for the round trip.
         self._window_s = flush_ms / 2 / 1000
@@ -76,7 +79,7 @@ class UpdateWriter:
     def start(self) -> None:
         if self._task is not None:
             raise RuntimeError("the update writer is already started")
-        self._task = asyncio.create_task(self._run(), name="update-writer")
+        self._task = self._tasks.spawn(self._run(), name="update-writer")
 
     async def flush(self, chain_id: str | None = None) -> None:
         """Return once every update pending now (for `chain_id`, or all) is committed.

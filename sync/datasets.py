@@ -13,8 +13,6 @@ from typing import Any
 
 from mapper.sync.esi import EsiClient, EsiError, Read
 
-from mapper.settings import Settings
-
 # The location, online and ship routes share ESI's `char-location` rate-limit group.
 CHAR_LOCATION = "char-location"
 
@@ -36,6 +34,7 @@ class Dataset:
     cadence_s: float
     group: str
     read: ReadCharacter
+    locates: bool = False  # its answers say where characters are: moves may be jumps
 
 
 async def read_online(esi: EsiClient, character_id: int, token: str) -> Fetched:
@@ -56,10 +55,10 @@ async def read_location(esi: EsiClient, character_id: int, token: str) -> Fetche
     return Fetched(fields if where.fresh or ship.fresh else None, expires_at)
 
 
-def registry(settings: Settings) -> dict[str, Dataset]:
+def registry(*, online_cadence_s: float, location_cadence_s: float) -> dict[str, Dataset]:
     datasets = [
-        Dataset("onlineStatus", settings.online_cadence_s, CHAR_LOCATION, read_online),
-        Dataset("location", settings.location_cadence_s, CHAR_LOCATION, read_location),
+        Dataset("onlineStatus", online_cadence_s, CHAR_LOCATION, read_online),
+        Dataset("location", location_cadence_s, CHAR_LOCATION, read_location, locates=True),
     ]
     return {dataset.name: dataset for dataset in datasets}
 

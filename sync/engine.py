@@ -21,8 +21,12 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
+from mapper.core.clock import Clock
+from mapper.core.metrics import Metrics
+from mapper.core.tasks import Tasks
 from mapper.persistence.sync_store import Subject, SyncStore
 from mapper.presence.tracker import PresenceTracker
 from mapper.sync.datasets import Dataset, Fetched
@@ -30,10 +34,6 @@ from mapper.sync.esi import EsiClient, EsiError, TokenRefused
 from mapper.sync.live import LiveStatus
 from mapper.sync.ratelimit import RateLimiter
 from mapper.sync.tokens import Grant, TokenProvider, TokenProviderError
-
-from mapper.core.clock import Clock
-from mapper.core.metrics import Metrics
-from mapper.settings import Settings
 
 log = logging.getLogger("mapper.sync")
 
@@ -47,10 +47,24 @@ def ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
+@dataclass(frozen=True)
+class SyncSettings:
+    """The engine's share of the service's settings (`MAPPER_SYNC_*`, `MAPPER_COLD_AFTER_S`)."""
+
+    workers: int
+    scan_interval_s: float
+    scan_limit: int
+    cold_after_s: float
+    stale_run_s: float
+    forget_after_s: float
+    rate_per_minute: float
+    rate_burst: int
+
+
 class SyncEngine:
     def __init__(
         self,
-        settings: Settings,
+        settings: SyncSettings,
         *,
         datasets: dict[str, Dataset],
         store: SyncStore,
@@ -60,6 +74,7 @@ class SyncEngine:
         esi: EsiClient,
         clock: Clock,
         metrics: Metrics,
+        tasks: Tasks,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -71,13 +86,13 @@ class SyncEngine:
         self._esi = esi
         self._clock = clock
         self._limiter = RateLimiter(
-            clock, rate_per_minute=settings.sync_rate_per_minute, burst=settings.sync_rate_burst
+            clock, rate_per_minute=settings.rate_per_minute, burst=settings.rate_burst
         )
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
         self._timers: dict[Key, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._workers: list[asyncio.Task[None]] = []
+        self._tasks = tasks  # workers, the scanner, timers
+        self._jobs = tasks.group("jobs")  # work dispatched outside the queue
         self._hot: set[str] = set()
         # Tokens ESI refused: not tried again (each refusal costs ESI error budget) until the
         # provider grants a new one. Memory only, like every token.
@@ -88,23 +103,19 @@ class SyncEngine:
 
     def start(self) -> None:
         self._tracker.listen(self._presence_changed)
-        self._workers = [
-            asyncio.create_task(self._work()) for _ in range(self._settings.sync_workers)
-        ]
-        self._workers.append(asyncio.create_task(self._scan_loop()))
+        for number in range(self._settings.workers):
+            self._tasks.spawn(self._work(), name=f"sync-worker-{number}")
+        self._tasks.spawn(self._scan_loop(), name="sync-scanner")
 
     async def close(self) -> None:
-        tasks = [*self._workers, *self._timers.values(), *self._tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()
         await self._esi.aclose()
         await self._tokens.aclose()
 
     async def settled(self) -> None:
         """Wait until nothing dispatched is left to run (for tests and simulations)."""
-        while self._tasks or self._queued:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._jobs or self._queued:
+            await self._jobs.wait()
             await self._queue.join()
 
     # Presence
@@ -136,7 +147,7 @@ class SyncEngine:
 
     async def _scan_loop(self) -> None:
         while True:
-            await self._clock.sleep(self._settings.sync_scan_interval_s)
+            await self._clock.sleep(self._settings.scan_interval_s)
             try:
                 await self.scan()
             except Exception:
@@ -154,14 +165,14 @@ class SyncEngine:
         due = await self._store.due(
             ms(now),
             hot_since=ms(now - settings.cold_after_s),
-            stale_before=ms(now - settings.sync_stale_run_s),
-            limit=settings.sync_scan_limit,
+            stale_before=ms(now - settings.stale_run_s),
+            limit=settings.scan_limit,
         )
         for dataset, user_id in due:
             self.dispatch(dataset, user_id)
         if now - self._forgotten_at >= FORGET_EVERY_S:
             self._forgotten_at = now
-            forgotten = await self._store.forget(ms(now - settings.sync_forget_after_s))
+            forgotten = await self._store.forget(ms(now - settings.forget_after_s))
             if forgotten:
                 log.info("sync: forgot %d subject(s) of users unseen for long", forgotten)
             self._limiter.prune()
@@ -201,7 +212,7 @@ class SyncEngine:
             user_id,
             work_id,
             ms(now),
-            stale_before=ms(now - self._settings.sync_stale_run_s),
+            stale_before=ms(now - self._settings.stale_run_s),
         )
         if subject is None:
             return  # not due yet, or running elsewhere
@@ -249,9 +260,7 @@ class SyncEngine:
             elif result.retry_at is not None:
                 retry_at.append(result.retry_at)
         done = self._clock.now()
-        await self._live.apply(
-            user_id, grants, answers, refused, done, located=dataset.name == "location"
-        )
+        await self._live.apply(user_id, grants, answers, refused, done, located=dataset.locates)
         if usable and not answers and not refused:
             return self._backoff(dataset, subject, min(retry_at, default=None))
         # A character ESI asked to wait is held back by the ESI client itself; the others
@@ -282,7 +291,7 @@ class SyncEngine:
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
-        self._timers[key] = asyncio.create_task(self._dispatch_at(key, at))
+        self._timers[key] = self._tasks.spawn(self._dispatch_at(key, at))
 
     async def _dispatch_at(self, key: Key, at: float) -> None:
         await self._clock.sleep(at - self._clock.now())
@@ -291,6 +300,4 @@ class SyncEngine:
             self.dispatch(*key)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._jobs.spawn(work)

@@ -8,7 +8,6 @@ so a scout can still delete it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from pycrdt import Doc, Map, Text
@@ -35,7 +34,7 @@ def jump_kind(
     after: Sighting,
     *,
     gap_s: float,
-    adjacent: Callable[[int, int], bool],
+    adjacent: bool,
 ) -> str | None:
     """The connection kind the move from `before` to `after` maps to, or None for no link."""
     if before is None or before.system_id == after.system_id:
@@ -46,7 +45,7 @@ def jump_kind(
         return None  # abyssal space and other unmappable places
     if after.ship_type_id in CAPSULES:
         return None  # podded home, or a clone jump
-    if adjacent(before.system_id, after.system_id):
+    if adjacent:
         return STARGATE
     if before.docked and after.docked and _known(before.system_id) and _known(after.system_id):
         return None  # docked to docked across unconnected known space: a jump clone

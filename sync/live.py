@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from pycrdt import Doc, Map
 
 from mapper.persistence.sync_store import Character, SyncStore
 from mapper.presence.tracker import PresenceTracker
 from mapper.sync.jumps import Sighting, jump_kind, map_jump
 from mapper.sync.tokens import Grant
-from mapper.universe.index import Universe
-from pycrdt import Doc, Map
-
-from mapper.rooms.manager import RoomManager
-from mapper.rooms.room import Room
 
 log = logging.getLogger("mapper.sync")
 
@@ -35,20 +32,44 @@ def user_room_key(user_id: str) -> str:
     return USER_ROOM_PREFIX + user_id
 
 
+class LiveDocument(Protocol):
+    """A live document the engine writes to; the rooms implement it."""
+
+    def edit(self, change: Callable[[Doc], None]) -> None:
+        """Change the document as the service: stored, broadcast, held to its rules."""
+        ...
+
+    def set_service_state(self, state: dict[str, Any] | None) -> None:
+        """Publish (None: withdraw) the service's own awareness state in the room."""
+        ...
+
+
+class LiveDocuments(Protocol):
+    def get(self, key: str) -> LiveDocument | None:
+        """The document if its room is loaded here; nobody watches the others."""
+        ...
+
+
+class StarMap(Protocol):
+    async def adjacent(self, a: int, b: int) -> bool:
+        """Whether a stargate joins the two systems."""
+        ...
+
+
 class LiveStatus:
     def __init__(
         self,
         store: SyncStore,
-        rooms: RoomManager,
+        rooms: LiveDocuments,
         tracker: PresenceTracker,
-        universe: Universe,
+        star_map: StarMap,
         *,
         jump_gap_s: float,
     ) -> None:
         self._store = store
         self._rooms = rooms
         self._tracker = tracker
-        self._universe = universe
+        self._star_map = star_map
         self._jump_gap_s = jump_gap_s
         self._characters: dict[int, Character] = {}
         self._by_user: dict[str, set[int]] = {}
@@ -217,8 +238,8 @@ class LiveStatus:
             self._sightings[character_id] = after
             if before is None or before.system_id == after.system_id:
                 continue
-            index = await self._universe.index()
-            kind = jump_kind(before, after, gap_s=self._jump_gap_s, adjacent=index.adjacent)
+            adjacent = await self._star_map.adjacent(before.system_id, after.system_id)
+            kind = jump_kind(before, after, gap_s=self._jump_gap_s, adjacent=adjacent)
             if kind is None:
                 log.info(
                     "character %s moved %s -> %s: not mapped as a jump",
@@ -251,7 +272,7 @@ class LiveStatus:
 class _Published:
     """What the service last published as `pilots` in a room (and to which room object)."""
 
-    room: Room
+    room: LiveDocument
     pilots: list[dict[str, Any]]
     users: set[str]
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from mapper.core.clock import Clock
+from mapper.core.errors import SettingsError
 from mapper.core.logs import redact
-from mapper.settings import SettingsError
 
 log = logging.getLogger("mapper.sync.tokens")
 

@@ -4,10 +4,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from mapper.persistence.database import create_engine
-from mapper.persistence.migrations import upgrade_database
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mapper.persistence.database import create_engine
+from mapper.persistence.migrations import upgrade_database
 from tests.databases import database
 from tests.server import MapperServer
 from tests.yclient import ensure_node_modules

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import httpx
-from mapper.persistence.database import create_engine
-from mapper.persistence.store import Store
 from pycrdt import Doc, Map, write_var_uint
 
 from mapper.core import protocol
+from mapper.persistence.database import create_engine
+from mapper.persistence.store import Store
 from tests.chains import add_system, auth, create_chain, document, grant, join, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient

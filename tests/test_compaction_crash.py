@@ -6,13 +6,13 @@ import asyncio
 import random
 import time
 
+from pycrdt import Doc, Map
+from sqlalchemy import func, select
+
 from mapper.persistence.database import create_engine
 from mapper.persistence.folding import apply_stored
 from mapper.persistence.models import ChainBase, ChainUpdate
 from mapper.persistence.store import Store
-from pycrdt import Doc, Map
-from sqlalchemy import func, select
-
 from tests.chains import add_system, create_chain, document, join
 from tests.server import MapperServer
 from tests.wire import WireClient

@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pycrdt import Array, Doc, Map, Text
+
+from mapper.core.protocol import RawAwarenessEntry
 from mapper.persistence.nesting import (
     MAX_DEPTH,
     Nesting,
@@ -17,9 +20,6 @@ from mapper.persistence.nesting import (
     survey,
 )
 from mapper.presence.awareness import RoomAwareness
-from pycrdt import Array, Doc, Map, Text
-
-from mapper.core.protocol import RawAwarenessEntry
 
 # One edit: (root, path of keys below it, what to do there).
 values = st.recursive(

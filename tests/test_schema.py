@@ -764,7 +764,10 @@ async def test_an_update_from_another_process_is_held_to_the_schema() -> None:
 
     stored: list[bytes] = []
     room = Room(
-        "chain", metrics=Metrics(), store_update=lambda key, u: stored.append(u), schema=True
+        "chain",
+        metrics=Metrics(),
+        store_update=lambda key, u: stored.append(u),
+        make_guard=SchemaGuard,
     )
     peer: Doc = Doc()
     with peer.transaction():

@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from mapper.persistence.models import CharacterStatus
-from mapper.universe.importer import import_sde
 from playwright.async_api import expect
 from pycrdt import Map
 from sqlalchemy import select
 
 from mapper.core import protocol
 from mapper.core.clock import ManualClock
+from mapper.persistence.models import CharacterStatus
+from mapper.universe.importer import import_sde
 from tests import sde_export
 from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
 from tests.fake_eve import SECRET, FakeEve, Pilot, error, malformed

@@ -3,8 +3,9 @@ unseen users left alone, on SQLite and Postgres."""
 
 from __future__ import annotations
 
-from mapper.persistence.sync_store import SyncStore
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mapper.persistence.sync_store import SyncStore
 
 T = 1_800_000_000_000  # ms
 DATASETS = ("onlineStatus", "location")

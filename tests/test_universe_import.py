@@ -8,13 +8,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from mapper.persistence.models import UniverseGate, UniverseImport
 from mapper.universe.importer import import_sde, import_statics, parse_statics
 from mapper.universe.index import load_index
 from mapper.universe.sde import SdeError, read_universe
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from tests import sde_export
 from tests.sde_export import AUNIA, J100001, J123456, J200000, JITA, NIARJA, PERIMETER, TAMA
 

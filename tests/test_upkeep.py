@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from mapper.persistence.database import create_engine
-from mapper.persistence.models import ChainBase, ChainUpdate
-from mapper.persistence.retention import DAY_MS, HOUR_MS, Retention, expired
 from pycrdt import Map
 from sqlalchemy import func, select
 
+from mapper.persistence.database import create_engine
+from mapper.persistence.models import ChainBase, ChainUpdate
+from mapper.persistence.retention import DAY_MS, HOUR_MS, Retention, expired
 from tests.chains import add_system, auth, create_chain, document, grant, join
 from tests.server import MapperServer
 

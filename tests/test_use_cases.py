@@ -6,9 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from mapper.persistence.database import create_engine
-from mapper.persistence.migrations import upgrade_database
-from mapper.persistence.store import Store
 
 from mapper.chains.access import ChainAccess
 from mapper.chains.chains import Chains
@@ -16,6 +13,10 @@ from mapper.chains.documents import ChainDocuments
 from mapper.chains.errors import Conflict, Forbidden, Invalid, NotFound
 from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
+from mapper.core.tasks import Tasks
+from mapper.persistence.database import create_engine
+from mapper.persistence.migrations import upgrade_database
+from mapper.persistence.store import Store
 from mapper.rooms.manager import RoomManager
 
 
@@ -55,7 +56,7 @@ def chains(store: Store, announced: Announced) -> Chains:
     async def flush(chain_id: str) -> None:
         """Nothing to flush: these tests write no document updates through a writer."""
 
-    rooms = RoomManager(Metrics(), idle_s=60)
+    rooms = RoomManager(Metrics(), tasks=Tasks(), idle_s=60)
     return Chains(
         store,
         ChainAccess(store),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from mapper.universe.sde import SdeError
 
 DOWNLOAD_CHUNK = 1 << 20

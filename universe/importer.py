@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from mapper.persistence.models import (
     UniverseConstellation,
     UniverseGate,
@@ -24,8 +27,6 @@ from mapper.persistence.models import (
 )
 from mapper.persistence.store import now_ms
 from mapper.universe.sde import Progress, SdeError, read_universe
-from sqlalchemy import delete, insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 CHUNK = 2000  # rows per INSERT statement
 Written = Callable[[str, int], None]

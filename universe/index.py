@@ -10,6 +10,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from mapper.persistence.models import (
     UniverseConstellation,
     UniverseGate,
@@ -19,8 +22,6 @@ from mapper.persistence.models import (
     UniverseSystem,
     UniverseWormhole,
 )
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 RECHECK_S = 5.0
 
@@ -109,6 +110,10 @@ class Universe:
         self._engine = engine
         self._index = UniverseIndex()
         self._checked_at = 0.0
+
+    async def adjacent(self, a: int, b: int) -> bool:
+        """Whether a stargate joins the two systems (the sync engine's star map)."""
+        return (await self.index()).adjacent(a, b)
 
     async def index(self) -> UniverseIndex:
         if time.monotonic() - self._checked_at >= RECHECK_S:

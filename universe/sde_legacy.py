@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
+
 from mapper.universe.archive import Archive, SdeError
 from mapper.universe.sde import (
     WORMHOLE_GROUP,

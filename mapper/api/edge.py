@@ -18,8 +18,7 @@ from starlette.routing import Route
 
 from mapper.api.errors import ApiError
 from mapper.chains.errors import BAD_MEMBER, NO_CHAIN, NO_SNAPSHOT
-from mapper.core import ids
-from mapper.core import roles as access
+from mapper.core import ids, roles
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -48,7 +47,7 @@ def _system_id(raw: str) -> int:
 
 
 def _member(raw: str) -> str:
-    if not access.MEMBER_PATTERN.fullmatch(raw):
+    if not roles.MEMBER_PATTERN.fullmatch(raw):
         raise ApiError(422, BAD_MEMBER)
     return raw
 

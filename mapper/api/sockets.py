@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from mapper.auth import AuthError
 from mapper.chains.errors import NotFound
-from mapper.core import protocol
+from mapper.core import protocol, roles
 from mapper.core.identity import Identity
 from mapper.core.protocol import ProtocolError
 from mapper.rooms.connection import (
@@ -78,7 +78,7 @@ async def user_socket(websocket: WebSocket) -> None:
     service: Service = websocket.app.state.service
 
     async def admit(identity: Identity) -> tuple[str, str]:
-        return "viewer", user_room_key(identity.user_id)
+        return roles.VIEWER, user_room_key(identity.user_id)
 
     await _serve(websocket, service, service.user_rooms, admit)
 

@@ -15,46 +15,50 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from mapper.chains.diff import ENTRY_ROOTS
+from mapper.core.tasks import Tasks
 from mapper.persistence.folding import Folder
 from mapper.persistence.records import SnapshotInfo
 from mapper.persistence.retention import Retention, expired
 from mapper.persistence.store import Store, now_ms
-from mapper.settings import Settings
 
 log = logging.getLogger("mapper.chains.maintenance")
 
 
 class ChainMaintenance:
     def __init__(
-        self, store: Store, settings: Settings, flush: Callable[[str], Awaitable[None]]
+        self,
+        store: Store,
+        flush: Callable[[str], Awaitable[None]],
+        *,
+        tasks: Tasks,
+        snapshot_interval_s: float,
+        compact_rows: int,
+        compact_bytes: int,
+        retention: Retention,
     ) -> None:
         self._store = store
         self._flush = flush  # makes a chain's accepted updates durable
         self._fold = Folder(ENTRY_ROOTS)
-        self._interval_s = settings.snapshot_interval_s
-        self._compact_rows = settings.compact_updates
-        self._compact_bytes = settings.compact_bytes
-        self._retention = Retention(
-            keep_all_ms=int(settings.snapshot_keep_all_s * 1000),
-            keep_hourly_ms=int(settings.snapshot_keep_hourly_s * 1000),
-            keep_daily_ms=int(settings.snapshot_keep_daily_s * 1000),
-        )
+        self._interval_s = snapshot_interval_s
+        self._compact_rows = compact_rows
+        self._compact_bytes = compact_bytes
+        self._retention = retention
         # Rows and bytes this process logged per chain since it last compacted the chain.
         self._logged: dict[str, tuple[int, int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._jobs: set[asyncio.Task[None]] = set()
+        self._jobs = tasks.group("jobs")
+        self._tasks = tasks
         self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._loop = asyncio.create_task(self._run(), name="chain-maintenance")
+        self._loop = self._tasks.spawn(self._run(), name="chain-maintenance")
 
     async def close(self) -> None:
         """Stop; jobs under way finish (each is one transaction, so stopping is always safe)."""
         if self._loop is not None:
             self._loop.cancel()
             await asyncio.wait({self._loop})
-        if self._jobs:
-            await asyncio.wait(self._jobs)
+        await self._jobs.wait()
         self._fold.close()
 
     def logged(self, batch: Mapping[str, Sequence[bytes]]) -> None:
@@ -156,9 +160,7 @@ class ChainMaintenance:
                 log.info("%s: %d", name, done)
 
     def _spawn(self, job: Coroutine[Any, Any, object]) -> None:
-        task = asyncio.create_task(_logging_failure(job))
-        self._jobs.add(task)
-        task.add_done_callback(self._jobs.discard)
+        self._jobs.spawn(_logging_failure(job))
 
 
 async def _logging_failure(job: Coroutine[Any, Any, object]) -> None:

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from mapper.core import roles
 from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
 
@@ -99,7 +100,7 @@ class Connection:
 
     @property
     def can_edit(self) -> bool:
-        return self.role in ("editor", "owner")
+        return roles.at_least(self.role, roles.EDITOR)
 
     def send(self, message: bytes) -> bool:
         """Queue a message; False when the connection is closing or has just overflowed."""

@@ -18,6 +18,8 @@ from collections.abc import Callable
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from mapper.core.tasks import Tasks
+
 log = logging.getLogger("mapper.fanout")
 
 ROOM_PREFIX = "mapper:room:"
@@ -38,7 +40,14 @@ OnMessage = Callable[[str, bytes, bytes, bytes], None]
 
 
 class Fanout:
-    def __init__(self, url: str, on_message: OnMessage, on_reconnect: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_message: OnMessage,
+        on_reconnect: Callable[[], None],
+        *,
+        tasks: Tasks,
+    ) -> None:
         self.node_id = os.urandom(NODE_ID_BYTES)
         self._client = redis.Redis.from_url(url)
         self._on_message = on_message
@@ -46,19 +55,15 @@ class Fanout:
         self._rooms: set[str] = set()
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(PUBLISH_QUEUE)
         self._pubsub: redis.client.PubSub | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = tasks
 
     async def start(self) -> None:
         await self._client.ping()  # fail fast on a wrong URL
-        self._tasks = [
-            asyncio.create_task(self._receive_loop()),
-            asyncio.create_task(self._publish_loop()),
-        ]
+        self._tasks.spawn(self._receive_loop(), name="fanout-receive")
+        self._tasks.spawn(self._publish_loop(), name="fanout-publish")
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()

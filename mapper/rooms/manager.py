@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from mapper.core.metrics import Metrics
 from mapper.core.protocol import ProtocolError
-from mapper.rooms.connection import Connection
+from mapper.core.tasks import Tasks
+from mapper.rooms.connection import CLOSE_GOING_AWAY, Connection
 from mapper.rooms.fanout import Fanout
-from mapper.rooms.room import Room, StoreUpdate, WatchPresence
+from mapper.rooms.room import MakeGuard, Room, StoreUpdate, WatchPresence
 
 log = logging.getLogger("mapper.rooms")
 
@@ -32,12 +32,14 @@ class RoomUnavailable(Exception):
 
 @dataclass(frozen=True)
 class RoomKind:
-    """What a family of rooms needs: where it loads from and whether it keeps its changes."""
+    """What a family of rooms needs: where it loads from, whether it keeps its changes, and
+    the rules its documents are held to. Rooms know their kind: `room.kind is chain_rooms`."""
 
+    name: str
     load: Callable[[str], Awaitable[Iterable[bytes]]]
     store: StoreUpdate | None
     flush: Callable[[str], Awaitable[None]] | None
-    schema: bool
+    guard: MakeGuard | None = None
     unloaded: Callable[[str], None] | None = None
 
 
@@ -46,6 +48,7 @@ class RoomManager:
         self,
         metrics: Metrics,
         *,
+        tasks: Tasks,
         idle_s: float,
         fanout: Fanout | None = None,
         presence: WatchPresence | None = None,
@@ -59,10 +62,10 @@ class RoomManager:
         self._loads: dict[str, asyncio.Task[None]] = {}
         self._unloads: dict[str, asyncio.TimerHandle] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._tasks = tasks
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._housekeeping())
+        self._sweeper = self._tasks.spawn(self._housekeeping(), name="room-housekeeping")
 
     def get(self, key: str) -> Room | None:
         """The room if it is loaded and serving."""
@@ -86,15 +89,16 @@ class RoomManager:
             room = Room(
                 key,
                 metrics=self._metrics,
+                kind=kind,
                 store_update=kind.store,
-                schema=kind.schema,
+                make_guard=kind.guard,
                 publish=self._fanout.publish if self._fanout is not None else None,
                 presence=self._presence,
             )
             self._rooms[key] = room
             self._kinds[key] = kind
             self._metrics.rooms.set(len(self._rooms))
-            self._loads[key] = asyncio.create_task(self._load(room, kind))
+            self._loads[key] = self._tasks.spawn(self._load(room, kind), name=f"load {key}")
         self._cancel_unload(key)
         room.joining += 1
         try:
@@ -138,7 +142,7 @@ class RoomManager:
             handle.cancel()
         self._unloads.clear()
         for room in list(self._rooms.values()):
-            room.close_all(1001, "server shutting down")
+            room.close_all(CLOSE_GOING_AWAY, "server shutting down")
 
     async def _load(self, room: Room, kind: RoomKind) -> None:
         try:
@@ -152,7 +156,7 @@ class RoomManager:
             room.load(await kind.load(room.key))
             await room.survey()
             room.request_sync()
-            self._spawn(self._check_stored(room))
+            self._tasks.spawn(self._check_stored(room))
         except BaseException:
             log.exception("room %s: load failed", room.key)
             if self._rooms.get(room.key) is room:
@@ -172,11 +176,6 @@ class RoomManager:
             await asyncio.sleep(0)
             if self._rooms.get(room.key) is not room:
                 return  # unloaded meanwhile; the next load checks again
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     def _schedule_unload(self, room: Room) -> None:
         self._cancel_unload(room.key)
@@ -200,7 +199,7 @@ class RoomManager:
         if kind.unloaded is not None:
             kind.unloaded(room.key)
         if self._fanout is not None:
-            self._spawn(self._fanout.unsubscribe(room.key))
+            self._tasks.spawn(self._fanout.unsubscribe(room.key))
         log.debug("room %s: unloaded", room.key)
 
     async def _housekeeping(self) -> None:

@@ -14,11 +14,10 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pycrdt import Doc, Subscription, TransactionEvent
 
-from mapper.chains.schema import SchemaGuard
 from mapper.core import protocol
 from mapper.core.metrics import Metrics
 from mapper.core.protocol import AwarenessEntry, ProtocolError
@@ -28,6 +27,9 @@ from mapper.persistence.nesting import Nesting, NestingError, Placed
 from mapper.presence.awareness import RoomAwareness
 from mapper.rooms import fanout
 from mapper.rooms.connection import Connection
+
+if TYPE_CHECKING:
+    from mapper.rooms.manager import RoomKind
 
 log = logging.getLogger("mapper.rooms")
 T = TypeVar("T")
@@ -41,6 +43,24 @@ StoreUpdate = Callable[[str, bytes], None]
 Publish = Callable[[str, bytes, bytes], None]
 # Called with (room, connection) when a connection's awareness changed or it left the room.
 WatchPresence = Callable[["Room", Connection], None]
+
+
+class Guard(Protocol):
+    """Holds a document to its rules (the chain schema, which lives above this layer)."""
+
+    def enforce(self) -> int:
+        """Correct what the last changes broke; the number of corrections."""
+        ...
+
+    def enforce_all_in_slices(self) -> Iterator[int]:
+        """Correct the whole document, a slice at a time; corrections per slice."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# Makes the guard of a room's document, once it is loaded.
+MakeGuard = Callable[[Doc], Guard]
 
 SERVICE = "service"  # the owner of the service's own awareness state
 
@@ -63,13 +83,15 @@ class Room:
         self,
         key: str,
         *,
+        kind: RoomKind | None = None,
         metrics: Metrics,
         store_update: StoreUpdate | None,
-        schema: bool,
+        make_guard: MakeGuard | None = None,
         publish: Publish | None = None,
         presence: WatchPresence | None = None,
     ) -> None:
         self.key = key
+        self.kind = kind  # the manager's RoomKind: what family of rooms this is
         self.doc: Doc = Doc()
         self.awareness = RoomAwareness()
         self.connections: dict[Connection, None] = {}  # insertion-ordered set
@@ -78,14 +100,14 @@ class Room:
         self._store_update = store_update
         self._publish = publish
         self._presence = presence
-        self._schema = schema
+        self._make_guard = make_guard
         self._service_client = random.getrandbits(32)
         self._service_clock = 0
         self._service_state: dict[str, Any] | None = None
         self._service_renewed_at = 0.0
         self._remote = False  # applying another process's change: neither store nor publish it
         self._subscription: Subscription | None = None
-        self.guard: SchemaGuard | None = None
+        self.guard: Guard | None = None
         self.nesting = Nesting()
         self.version = 0  # counts document changes
         self._placed: Placed | None = None  # the checked client update being applied
@@ -109,8 +131,8 @@ class Room:
         if found.too_deep:
             deleted = nesting.repair(self.doc, found.too_deep)
             log.warning("room %s: deleted %d items nested over the limits", self.key, deleted)
-        if self._schema:
-            self.guard = SchemaGuard(self.doc)
+        if self._make_guard is not None:
+            self.guard = self._make_guard(self.doc)
 
     def check_stored(self) -> Iterator[None]:
         """Correct whatever the stored document breaks (the rules may be newer than it), one

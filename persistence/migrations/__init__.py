@@ -10,8 +10,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from mapper.persistence.database import create_engine
 from sqlalchemy import Connection, text
+
+from mapper.persistence.database import create_engine
 
 MIGRATIONS = Path(__file__).parent
 

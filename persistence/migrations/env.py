@@ -1,6 +1,7 @@
 """Alembic environment: migrates the connection that `upgrade_database` hands over."""
 
 from alembic import context
+
 from mapper.persistence.models import Base
 
 connection = context.config.attributes.get("connection")

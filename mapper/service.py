@@ -47,12 +47,13 @@ class Service:
         self.metrics = Metrics()
         self.auth = Authenticator.from_settings(settings)
         self.store = Store(create_engine(settings.resolved_database_url))
-        self.universe = Universe(self.store.engine)
+        self.universe = Universe(self.store.engine, self.clock)
         # The one owner of background work: what the parts start, `stop` ends.
         self.tasks = Tasks()
         self.maintenance = ChainMaintenance(
             self.store,
             self._flush,
+            clock=self.clock,
             tasks=self.tasks.group("maintenance"),
             snapshot_interval_s=settings.snapshot_interval_s,
             compact_rows=settings.compact_updates,
@@ -75,14 +76,16 @@ class Service:
                 settings.redis_url,
                 self._on_fanout,
                 self._on_fanout_reconnect,
+                clock=self.clock,
                 tasks=self.tasks.group("fanout"),
             )
             if settings.redis_url
             else None
         )
-        self.presence = PresenceTracker(self.clock.now, settings.cold_after_s)
+        self.presence = PresenceTracker(self.clock, settings.cold_after_s)
         self.rooms = RoomManager(
             self.metrics,
+            clock=self.clock,
             tasks=self.tasks.group("rooms"),
             idle_s=settings.room_idle_s,
             fanout=self.fanout,

@@ -21,7 +21,6 @@ The rules that keep awareness honest and cheap:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +45,7 @@ class _Client:
 
 @dataclass(slots=True)
 class RoomAwareness:
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float]  # the service clock's monotonic reading
     _clients: dict[int, _Client] = field(default_factory=dict)
     _owned: dict[Owner, set[int]] = field(default_factory=dict)
     _introduced: dict[Owner, set[int]] = field(default_factory=dict)  # ids a client described

@@ -15,6 +15,8 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mapper.core.clock import Clock
+
 Listener = Callable[[str], None]
 
 
@@ -29,8 +31,8 @@ class _Watch:
 
 
 class PresenceTracker:
-    def __init__(self, now: Callable[[], float], cold_after_s: float) -> None:
-        self._now = now
+    def __init__(self, clock: Clock, cold_after_s: float) -> None:
+        self._now = clock.now
         self._cold_after_s = cold_after_s
         self._watches: dict[Hashable, _Watch] = {}
         self._by_user: dict[str, set[Hashable]] = {}

@@ -146,7 +146,7 @@ def test_repair_keeps_the_allowed_levels() -> None:
 
 def test_awareness_tombstones_are_forgotten_after_the_timeout() -> None:
     now = [0.0]
-    awareness = RoomAwareness(clock=lambda: now[0])
+    awareness = RoomAwareness(lambda: now[0])
     owner = object()
     for client_id in range(1, 9):
         awareness.apply(owner, [RawAwarenessEntry(client_id, 1, b"{}")], {"id": "u"})

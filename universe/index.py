@@ -6,13 +6,13 @@ seconds, so a `mapper sde import` in another process reaches a running service).
 from __future__ import annotations
 
 import bisect
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mapper.core.clock import Clock
 from mapper.persistence.models import (
     UniverseConstellation,
     UniverseGate,
@@ -106,18 +106,19 @@ async def load_index(engine: AsyncEngine, version: int) -> UniverseIndex:
 class Universe:
     """The service's handle on static data: `await universe.index()` is always current."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self._engine = engine
+        self._clock = clock
         self._index = UniverseIndex()
-        self._checked_at = 0.0
+        self._checked_at = -RECHECK_S  # the first call reads the database
 
     async def adjacent(self, a: int, b: int) -> bool:
         """Whether a stargate joins the two systems (the sync engine's star map)."""
         return (await self.index()).adjacent(a, b)
 
     async def index(self) -> UniverseIndex:
-        if time.monotonic() - self._checked_at >= RECHECK_S:
-            self._checked_at = time.monotonic()
+        if self._clock.monotonic() - self._checked_at >= RECHECK_S:
+            self._checked_at = self._clock.monotonic()
             async with self._engine.connect() as conn:
                 version = await conn.scalar(select(func.max(UniverseImport.id))) or 0
             if version != self._index.version:

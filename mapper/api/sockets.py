@@ -109,7 +109,7 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: 
         identity,
         role,
         queue_bytes=settings.send_queue_bytes,
-        rate=TokenBucket(settings.rate_limit, settings.rate_burst),
+        rate=TokenBucket(settings.rate_limit, settings.rate_burst, service.clock.monotonic),
         metrics=service.metrics,
         send_now=websocket.scope.get("extensions", {}).get(SEND_NOW),
     )
@@ -148,6 +148,7 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
             # Mid-send, or after: Starlette refuses sends once the client has gone.
             connection.close(CLOSE_GOING_AWAY, "client left")
 
+    # System time, not the service clock: the token was verified against it.
     expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()
     token_expiry = asyncio.create_task(asyncio.sleep(max(expires_in, 0)))
     tasks = [

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from mapper.chains.diff import ENTRY_ROOTS
+from mapper.core.clock import Clock
 from mapper.core.tasks import Tasks
 from mapper.persistence.folding import Folder
 from mapper.persistence.records import SnapshotInfo
@@ -30,6 +31,7 @@ class ChainMaintenance:
         store: Store,
         flush: Callable[[str], Awaitable[None]],
         *,
+        clock: Clock,
         tasks: Tasks,
         snapshot_interval_s: float,
         compact_rows: int,
@@ -38,6 +40,7 @@ class ChainMaintenance:
     ) -> None:
         self._store = store
         self._flush = flush  # makes a chain's accepted updates durable
+        self._clock = clock
         self._fold = Folder(ENTRY_ROOTS)
         self._interval_s = snapshot_interval_s
         self._compact_rows = compact_rows
@@ -144,7 +147,7 @@ class ChainMaintenance:
     async def _run(self) -> None:
         await self._guarded(self.compact_long_logs)
         while True:
-            await asyncio.sleep(self._interval_s)
+            await self._clock.sleep(self._interval_s)
             await self._guarded(self.snapshot_changed_chains)
             await self._guarded(self.thin_snapshots)
 

@@ -1,7 +1,11 @@
-"""Time for the sync engine: the system's, or a hand-driven one for tests and simulations.
+"""The service's one clock: the system's, or a hand-driven one for tests and simulations.
 
-The engine never calls `time` or `asyncio.sleep` itself, so ten simulated minutes of polling
-run in a fraction of a second, and a test decides exactly when a cadence has passed.
+The service builds one and hands it to every part whose behaviour depends on time: the sync
+engine's cadences, presence, awareness timeouts, room unloading, upkeep rounds, rate limits.
+They never call `time` or `asyncio.sleep` themselves, so ten simulated minutes of polling run
+in a fraction of a second, and a test decides exactly when a timeout has passed. (Token expiry
+stays on the system's time, as the JWT library checks it; and so do waits that only pace
+input and output, like the writer's batching window.)
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from typing import Protocol
 
 class Clock(Protocol):
     def now(self) -> float:
-        """Seconds since the epoch."""
+        """Seconds since the epoch: for timestamps."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds that never go back (the epoch is arbitrary): for intervals and timeouts."""
         ...
 
     async def sleep(self, seconds: float) -> None: ...
@@ -24,6 +32,9 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> float:
         return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0))
@@ -38,6 +49,9 @@ class ManualClock:
         self._order = itertools.count()
 
     def now(self) -> float:
+        return self._now
+
+    def monotonic(self) -> float:
         return self._now
 
     async def sleep(self, seconds: float) -> None:

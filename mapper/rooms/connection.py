@@ -15,7 +15,6 @@ the room would get the bystanders' tabs closed for echoing it.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -41,18 +40,19 @@ RELAY_CREDIT_MAX = 64
 
 
 class TokenBucket:
-    """`rate` events a second with bursts of `burst`."""
+    """`rate` events a second with bursts of `burst`, on `clock` (a monotonic reading)."""
 
-    __slots__ = ("burst", "rate", "tokens", "updated")
+    __slots__ = ("burst", "clock", "rate", "tokens", "updated")
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float]) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.tokens = float(burst)
-        self.updated = time.monotonic()
+        self.clock = clock
+        self.updated = clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens < 1.0:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from mapper.core.clock import Clock
 from mapper.core.tasks import Tasks
 
 log = logging.getLogger("mapper.fanout")
@@ -46,8 +47,10 @@ class Fanout:
         on_message: OnMessage,
         on_reconnect: Callable[[], None],
         *,
+        clock: Clock,
         tasks: Tasks,
     ) -> None:
+        self._clock = clock
         self.node_id = os.urandom(NODE_ID_BYTES)
         self._client = redis.Redis.from_url(url)
         self._on_message = on_message
@@ -106,7 +109,7 @@ class Fanout:
                     await pipe.execute()
             except (RedisError, OSError) as error:
                 log.warning("fan-out publish failed (%s); peers will resync", error)
-                await asyncio.sleep(1.0)
+                await self._clock.sleep(1.0)
 
     async def _receive_loop(self) -> None:
         delay = 0.1
@@ -127,7 +130,7 @@ class Fanout:
             except (RedisError, OSError) as error:
                 if delay == 0.1:
                     log.warning("fan-out: Redis unreachable (%s); retrying", error)
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:

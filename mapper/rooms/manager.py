@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from mapper.core.clock import Clock
 from mapper.core.metrics import Metrics
 from mapper.core.protocol import ProtocolError
 from mapper.core.tasks import Tasks
@@ -48,19 +49,21 @@ class RoomManager:
         self,
         metrics: Metrics,
         *,
+        clock: Clock,
         tasks: Tasks,
         idle_s: float,
         fanout: Fanout | None = None,
         presence: WatchPresence | None = None,
     ) -> None:
         self._metrics = metrics
+        self._clock = clock
         self._presence = presence
         self._idle_s = idle_s
         self._fanout = fanout
         self._rooms: dict[str, Room] = {}
         self._kinds: dict[str, RoomKind] = {}
         self._loads: dict[str, asyncio.Task[None]] = {}
-        self._unloads: dict[str, asyncio.TimerHandle] = {}
+        self._unloads: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks = tasks
 
@@ -90,6 +93,7 @@ class RoomManager:
                 key,
                 metrics=self._metrics,
                 kind=kind,
+                clock=self._clock,
                 store_update=kind.store,
                 make_guard=kind.guard,
                 publish=self._fanout.publish if self._fanout is not None else None,
@@ -138,8 +142,8 @@ class RoomManager:
         """Graceful shutdown: close every client (the writer then makes their changes durable)."""
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for handle in self._unloads.values():
-            handle.cancel()
+        for unload in self._unloads.values():
+            unload.cancel()
         self._unloads.clear()
         for room in list(self._rooms.values()):
             room.close_all(CLOSE_GOING_AWAY, "server shutting down")
@@ -179,13 +183,16 @@ class RoomManager:
 
     def _schedule_unload(self, room: Room) -> None:
         self._cancel_unload(room.key)
-        loop = asyncio.get_running_loop()
-        self._unloads[room.key] = loop.call_later(self._idle_s, self._unload, room)
+        self._unloads[room.key] = self._tasks.spawn(self._unload_later(room))
+
+    async def _unload_later(self, room: Room) -> None:
+        await self._clock.sleep(self._idle_s)
+        self._unload(room)
 
     def _cancel_unload(self, key: str) -> None:
-        handle = self._unloads.pop(key, None)
-        if handle is not None:
-            handle.cancel()
+        unload = self._unloads.pop(key, None)
+        if unload is not None:
+            unload.cancel()
 
     def _unload(self, room: Room) -> None:
         self._unloads.pop(room.key, None)
@@ -205,7 +212,7 @@ class RoomManager:
     async def _housekeeping(self) -> None:
         sweeps = 0
         while True:
-            await asyncio.sleep(AWARENESS_SWEEP_S)
+            await self._clock.sleep(AWARENESS_SWEEP_S)
             sweeps += 1
             for room in self.rooms():
                 room.expire_awareness(AWARENESS_TIMEOUT_S)

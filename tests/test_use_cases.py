@@ -11,6 +11,7 @@ from mapper.chains.access import ChainAccess
 from mapper.chains.chains import Chains
 from mapper.chains.documents import ChainDocuments
 from mapper.chains.errors import Conflict, Forbidden, Invalid, NotFound
+from mapper.core.clock import SystemClock
 from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
 from mapper.core.tasks import Tasks
@@ -56,7 +57,7 @@ def chains(store: Store, announced: Announced) -> Chains:
     async def flush(chain_id: str) -> None:
         """Nothing to flush: these tests write no document updates through a writer."""
 
-    rooms = RoomManager(Metrics(), tasks=Tasks(), idle_s=60)
+    rooms = RoomManager(Metrics(), clock=SystemClock(), tasks=Tasks(), idle_s=60)
     return Chains(
         store,
         ChainAccess(store),

@@ -66,6 +66,7 @@ class Service:
         )
         self.writer = UpdateWriter(
             self.store,
+            clock=self.clock,
             tasks=self.tasks.group("writer"),
             flush_ms=settings.flush_ms,
             on_flush=self.metrics.record_flush,

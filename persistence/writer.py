@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from mapper.core.clock import Clock
 from mapper.core.tasks import Tasks
 from mapper.persistence.folding import merge
 from mapper.persistence.store import Store
@@ -34,6 +35,7 @@ class UpdateWriter:
         self,
         store: Store,
         *,
+        clock: Clock,
         tasks: Tasks,
         flush_ms: int = 250,
         on_flush: OnFlush | None = None,
@@ -41,6 +43,7 @@ class UpdateWriter:
     ):
         self._store = store
         self._tasks = tasks
+        self._clock = clock
         self._on_stored = on_stored
         # Half the budget for gathering (fewer, larger writes); the rest for the round trip.
         self._window_s = flush_ms / 2 / 1000
@@ -145,7 +148,7 @@ class UpdateWriter:
             except Exception as error:
                 self._failed(error)
                 self._wake.set()  # everything is still pending
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
             else:
                 delay = self.retry_first_s
@@ -190,7 +193,7 @@ class UpdateWriter:
     def _failed(self, error: Exception) -> None:
         if self._healthy:
             self._healthy = False
-            self._failing_since = time.monotonic()
+            self._failing_since = self._clock.monotonic()
             log.warning(
                 "database write failed; keeping %d updates and retrying: %s", self._count, error
             )
@@ -201,5 +204,6 @@ class UpdateWriter:
         if not self._healthy:
             self._healthy = True
             log.warning(
-                "database writes recovered after %.1f s", time.monotonic() - self._failing_since
+                "database writes recovered after %.1f s",
+                self._clock.monotonic() - self._failing_since,
             )

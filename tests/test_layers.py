@@ -42,6 +42,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
 ]
+# Arrows the layer order would allow but the design does not: (importer, imported, why).
+FORBIDDEN = [
+    (
+        "mapper.sync",
+        "mapper.rooms",
+        "the sync engine writes through mapper.sync.live.LiveDocuments, which the rooms implement",
+    ),
+]
 # Folders of the repository that the wheel installs as these packages.
 FOLDER_NAMES = {"sync", "presence", "persistence", "universe", "web"}
 
@@ -134,12 +142,19 @@ def upward(module: str, path: Path, known: dict[str, Path]) -> list[str]:
             wrong.append(f"{where}: {module} imports {arrow.imported}; use mapper.{arrow.imported}")
             continue
         target = resolve(arrow.imported, known)
+        for importer, imported, why in FORBIDDEN:
+            if _within(module, importer) and target is not None and _within(target, imported):
+                wrong.append(f"{where}: {module} imports {target}: {why}")
         theirs = None if target is None else layer_of(target)
         if theirs is not None and theirs > own:
             wrong.append(
                 f"{where}: {module} ({LAYERS[own][0]}) imports {target} ({LAYERS[theirs][0]})"
             )
     return wrong
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 def test_imports_only_point_down() -> None:
@@ -151,13 +166,14 @@ def test_imports_only_point_down() -> None:
 def test_the_check_sees_a_wrong_arrow(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text(
-        "from mapper.rooms.room import Room\n"  # down: allowed
+        "from mapper.rooms.room import Room\n"  # down, but forbidden: sync uses an interface
         "from . import engine\n"  # same layer
         "def later():\n"
         "    from mapper.service import Service\n"  # up, even inside a function
         "from sync.clock import Clock\n"  # a folder name, not the installed package
     )
     wrong = upward("mapper.sync.probe", probe, modules())
-    assert len(wrong) == 2
-    assert "mapper.sync.probe (sync) imports mapper.service (edge)" in wrong[0]
-    assert "use mapper.sync.clock" in wrong[1]
+    assert len(wrong) == 3
+    assert "imports mapper.rooms.room: the sync engine writes through" in wrong[0]
+    assert "mapper.sync.probe (sync) imports mapper.service (edge)" in wrong[1]
+    assert "use mapper.sync.clock" in wrong[2]

@@ -19,6 +19,7 @@ from pycrdt import Array, Doc, Map
 from sqlalchemy import func, select, text
 
 from mapper.chains.diff import ENTRY_ROOTS
+from mapper.core.clock import SystemClock
 from mapper.core.tasks import Tasks
 from mapper.persistence.database import DatabaseUrlError, create_engine
 from mapper.persistence.folding import Folder, merge
@@ -473,7 +474,7 @@ async def test_ping(store: Store) -> None:
 
 @pytest.fixture
 async def writer(store: Store) -> AsyncIterator[UpdateWriter]:
-    writer = UpdateWriter(store, tasks=Tasks(), flush_ms=250)
+    writer = UpdateWriter(store, clock=SystemClock(), tasks=Tasks(), flush_ms=250)
     writer.start()
     yield writer
     await writer.close()
@@ -495,7 +496,9 @@ async def test_an_update_is_stored_within_flush_ms(store: Store, writer: UpdateW
 
 async def test_a_burst_becomes_one_row_per_chain(store: Store) -> None:
     flushes: list[tuple[float, int, int]] = []
-    writer = UpdateWriter(store, tasks=Tasks(), on_flush=lambda *flush: flushes.append(flush))
+    writer = UpdateWriter(
+        store, clock=SystemClock(), tasks=Tasks(), on_flush=lambda *flush: flushes.append(flush)
+    )
     writer.start()
     home, other = await store.create_chain("Home", "a"), await store.create_chain("Other", "a")
     home_doc, other_doc = EditedDoc(), EditedDoc()
@@ -527,9 +530,8 @@ async def test_flush_of_one_chain_waits_for_it(store: Store, writer: UpdateWrite
 
 
 async def test_close_writes_everything_first(store: Store) -> None:
-    writer = UpdateWriter(
-        store, tasks=Tasks(), flush_ms=10_000
-    )  # close() must not sit out a 2.5 s window
+    # close() must not sit out a 2.5 s window
+    writer = UpdateWriter(store, clock=SystemClock(), tasks=Tasks(), flush_ms=10_000)
     writer.start()
     chain = await store.create_chain("Home", "alice")
     edited = EditedDoc()
@@ -553,7 +555,7 @@ async def test_postgres_outage_loses_nothing(
     await upgrade_database(postgres_url)
     store = Store(create_engine(postgres_url))
     chain = await store.create_chain("Home", "alice")
-    writer = UpdateWriter(store, tasks=Tasks(), flush_ms=40)
+    writer = UpdateWriter(store, clock=SystemClock(), tasks=Tasks(), flush_ms=40)
     writer.start()
     edited = EditedDoc()
     for update in edited.edit(10):
@@ -614,7 +616,7 @@ class FakeStore:
 
 
 def fast_retrying_writer(fake: FakeStore) -> UpdateWriter:
-    writer = UpdateWriter(fake, tasks=Tasks(), flush_ms=20)  # type: ignore[arg-type]
+    writer = UpdateWriter(fake, clock=SystemClock(), tasks=Tasks(), flush_ms=20)  # type: ignore[arg-type]
     writer.retry_first_s = writer.retry_max_s = 0.01
     return writer
 

@@ -78,8 +78,11 @@ class Store:
 
     # Chains
 
-    async def create_chain(self, name: str, created_by: str) -> ChainRecord:
-        """A new chain owned by `user:<created_by>`."""
+    async def create_chain(
+        self, name: str, created_by: str, first_update: bytes | None = None
+    ) -> ChainRecord:
+        """A new chain owned by `user:<created_by>`, its document starting with `first_update`:
+        the chain, its owner, its audit entry and its first update commit together."""
         record = ChainRecord(str(uuid.uuid4()), name, created_by, now_ms(), None)
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -93,6 +96,11 @@ class Store:
                 )
             )
             await _audit(conn, record.id, created_by, "create", {"name": name}, record.created_at)
+            if first_update is not None:
+                await conn.execute(
+                    insert(ChainUpdate.__table__),
+                    {"chain_id": record.id, "data": first_update, "created_at": record.created_at},
+                )
         return record
 
     async def get_chain(

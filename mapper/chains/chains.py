@@ -44,10 +44,8 @@ class Chains:
     async def create(self, identity: Identity, name: object) -> ChainRecord:
         """A new chain, owned by the caller."""
         name = _chain_name(name)
-        chain = await self._store.create_chain(name, identity.user_id)
         # The document starts with its meta entry, stored before anyone can join.
-        await self._store.append_updates({chain.id: [new_chain_update(name)]})
-        return chain
+        return await self._store.create_chain(name, identity.user_id, new_chain_update(name))
 
     async def visible(self, identity: Identity) -> list[tuple[ChainRecord, str | None]]:
         """The chains the caller can see (service admins: all), each with the caller's role."""

@@ -31,10 +31,13 @@ from chain_content import build_chain
 
 from mapper.chains.schema import SchemaGuard
 from mapper.core import protocol
+from mapper.core.identity import Identity
 from mapper.persistence.models import ChainBase, ChainSnapshot, ChainUpdate
 from mapper.rooms.room import Room
 from mapper.service import Service
 from mapper.settings import Settings
+
+BENCH = Identity("bench", "Benchmark", admin=True, groups=(), expires_at=float("inf"))
 
 
 async def timed(action: Callable[[], Awaitable[object]], runs: int) -> list[float]:
@@ -82,7 +85,7 @@ async def main(args: argparse.Namespace) -> None:
     service = Service(settings)
     await service.start()
     try:
-        chain = await service.store.create_chain("Benchmark", "bench")
+        chain = await service.chains.create(BENCH, "Benchmark")
         doc: Doc = Doc()
         print(f"database: {settings.resolved_database_url.split('@')[-1]}")
         started = time.perf_counter()
@@ -123,10 +126,10 @@ async def main(args: argparse.Namespace) -> None:
         print(f"cold load to sync step 1:        {summary(await timed(cold_load, args.runs))}")
 
         room = await service.rooms.open(chain.id, service.chain_rooms)
-        half = await service.take_snapshot(chain.id, reason="manual", actor="bench")
+        half = await service.snapshots.create(BENCH, chain.id, None)
 
         async def live_snapshot() -> None:
-            await service.take_snapshot(chain.id, reason="manual", actor="bench")
+            await service.snapshots.create(BENCH, chain.id, None)
 
         print(f"snapshot (room loaded):          {summary(await timed(live_snapshot, args.runs))}")
         service.rooms.release(room)
@@ -148,7 +151,7 @@ async def main(args: argparse.Namespace) -> None:
                     systems[key]["x"] = float(run)
             await service.writer.flush(chain.id)
             started = time.perf_counter()
-            await service.restore(chain.id, half.id, "bench")
+            await service.snapshots.restore(BENCH, chain.id, half.id)
             restores.append((time.perf_counter() - started) * 1000)
         print(f"restore (250 systems differ):    {summary(restores)}")
         service.rooms.release(room)

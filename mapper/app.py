@@ -21,10 +21,12 @@ from mapper.api.errors import (
     handle_api_error,
     handle_database_error,
     handle_http_exception,
+    handle_refused,
     handle_unexpected,
     handle_unstorable,
 )
 from mapper.api.sockets import chain_socket, user_socket
+from mapper.chains.errors import Refused
 from mapper.core.clock import Clock
 from mapper.service import Service
 from mapper.settings import Settings
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         routes=routes,
         exception_handlers={
             ApiError: handle_api_error,
+            Refused: handle_refused,
             HTTPException: handle_http_exception,
             # Connection-level failures (server down, connection refused or lost).
             OperationalError: handle_database_error,

@@ -46,6 +46,28 @@ class Folded:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class MemberChange:
+    """One member's role before and after a grant or change, or a revocation (`role` None)."""
+
+    member: str
+    previous: str | None
+    role: str | None
+
+    @property
+    def action(self) -> str:
+        """The word the audit log shows."""
+        if self.role is None:
+            return "revoke"
+        return "grant" if self.previous is None else "change"
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        if self.role is None:
+            return {"member": self.member, "previous": self.previous}
+        return {"member": self.member, "role": self.role, "previous": self.previous}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AuditEntry:
     at: int
     actor: str

@@ -39,6 +39,7 @@ from mapper.persistence.records import (
     AuditEntry,
     ChainRecord,
     Folded,
+    MemberChange,
     SnapshotInfo,
     check_member,
     check_reason,
@@ -48,6 +49,10 @@ from mapper.persistence.records import (
 Merge = Callable[[list[bytes]], Awaitable[Folded]]
 """Merges a base state and log rows into one state (the caller knows how, and off which
 thread); also counts the content."""
+
+MemberCheck = Callable[[Mapping[str, str]], None]
+"""Judges a member change against the chain's members (member key to role) as they are;
+raises to refuse it."""
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +96,11 @@ class Store:
 
     # Chains
 
-    async def create_chain(self, name: str, created_by: str) -> ChainRecord:
-        """A new chain owned by `user:<created_by>`."""
+    async def create_chain(
+        self, name: str, created_by: str, first_update: bytes | None = None
+    ) -> ChainRecord:
+        """A new chain owned by `user:<created_by>`, its document starting with `first_update`:
+        the chain, its owner, its audit entry and its first update commit together."""
         record = ChainRecord(str(uuid.uuid4()), name, created_by, now_ms(), None)
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -106,6 +114,11 @@ class Store:
                 )
             )
             await _audit(conn, record.id, created_by, "create", {"name": name}, record.created_at)
+            if first_update is not None:
+                await conn.execute(
+                    insert(ChainUpdate.__table__),
+                    {"chain_id": record.id, "data": first_update, "created_at": record.created_at},
+                )
         return record
 
     async def get_chain(
@@ -211,34 +224,51 @@ class Store:
             return list(await conn.scalars(query))
 
     async def members(self, chain_id: str) -> dict[str, str]:
-        query = (
-            select(ChainMember.member, ChainMember.role)
-            .where(ChainMember.chain_id == chain_id)
-            .order_by(ChainMember.member)
-        )
         async with self.engine.connect() as conn:
-            return {member: role for member, role in await conn.execute(query)}
+            return await _members(conn, chain_id)
 
-    async def set_member(self, chain_id: str, member: str, role: str) -> None:
-        """Add the member or change their role."""
+    async def change_member(
+        self,
+        chain_id: str,
+        member: str,
+        role: str | None,
+        *,
+        actor: str,
+        check: MemberCheck,
+    ) -> MemberChange | None:
+        """Grant `role` to `member`, change it, or revoke it (`role` None), with its audit entry,
+        in one transaction. `check` sees the members as they are while the chain's row is
+        locked, so no other member change comes between its verdict and the write; it raises
+        to refuse, and nothing is written. None if no such live chain."""
         check_member(member)
-        check_role(role)
-        statement = self._upsert_dialect.insert(ChainMember).values(
-            chain_id=chain_id, member=member, role=role
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[ChainMember.chain_id, ChainMember.member], set_={"role": role}
-        )
+        if role is not None:
+            check_role(role)
         async with self.engine.begin() as conn:
-            await conn.execute(statement)
-
-    async def remove_member(self, chain_id: str, member: str) -> bool:
-        statement = delete(ChainMember).where(
-            ChainMember.chain_id == chain_id, ChainMember.member == member
-        )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(statement)
-        return result.rowcount > 0
+            # The lock first: in SQLite a write is what takes the database's write lock, and a
+            # read before it would see a state another writer may change before ours commits.
+            if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=None):
+                return None
+            members = await _members(conn, chain_id)
+            check(members)
+            change = MemberChange(member, members.get(member), role)
+            if role is None:
+                await conn.execute(
+                    delete(ChainMember).where(
+                        ChainMember.chain_id == chain_id, ChainMember.member == member
+                    )
+                )
+            else:
+                statement = self._upsert_dialect.insert(ChainMember).values(
+                    chain_id=chain_id, member=member, role=role
+                )
+                await conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[ChainMember.chain_id, ChainMember.member],
+                        set_={"role": role},
+                    )
+                )
+            await _audit(conn, chain_id, actor, change.action, change.detail, now_ms())
+        return change
 
     # The update log
 
@@ -445,6 +475,38 @@ class Store:
                 at=at,
             )
 
+    async def record_restore(
+        self,
+        chain_id: str,
+        snapshot_id: int,
+        *,
+        actor: str,
+        state: bytes,
+        counts: Mapping[str, int],
+        last_update_id: int,
+    ) -> SnapshotInfo | None:
+        """The `pre-restore` snapshot (`state`, the content just before) of a restore to
+        `snapshot_id`, and the restore's audit entry, in one transaction. None if the chain
+        is not live (deleted meanwhile)."""
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            if not await _mark_chain(conn, chain_id, deleted=False, deleted_at=None):
+                return None
+            before = await _insert_snapshot(
+                conn,
+                chain_id,
+                state=state,
+                reason="pre-restore",
+                counts=counts,
+                last_update_id=last_update_id,
+                created_by=actor,
+                label=None,
+                at=at,
+            )
+            detail = {"snapshotId": snapshot_id, "preRestoreSnapshotId": before.id}
+            await _audit(conn, chain_id, actor, "restore", detail, at)
+        return before
+
     async def list_snapshots(self, chain_id: str) -> list[SnapshotInfo]:
         """Newest first, without the state blobs."""
         query = (
@@ -517,12 +579,6 @@ class Store:
 
     # Audit
 
-    async def add_audit(
-        self, chain_id: str, actor: str, action: str, detail: Mapping[str, Any] | None = None
-    ) -> None:
-        async with self.engine.begin() as conn:
-            await _audit(conn, chain_id, actor, action, detail, now_ms())
-
     async def list_audit(self, chain_id: str) -> list[AuditEntry]:
         """Newest first."""
         query = (
@@ -544,6 +600,15 @@ async def _mark_chain(
         update(Chain).where(Chain.id == chain_id, is_deleted).values(deleted_at=deleted_at)
     )
     return marked.rowcount > 0
+
+
+async def _members(conn: AsyncConnection, chain_id: str) -> dict[str, str]:
+    query = (
+        select(ChainMember.member, ChainMember.role)
+        .where(ChainMember.chain_id == chain_id)
+        .order_by(ChainMember.member)
+    )
+    return {member: role for member, role in await conn.execute(query)}
 
 
 async def _latest_update_id(conn: AsyncConnection, chain_id: str) -> int:

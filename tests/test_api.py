@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -84,6 +86,35 @@ def test_members_and_roles(server: MapperServer) -> None:
     )
     assert call(server, "GET", f"/api/chains/{chain_id}", corp_member).json()["role"] == "viewer"
     assert_error(call(server, "DELETE", f"/api/chains/{chain_id}/members/user:owner", owner), 409)
+
+
+async def test_owners_leaving_at_once_leave_one_owner(server: MapperServer) -> None:
+    """Every owner revokes their own membership at once. Each revocation checks that an owner
+    stays, and writes its audit entry, in the transaction that removes the member: one of them
+    must be refused, and the audit log holds exactly the revocations that happened."""
+    owner = server.token("owner0")
+    chain_id = call(server, "POST", "/api/chains", owner, json={"name": "C"}).json()["id"]
+    owners = [f"owner{n}" for n in range(4)]
+    for user in owners[1:]:
+        path = f"/api/chains/{chain_id}/members/user:{user}"
+        assert call(server, "PUT", path, owner, json={"role": "owner"}).status_code == 200
+    async with httpx.AsyncClient(base_url=server.http, timeout=30) as client:
+        responses = await asyncio.gather(
+            *(
+                client.delete(
+                    f"/api/chains/{chain_id}/members/user:{user}",
+                    headers={"Authorization": f"Bearer {server.token(user)}"},
+                )
+                for user in owners
+            )
+        )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [204, 204, 204, 409], [response.text for response in responses]
+    admin = server.token("root", admin=True)
+    members = call(server, "GET", f"/api/chains/{chain_id}/members", admin).json()["items"]
+    assert [member["role"] for member in members] == ["owner"]
+    audit = call(server, "GET", f"/api/chains/{chain_id}/audit", admin).json()["items"]
+    assert [entry["action"] for entry in audit].count("revoke") == 3
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from mapper.persistence.database import DatabaseUrlError, create_engine
 from mapper.persistence.folding import Folder, merge
 from mapper.persistence.migrations import alembic_config, upgrade_database
 from mapper.persistence.models import Base, ChainBase, ChainUpdate
-from mapper.persistence.records import Folded
+from mapper.persistence.records import Folded, MemberChange
 from mapper.persistence.store import Store, now_ms
 from mapper.persistence.writer import UpdateWriter
 from tests.databases import POSTGRES
@@ -176,11 +176,16 @@ async def test_chains_are_created_read_and_listed(store: Store) -> None:
     assert (created.actor, created.action, created.detail) == ("alice", "create", {"name": "Home"})
 
 
+def allow(members: Mapping[str, str]) -> None:
+    """A member check that refuses nothing."""
+
+
 async def test_members_and_roles(store: Store) -> None:
     chain = await store.create_chain("Home", "alice")
-    await store.set_member(chain.id, "corp:98000001", "viewer")
-    await store.set_member(chain.id, "alliance:99000001", "editor")
-    await store.set_member(chain.id, "corp:98000001", "editor")  # a change, not a second row
+    await store.change_member(chain.id, "corp:98000001", "viewer", actor="alice", check=allow)
+    await store.change_member(chain.id, "alliance:99000001", "editor", actor="alice", check=allow)
+    # A change, not a second row.
+    await store.change_member(chain.id, "corp:98000001", "editor", actor="alice", check=allow)
     assert await store.members(chain.id) == {
         "alliance:99000001": "editor",
         "corp:98000001": "editor",
@@ -190,23 +195,102 @@ async def test_members_and_roles(store: Store) -> None:
     assert sorted(roles) == ["editor", "owner"]
     assert await store.roles_for(chain.id, ["user:mallory"]) == []
     assert await store.list_chains(["alliance:99000001"]) == [chain]
-    assert await store.remove_member(chain.id, "corp:98000001") is True
-    assert await store.remove_member(chain.id, "corp:98000001") is False
+    revoked = await store.change_member(chain.id, "corp:98000001", None, actor="bob", check=allow)
+    assert revoked == MemberChange("corp:98000001", "editor", None)
+    assert "corp:98000001" not in await store.members(chain.id)
     with pytest.raises(ValueError, match="role"):
-        await store.set_member(chain.id, "user:bob", "admin")
+        await store.change_member(chain.id, "user:bob", "admin", actor="alice", check=allow)
     with pytest.raises(ValueError, match="member"):
-        await store.set_member(chain.id, "bob", "viewer")
+        await store.change_member(chain.id, "bob", "viewer", actor="alice", check=allow)
 
 
-async def test_audit_entries_come_newest_first(store: Store) -> None:
+async def test_a_member_change_and_its_audit_entry_commit_together(store: Store) -> None:
     chain = await store.create_chain("Home", "alice")
-    await store.add_audit(chain.id, "alice", "grant", {"member": "corp:1", "role": "viewer"})
-    await store.add_audit(chain.id, "alice", "revoke", {"member": "corp:1"})
-    actions = [(entry.action, entry.detail) for entry in await store.list_audit(chain.id)]
-    assert actions == [
-        ("revoke", {"member": "corp:1"}),
-        ("grant", {"member": "corp:1", "role": "viewer"}),
-        ("create", {"name": "Home"}),
+    grant = await store.change_member(chain.id, "corp:1", "viewer", actor="alice", check=allow)
+    change = await store.change_member(chain.id, "corp:1", "editor", actor="bob", check=allow)
+    revoke = await store.change_member(chain.id, "corp:1", None, actor="carol", check=allow)
+    entries = [(e.actor, e.action, e.detail) for e in await store.list_audit(chain.id)]
+    assert entries == [
+        ("carol", "revoke", {"member": "corp:1", "previous": "editor"}),
+        ("bob", "change", {"member": "corp:1", "role": "editor", "previous": "viewer"}),
+        ("alice", "grant", {"member": "corp:1", "role": "viewer", "previous": None}),
+        ("alice", "create", {"name": "Home"}),
+    ]
+    assert [c and c.action for c in (grant, change, revoke)] == ["grant", "change", "revoke"]
+
+    # The check sees the members as they are; its refusal writes neither change nor entry.
+    seen: list[dict[str, str]] = []
+
+    def refuse(members: Mapping[str, str]) -> None:
+        seen.append(dict(members))
+        raise LookupError("no")
+
+    with pytest.raises(LookupError):
+        await store.change_member(chain.id, "corp:2", "owner", actor="alice", check=refuse)
+    assert seen == [{"user:alice": "owner"}]
+    assert await store.members(chain.id) == {"user:alice": "owner"}
+    assert len(await store.list_audit(chain.id)) == 4
+
+    # A deleted chain takes no member change, and logs none.
+    await store.delete_chain(chain.id, actor="alice", final_state=b"", counts={})
+    assert await store.change_member(chain.id, "corp:3", "viewer", actor="a", check=allow) is None
+    assert await store.members(chain.id) == {"user:alice": "owner"}
+    assert (await store.list_audit(chain.id))[0].action == "delete"
+
+
+async def test_concurrent_member_changes_each_see_the_others(store: Store) -> None:
+    """Five owners revoke one another at once, each only if an owner would be left: the
+    checks run one after the other inside their transactions, so exactly one owner stays."""
+    chain = await store.create_chain("Home", "owner0")
+    owners = [f"user:owner{n}" for n in range(5)]
+    for member in owners[1:]:
+        await store.change_member(chain.id, member, "owner", actor="owner0", check=allow)
+
+    class LastOwner(Exception):
+        pass
+
+    def keep_an_owner(member: str) -> Callable[[Mapping[str, str]], None]:
+        def check(members: Mapping[str, str]) -> None:
+            if {m for m, role in members.items() if role == "owner"} == {member}:
+                raise LastOwner(member)
+
+        return check
+
+    results = await asyncio.gather(
+        *(store.change_member(chain.id, m, None, actor=m, check=keep_an_owner(m)) for m in owners),
+        return_exceptions=True,
+    )
+    refused = [result for result in results if isinstance(result, LastOwner)]
+    assert len(refused) == 1, results
+    assert list((await store.members(chain.id)).values()) == ["owner"]
+    revokes = [entry for entry in await store.list_audit(chain.id) if entry.action == "revoke"]
+    assert len(revokes) == 4
+
+
+async def test_a_restore_and_its_pre_restore_snapshot_commit_together(store: Store) -> None:
+    chain = await store.create_chain("Home", "alice")
+    state = EditedDoc().doc.get_update()
+    before = await store.record_restore(
+        chain.id, 7, actor="bob", state=state, counts={"systems": 0}, last_update_id=0
+    )
+    assert before is not None
+    [listed] = await store.list_snapshots(chain.id)
+    assert listed == before and (before.reason, before.created_by) == ("pre-restore", "bob")
+    latest = (await store.list_audit(chain.id))[0]
+    assert (latest.actor, latest.action) == ("bob", "restore")
+    assert latest.detail == {"snapshotId": 7, "preRestoreSnapshotId": before.id}
+
+    # A chain deleted meanwhile: nothing is recorded.
+    await store.delete_chain(chain.id, actor="alice", final_state=state, counts={})
+    again = await store.record_restore(
+        chain.id, 7, actor="bob", state=state, counts={}, last_update_id=0
+    )
+    assert again is None
+    actions = [entry.action for entry in await store.list_audit(chain.id)]
+    assert actions == ["delete", "restore", "create"]
+    assert [snapshot.reason for snapshot in await store.list_snapshots(chain.id)] == [
+        "delete",
+        "pre-restore",
     ]
 
 
@@ -317,7 +401,7 @@ async def test_delete_keeps_snapshots_members_and_audit_and_undelete_brings_it_b
 ) -> None:
     chain = await store.create_chain("Home", "alice")
     other = await store.create_chain("Other", "alice")
-    await store.set_member(chain.id, "corp:1", "editor")
+    await store.change_member(chain.id, "corp:1", "editor", actor="alice", check=allow)
     edited = EditedDoc()
     await store.append_updates({chain.id: edited.edit(20), other.id: [b"kept"]})
     periodic = await store.fold(chain.id, fold_updates, snapshot_reason="periodic")

@@ -17,14 +17,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mapper.api.errors import ApiError
+from mapper.chains.errors import BAD_MEMBER, NO_CHAIN, NO_SNAPSHOT
 from mapper.core import ids, roles
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32  # arrays and objects within each other; real bodies nest two or three
-NO_CHAIN = "no such chain, or not one you can see"  # the same for both: ids reveal nothing
-NO_SNAPSHOT = "no such snapshot of this chain"
 
 
 def _chain_id(raw: str) -> str:
@@ -49,7 +48,7 @@ def _system_id(raw: str) -> int:
 
 def _member(raw: str) -> str:
     if not roles.MEMBER_PATTERN.fullmatch(raw):
-        raise ApiError(422, "member must be user:<id>, corp:<digits> or alliance:<digits>")
+        raise ApiError(422, BAD_MEMBER)
     return raw
 
 

@@ -9,6 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mapper.chains.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+
 log = logging.getLogger("mapper.api")
 
 _CODES = {
@@ -42,6 +44,15 @@ def error_response(status: int, message: str, code: str | None = None) -> JSONRe
 async def handle_api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     return error_response(error.status, error.message, error.code)
+
+
+# What a use case's refusal is over HTTP.
+_REFUSALS: dict[type[Refused], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
+
+
+async def handle_refused(request: Request, error: Exception) -> Response:
+    assert isinstance(error, Refused)
+    return error_response(_REFUSALS[type(error)], error.message)
 
 
 async def handle_http_exception(request: Request, error: Exception) -> Response:

@@ -25,7 +25,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     service = request.app.state.service
     try:
-        await asyncio.wait_for(service.store.ping(), READY_TIMEOUT_S)
+        await asyncio.wait_for(service.check_database(), READY_TIMEOUT_S)
         database = service.writer.healthy
     except Exception:
         database = False

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from mapper.auth import AuthError
+from mapper.chains.errors import NotFound
 from mapper.core import protocol, roles
 from mapper.core.identity import Identity
-from mapper.core.ids import is_chain_id
 from mapper.core.protocol import ProtocolError
 from mapper.rooms.connection import (
     CLOSE_GOING_AWAY,
@@ -63,16 +63,11 @@ async def chain_socket(websocket: WebSocket) -> None:
     chain_id = websocket.path_params["chain_id"]
 
     async def admit(identity: Identity) -> tuple[str, str]:
-        # An id no chain can have is not looked up (the database may refuse it, and a refusal
-        # would read as "retry"); a non-member hears what a missing chain's caller hears.
-        refusal = Refused(CLOSE_NOT_FOUND, "no such chain, or not one you can see")
-        if not is_chain_id(chain_id):
-            raise refusal
-        # Both lookups either way, so the time taken does not tell the two cases apart either.
-        chain = await service.store.get_chain(chain_id)
-        role = await service.role(identity, chain_id)
-        if chain is None or role is None:
-            raise refusal
+        try:
+            _, role = await service.chains.get(identity, chain_id)
+        except NotFound as missing:
+            # A non-member hears what a missing chain's caller hears.
+            raise Refused(CLOSE_NOT_FOUND, missing.message) from None
         return role, chain_id
 
     await _serve(websocket, service, service.chain_rooms, admit)

@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.api.chains import service_of
-from mapper.api.edge import NO_CHAIN, EdgeRoute, query_chain_id, query_number, query_numbers
+from mapper.api.edge import EdgeRoute, query_chain_id, query_number, query_numbers
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
-from mapper.core import ids, roles
+from mapper.core import ids
 from mapper.universe.index import UniverseIndex
 from mapper.universe.route import chain_links, shortest_path
 
@@ -92,11 +92,7 @@ async def route(request: Request) -> Response:
     links: dict[int, set[int]] = {}
     chain_id = query_chain_id(request, "chain")
     if chain_id:
-        chain = await service.store.get_chain(chain_id)
-        role = await service.role(identity, chain_id) if chain is not None else None
-        if role is None or not roles.at_least(role, roles.VIEWER):
-            raise ApiError(404, NO_CHAIN)
-        content = await service.chain_content(chain_id)
+        content = await service.chains.document(identity, chain_id)
         links = chain_links(
             content["connections"],
             avoid_eol=_flag(request, "avoidEol"),

@@ -147,10 +147,13 @@ class LiveStatus:
             for character_id in unlinked:
                 self._characters.pop(character_id, None)
                 self._sightings.pop(character_id, None)
+        # What the document gets, read before the awaits below: the user may go cold meanwhile,
+        # and unload_user drops their characters from memory.
+        records = {character_id: self._characters[character_id] for character_id in changes}
         if changes:
             await self._store.save_characters(changes, int(at * 1000))
         if changes or unlinked:
-            self._write_user_document(user_id, changes, unlinked)
+            self._write_user_document(user_id, changes, records, unlinked)
             pilot_fields = ("online", "system_id", "tracked")
             if unlinked or any(k in f for f in changes.values() for k in pilot_fields):
                 self.refresh_pilots(user_id)
@@ -193,6 +196,7 @@ class LiveStatus:
         self,
         user_id: str,
         changes: Mapping[int, Mapping[str, Any]],
+        records: Mapping[int, Character],
         unlinked: Iterable[int] = (),
     ) -> None:
         room = self._rooms.get(user_room_key(user_id))
@@ -219,9 +223,7 @@ class LiveStatus:
                         for name, value in fields.items():
                             entry[name] = value
                     else:
-                        entries[str(character_id)] = Map(
-                            _live_fields(self._characters[character_id])
-                        )
+                        entries[str(character_id)] = Map(_live_fields(records[character_id]))
 
         room.edit(write)
         self.live_writes += 1

@@ -8,10 +8,13 @@ exception message may quote a URL or a response body.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import re
 import sys
 from collections.abc import Iterable
+from logging.handlers import QueueHandler, QueueListener
 
 REDACTED = "[redacted]"
 
@@ -61,9 +64,18 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure(level: str, secrets: Iterable[str] = ()) -> None:
-    """Send every logger's lines, uvicorn's included, through one scrubbed stderr handler."""
+    """Send every logger's lines, uvicorn's included, through one scrubbed stderr handler.
+
+    The lines are scrubbed and written by a thread of their own: a write to a slow disk or a
+    full pipe blocks that thread, never the event loop. The lines still queued are written
+    when the process exits.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", secrets)
     )
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = QueueListener(records, handler)
+    logging.basicConfig(level=level.upper(), handlers=[QueueHandler(records)], force=True)
+    listener.start()
+    atexit.register(listener.stop)

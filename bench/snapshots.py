@@ -117,7 +117,11 @@ async def main(args: argparse.Namespace) -> None:
 
         async def cold_load() -> None:
             room = Room(
-                chain.id, metrics=service.metrics, store_update=None, make_guard=SchemaGuard
+                chain.id,
+                clock=service.clock,
+                metrics=service.metrics,
+                store_update=None,
+                make_guard=SchemaGuard,
             )
             room.load(await service.store.load_chain_updates(chain.id))
             protocol.create_sync_step1_message(room.doc.get_state())

@@ -20,6 +20,7 @@ from mapper.chains.schema import (
     document_json,
     new_chain_update,
 )
+from mapper.core.clock import SystemClock
 
 S1, S2, S3 = 31000001, 31000002, 31000003
 CONN = f"{S1}-{S2}"
@@ -768,6 +769,7 @@ async def test_an_update_from_another_process_is_held_to_the_schema() -> None:
         metrics=Metrics(),
         store_update=lambda key, u: stored.append(u),
         make_guard=SchemaGuard,
+        clock=SystemClock(),
     )
     peer: Doc = Doc()
     with peer.transaction():

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pycrdt import Doc, Subscription, TransactionEvent
 
 from mapper.core import protocol
-from mapper.core.clock import Clock, SystemClock
+from mapper.core.clock import Clock
 from mapper.core.metrics import Metrics
 from mapper.core.protocol import AwarenessEntry, ProtocolError
 from mapper.persistence import nesting
@@ -85,7 +85,7 @@ class Room:
         key: str,
         *,
         kind: RoomKind | None = None,
-        clock: Clock | None = None,
+        clock: Clock,
         metrics: Metrics,
         store_update: StoreUpdate | None,
         make_guard: MakeGuard | None = None,
@@ -95,7 +95,7 @@ class Room:
         self.key = key
         self.kind = kind  # the manager's RoomKind: what family of rooms this is
         self.doc: Doc = Doc()
-        self.awareness = RoomAwareness((clock or SystemClock()).monotonic)
+        self.awareness = RoomAwareness(clock.monotonic)
         self.connections: dict[Connection, None] = {}  # insertion-ordered set
         self.joining = 0  # clients waiting for the load
         self._metrics = metrics

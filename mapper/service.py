@@ -31,6 +31,8 @@ from mapper.settings import Settings
 from mapper.sync.datasets import registry
 from mapper.sync.engine import SyncEngine, SyncSettings
 from mapper.sync.esi import EsiClient, user_agent
+from mapper.sync.evescout import EveScoutClient
+from mapper.sync.intel import Intel
 from mapper.sync.live import LiveStatus
 from mapper.sync.tokens import TokenProvider
 from mapper.universe.index import Universe
@@ -99,14 +101,40 @@ class Service:
             self.universe,  # the star map: which systems stargates join
             jump_gap_s=settings.jump_gap_s,
         )
+        # One ESI client for the process: ESI's error limit counts all of its calls.
+        self.esi = EsiClient(
+            settings.esi_base_url,
+            clock=self.clock,
+            timeout_s=settings.esi_timeout_s,
+            error_floor=settings.esi_error_floor,
+            user_agent=user_agent(settings.public_url),
+            on_answer=lambda status: self.metrics.esi_answers.labels(status=str(status)).inc(),
+        )
         self.sync = _sync_engine(
             settings,
             self.store,
             self.presence,
             self.live,
+            self.esi,
             self.clock,
             self.metrics,
             self.tasks.group("sync"),
+        )
+        self.intel = Intel(
+            rooms=self.rooms,
+            tracker=self.presence,
+            esi=self.esi if settings.intel else None,
+            eve_scout=(
+                EveScoutClient(
+                    settings.evescout_base_url,
+                    timeout_s=settings.esi_timeout_s,
+                    user_agent=user_agent(settings.public_url),
+                )
+                if settings.intel and settings.evescout_base_url
+                else None
+            ),
+            clock=self.clock,
+            tasks=self.tasks.group("intel"),
         )
         self.chain_rooms = RoomKind(
             "chain",
@@ -118,6 +146,8 @@ class Service:
         )
         # Live status documents are rebuilt from the character status projection, never stored.
         self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
+        # The intel document is rebuilt from what the service last polled, never stored.
+        self.intel_rooms = RoomKind("intel", load=self.intel.document, store=None, flush=None)
         # The use cases: what the HTTP API and the sockets may do to chains.
         access = ChainAccess(self.store)
         documents = ChainDocuments(self.store, self.rooms, self.writer.flush)
@@ -152,10 +182,14 @@ class Service:
             self.sync.start()
         else:
             log.info("live status off: set MAPPER_TOKEN_PROVIDER_URL to refresh characters")
+        if self.settings.intel:
+            self.intel.start()
 
     async def stop(self) -> None:
         if self.sync is not None:
             await self.sync.close()
+        await self.intel.close()
+        await self.esi.aclose()
         self.rooms.close()
         await self.writer.close(timeout=GRACEFUL_FLUSH_TIMEOUT_S)
         await self.maintenance.close()
@@ -185,6 +219,8 @@ class Service:
             self.fanout.publish_control(fanout.DELETED, chain_id)
 
     def _watch_presence(self, room: Room, connection: Connection) -> None:
+        if room.kind is self.intel_rooms:
+            return  # presence is a chain or the user's own status open (contract section 6)
         if connection in room.connections:
             self.presence.seen(
                 connection,
@@ -215,6 +251,7 @@ def _sync_engine(
     store: Store,
     presence: PresenceTracker,
     live: LiveStatus,
+    esi: EsiClient,
     clock: Clock,
     metrics: Metrics,
     tasks: Tasks,
@@ -242,14 +279,7 @@ def _sync_engine(
         tokens=TokenProvider(
             settings.token_provider_url, settings.token_provider_secret, clock=clock
         ),
-        esi=EsiClient(
-            settings.esi_base_url,
-            clock=clock,
-            timeout_s=settings.esi_timeout_s,
-            error_floor=settings.esi_error_floor,
-            user_agent=user_agent(settings.public_url),
-            on_answer=lambda status: metrics.esi_answers.labels(status=str(status)).inc(),
-        ),
+        esi=esi,
         clock=clock,
         metrics=metrics,
         tasks=tasks,

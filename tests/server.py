@@ -60,6 +60,7 @@ class MapperServer(OnLoopback):
             "MAPPER_DATA_DIR": str(self.data_dir),
             "MAPPER_DATABASE_URL": self.database_url,
             "MAPPER_ROOM_IDLE_S": "1",
+            "MAPPER_INTEL": "0",  # nothing leaves loopback unless a test asks
             **self.env,
         }
         with open(self.log_path, "wb") as log:

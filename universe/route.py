@@ -52,3 +52,10 @@ def chain_links(
         links.setdefault(int(a), set()).add(int(b))
         links.setdefault(int(b), set()).add(int(a))
     return links
+
+
+def add_links(links: dict[int, set[int]], pairs: Iterable[tuple[int, int]]) -> None:
+    """Join more systems both ways, such as EVE-Scout's Thera and Turnur connections."""
+    for a, b in pairs:
+        links.setdefault(a, set()).add(b)
+        links.setdefault(b, set()).add(a)

@@ -16,7 +16,7 @@ from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from mapper.core import ids
 from mapper.universe.index import UniverseIndex
-from mapper.universe.route import chain_links, shortest_path
+from mapper.universe.route import add_links, chain_links, shortest_path
 
 MAX_IDS = 1000
 MAX_LIMIT = 100
@@ -40,7 +40,9 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() in ("1", "true", "yes")
+    """`&name`, `&name=1` (or true, yes) ask for the option; absent or anything else not."""
+    value = request.query_params.get(name)
+    return value is not None and value.lower() in ("", "1", "true", "yes")
 
 
 async def _index(request: Request) -> UniverseIndex:
@@ -98,6 +100,9 @@ async def route(request: Request) -> Response:
             avoid_eol=_flag(request, "avoidEol"),
             avoid_critical=_flag(request, "avoidCritical"),
         )
+    eve_scout = _flag(request, "eveScout")
+    if eve_scout:
+        add_links(links, ((c.in_system, c.out_system) for c in service.intel.connections()))
     avoid_unsafe = _flag(request, "avoidLowNull")
 
     def neighbours(system_id: int) -> list[int]:
@@ -110,7 +115,7 @@ async def route(request: Request) -> Response:
     if path is None:
         raise ApiError(404, f"no path from {start} to {goal}")
     body = {"jumps": len(path) - 1, "path": path}
-    if chain_id:  # depends on the chain's live content: not for caches
+    if chain_id or eve_scout:  # depends on live content: not for caches
         headers = {"Cache-Control": "no-store"}
         return Response(json.dumps(body), media_type="application/json", headers=headers)
     return _cached(request, index, body)

@@ -146,8 +146,12 @@ class Service:
         )
         # Live status documents are rebuilt from the character status projection, never stored.
         self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
-        # The intel document is rebuilt from what the service last polled, never stored.
-        self.intel_rooms = RoomKind("intel", load=self.intel.document, store=None, flush=None)
+        # The intel document is rebuilt from what this process last polled, never stored nor
+        # shared: two processes writing their own polls into one document would undo each
+        # other's writes until both had polled.
+        self.intel_rooms = RoomKind(
+            "intel", load=self.intel.document, store=None, flush=None, local=True
+        )
         # The use cases: what the HTTP API and the sockets may do to chains.
         access = ChainAccess(self.store)
         documents = ChainDocuments(self.store, self.rooms, self.writer.flush)

@@ -72,6 +72,7 @@ class Intel:
         self._kills: Kills | None = None
         self._jumps: Jumps | None = None
         self._esi_due = {KILLS_PATH: 0.0, JUMPS_PATH: 0.0}
+        self._anyone_present = False  # at the last round
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self.writes = 0  # changes written to the document, for tests
@@ -109,7 +110,9 @@ class Intel:
     # The loop
 
     def _presence_changed(self, user_id: str) -> None:
-        self._wake.set()
+        # The first present user is served at once; later changes wait for the next round.
+        if not self._anyone_present and self._tracker.is_present(user_id):
+            self._wake.set()
 
     async def _loop(self) -> None:
         while True:
@@ -133,7 +136,8 @@ class Intel:
             woken.cancel()
 
     async def _round(self) -> None:
-        if self._tracker.present_users():
+        self._anyone_present = bool(self._tracker.present_users())
+        if self._anyone_present:
             if self._eve_scout is not None and self._clock.now() >= self._scout_due:
                 await self._poll_eve_scout(self._eve_scout)
             if self._esi is not None and self._open_systems():

@@ -4,6 +4,7 @@ present, no faster than the sources allow, written only on change."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -23,6 +24,7 @@ from tests.fake_eve import FakeEve, malformed
 from tests.fake_evescout import THERA, TURNUR, FakeEveScout, iso, signature
 from tests.live_server import LiveServer, until
 from tests.sde_export import J123456, JITA, NIARJA, PERIMETER
+from tests.server import MapperServer
 from tests.wire import WireClient
 from tests.yclient import YClient
 
@@ -384,3 +386,26 @@ async def test_a_route_through_thera(
         assert answer.json() == {"jumps": 3, "path": [PERIMETER, JITA, THERA, J123456]}
         assert answer.headers["cache-control"] == "no-store"
     await status.close()
+
+
+async def test_mapper_serve_fills_intel_from_its_settings(
+    sqlite_url: str, tmp_path: Path, scout: FakeEveScout, eve: FakeEve
+) -> None:
+    env = {
+        "MAPPER_INTEL": "1",
+        "MAPPER_EVESCOUT_BASE_URL": scout.url,
+        "MAPPER_ESI_BASE_URL": eve.esi_url,
+    }
+    server = await asyncio.to_thread(MapperServer(tmp_path / "data", sqlite_url, env=env).start)
+    try:
+        token = server.token("alice")
+        intel = await WireClient.connect(server.ws, "/ws/intel", token)
+        status = await WireClient.connect(server.ws, "/ws/users/me", token)
+        await status.set_awareness(1, 1, {"visible": True})
+        await intel.wait(lambda: set(entries(intel, "eveScout")) == {"46", "47"})
+        for client in (intel, status):
+            await client.close()
+        refused = await WireClient.connect(server.ws, "/ws/intel", "not-a-token")
+        assert await refused.wait_closed() == 4401
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -117,6 +117,7 @@ class Intel:
     async def _loop(self) -> None:
         while True:
             self._idle.clear()
+            self._wake.clear()  # this round serves whoever woke it
             try:
                 await self._round()
             except Exception:
@@ -126,7 +127,6 @@ class Intel:
 
     async def _wait(self, seconds: float) -> None:
         """Sleep on the service's clock, or until presence changes."""
-        self._wake.clear()
         sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
         woken = asyncio.ensure_future(self._wake.wait())
         try:

@@ -30,7 +30,7 @@ SIZES = frozenset({"small", "medium", "large", "xlarge", "capital"})
 _SIGNATURE_ID = re.compile(r"[0-9]{1,19}")
 _WH_TYPE = re.compile(r"[A-Za-z0-9]{1,8}")
 _SIG = re.compile(r"[A-Za-z0-9-]{1,16}")
-_MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?([0-9]{1,9})")
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?([0-9]{1,9})")
 MAX_TIME_CHARS = 40
 
 

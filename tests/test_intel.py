@@ -20,11 +20,12 @@ from mapper.core.clock import ManualClock
 from mapper.sync.intel import INTEL_ROOM
 from mapper.universe.importer import import_sde
 from tests import sde_export
+from tests.chains import add_system, create_chain, join, system_ids
 from tests.fake_eve import FakeEve, malformed
 from tests.fake_evescout import THERA, TURNUR, FakeEveScout, iso, signature
 from tests.live_server import LiveServer, until
 from tests.sde_export import J123456, JITA, NIARJA, PERIMETER
-from tests.server import MapperServer
+from tests.server import MapperServer, node
 from tests.wire import WireClient
 from tests.yclient import YClient
 
@@ -409,3 +410,49 @@ async def test_mapper_serve_fills_intel_from_its_settings(
         assert await refused.wait_closed() == 4401
     finally:
         await asyncio.to_thread(server.stop)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_each_process_keeps_its_own_intel(
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    clock: ManualClock,
+    scout: FakeEveScout,
+    eve: FakeEve,
+) -> None:
+    """With several processes (Redis), each polls and serves its own intel: a process never
+    takes in another's writes, so two processes with different polls never undo each other."""
+    other = await FakeEveScout(clock).start()
+    other.signatures = [signature(99, NIARJA, clock=clock)]
+    common = {"MAPPER_INTEL": "1", "MAPPER_ESI_BASE_URL": eve.esi_url}
+    servers = [
+        node(tmp_path / "data", database_url, redis_url, MAPPER_EVESCOUT_BASE_URL=url, **common)
+        for url in (scout.url, other.url)
+    ]
+    a, b = servers
+    try:
+        for server in servers:  # in a thread: the fakes answer from this event loop
+            await asyncio.to_thread(server.start)
+        token = a.token("alice")
+        intel_a = await WireClient.connect(a.ws, "/ws/intel", token)
+        intel_b = await WireClient.connect(b.ws, "/ws/intel", token)
+        chain = create_chain(a, token)
+        chain_a, chain_b = await join(a, chain, token), await join(b, chain, token)
+        for client in (chain_a, chain_b):
+            await client.set_awareness(1, 1, {"visible": True})
+        await intel_a.wait(lambda: set(entries(intel_a, "eveScout")) == {"46", "47"})
+        await intel_b.wait(lambda: set(entries(intel_b, "eveScout")) == {"99"})
+        # A barrier both ways: edits published after those intel writes have arrived.
+        add_system(chain_a, JITA)
+        await chain_b.wait(lambda: str(JITA) in system_ids(chain_b))
+        add_system(chain_b, PERIMETER)
+        await chain_a.wait(lambda: str(PERIMETER) in system_ids(chain_a))
+        assert set(entries(intel_a, "eveScout")) == {"46", "47"}
+        assert set(entries(intel_b, "eveScout")) == {"99"}
+        for client in (intel_a, intel_b, chain_a, chain_b):
+            await client.close()
+    finally:
+        for server in servers:
+            await asyncio.to_thread(server.stop)
+        await other.stop()

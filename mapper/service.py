@@ -134,6 +134,7 @@ class Service:
                 else None
             ),
             clock=self.clock,
+            metrics=self.metrics,
             tasks=self.tasks.group("intel"),
         )
         self.chain_rooms = RoomKind(

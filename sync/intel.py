@@ -24,6 +24,7 @@ from pycrdt import Doc, Map
 
 from mapper.core import ids
 from mapper.core.clock import Clock
+from mapper.core.metrics import Metrics
 from mapper.core.tasks import Tasks
 from mapper.presence.tracker import PresenceTracker
 from mapper.sync.activity import (
@@ -59,9 +60,11 @@ class Intel:
         esi: EsiClient | None,
         eve_scout: EveScoutClient | None,
         clock: Clock,
+        metrics: Metrics,
         tasks: Tasks,
     ) -> None:
         self._rooms = rooms
+        self._polls = metrics.intel_polls
         self._tracker = tracker
         self._esi = esi
         self._eve_scout = eve_scout
@@ -149,8 +152,11 @@ class Intel:
             answer = await client.signatures(self._clock.now())
         except EveScoutError as error:
             log.warning("intel: %s; keeping the last good answer", error)
+            self._polls.labels(source="evescout", result="refused").inc()
             self._scout_due = self._clock.now() + MIN_INTERVAL_S
             return
+        changed = answer.connections != self._scout
+        self._polls.labels(source="evescout", result="new" if changed else "unchanged").inc()
         self._scout = answer.connections
         self._scout_due = self._clock.now() + max(MIN_INTERVAL_S, answer.lasts_s)
 
@@ -163,13 +169,16 @@ class Intel:
                 read = await esi.get(path)
                 self._esi_due[path] = max(read.expires_at, now + ESI_FLOOR_S)
                 if not read.fresh:
+                    self._polls.labels(source="esi", result="unchanged").inc()
                     continue
                 if path == KILLS_PATH:
                     self._kills = parse_kills(read.body)
                 else:
                     self._jumps = parse_jumps(read.body)
+                self._polls.labels(source="esi", result="new").inc()
             except EsiError as error:
                 log.info("intel: %s; keeping the last good answer", error)
+                self._polls.labels(source="esi", result="refused").inc()
                 self._esi_due[path] = max(
                     error.retry_at or 0.0, self._esi_due[path], now + ESI_FLOOR_S
                 )

@@ -356,6 +356,10 @@ async def test_a_bad_answer_keeps_the_last_good_data(
         assert trouble in caplog.text, trouble
     assert "ESI answered /universe/system_kills/ with malformed JSON" in caplog.text
     assert "invalid system_id" in caplog.text
+    assert live.service is not None
+    metrics = live.service.metrics.render().decode()
+    assert 'mapper_intel_polls_total{result="refused",source="evescout"} 9.0' in metrics
+    assert 'mapper_intel_polls_total{result="refused",source="esi"} 2.0' in metrics
 
     scout.signatures = [{**good, "updated_at": iso(clock.now())}]  # good answers again
     eve.kills = {JITA: (9, 0, 0)}

@@ -77,14 +77,12 @@ class EveScoutClient:
             timeout=timeout_s,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
         )
-        self.calls = 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def signatures(self, now: float) -> Signatures:
         """The current connections; raises EveScoutError."""
-        self.calls += 1
         try:
             response, content = await get_bounded(
                 self._http, SIGNATURES_PATH, headers={}, max_bytes=MAX_ANSWER_BYTES

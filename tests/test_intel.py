@@ -443,8 +443,8 @@ async def test_each_process_keeps_its_own_intel(
         intel_b = await WireClient.connect(b.ws, "/ws/intel", token)
         chain = create_chain(a, token)
         chain_a, chain_b = await join(a, chain, token), await join(b, chain, token)
-        for client in (chain_a, chain_b):
-            await client.set_awareness(1, 1, {"visible": True})
+        for client_id, client in enumerate((chain_a, chain_b), 1):  # two tabs, two Yjs clients
+            await client.set_awareness(client_id, 1, {"visible": True})
         await intel_a.wait(lambda: set(entries(intel_a, "eveScout")) == {"46", "47"})
         await intel_b.wait(lambda: set(entries(intel_b, "eveScout")) == {"99"})
         # A barrier both ways: edits published after those intel writes have arrived.

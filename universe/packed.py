@@ -95,8 +95,9 @@ def load(raw: bytes) -> Packed:
     """Blocking (some tens of ms for the whole universe): run it in a thread."""
     try:
         content = json.loads(gzip.decompress(raw))
-        if content.get("format") != FORMAT:
-            raise PackedError(f"format {content.get('format')!r}, not {FORMAT}")
+        found = content.get("format") if isinstance(content, dict) else None
+        if found != FORMAT:
+            raise PackedError(f"format {found!r}, not {FORMAT}")
         data = UniverseData(build=content["build"])
         data.regions = {row[0]: Region(*row[1:]) for row in _rows(content["regions"])}
         data.constellations = {
@@ -111,7 +112,7 @@ def load(raw: bytes) -> Packed:
         data.ships = {row[0]: Ship(*row[1:]) for row in _rows(content["ships"])}
         statics = {system: codes.split() for system, codes in _rows(content["statics"])}
         return Packed(data, statics, dict(content["sources"]))
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as error:
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise PackedError(f"not a universe file: {error}") from None
 
 

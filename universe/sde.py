@@ -106,9 +106,10 @@ class UniverseData:
     # Every ship type, published or not: a capsule (670) is not, and pilots fly it.
     ships: dict[int, Ship] = field(default_factory=dict)
     build: int | None = None
-    # Read along the way, resolved by `finish`: system -> secondary sun type, type -> name.
-    secondary_suns: dict[int, int] = field(default_factory=dict)
-    sun_names: dict[int, str] = field(default_factory=dict)
+    # Read along the way, resolved into `effects` by `finish`: system -> secondary sun type,
+    # sun type -> name. Not part of what was read, for comparisons.
+    secondary_suns: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    sun_names: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
     def add_group(self, group_id: int, record: dict[str, Any]) -> None:
         if record.get("categoryID") == SHIP_CATEGORY:

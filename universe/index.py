@@ -242,18 +242,29 @@ class Universe:
         self._builtin: Packed | None = None
         self._index = UniverseIndex()
         self._checked_at = -RECHECK_S  # the first call reads the database
+        # Callers that come while the index loads wait for it, rather than see the old one
+        # (at start, an empty one: the sync engine would take every jump for a wormhole).
+        self._loading = asyncio.Lock()
 
     async def adjacent(self, a: int, b: int) -> bool:
         """Whether a stargate joins the two systems (the sync engine's star map)."""
         return (await self.index()).adjacent(a, b)
 
     async def index(self) -> UniverseIndex:
-        if self._clock.monotonic() - self._checked_at >= RECHECK_S:
-            self._checked_at = self._clock.monotonic()
-            async with self._engine.connect() as conn:
-                version = await conn.scalar(select(func.max(UniverseImport.id))) or 0
-            if version != self._index.version:
-                if self._builtin is None:  # a file read and parsed: off the event loop
-                    self._builtin = await asyncio.to_thread(self._load_builtin)
-                self._index = await load_index(self._engine, version, self._builtin)
+        if self._due():
+            async with self._loading:
+                if self._due():
+                    self._checked_at = self._clock.monotonic()
+                    await self._reload()
         return self._index
+
+    def _due(self) -> bool:
+        return self._clock.monotonic() - self._checked_at >= RECHECK_S
+
+    async def _reload(self) -> None:
+        async with self._engine.connect() as conn:
+            version = await conn.scalar(select(func.max(UniverseImport.id))) or 0
+        if version != self._index.version:
+            if self._builtin is None:  # a file read and parsed: off the event loop
+                self._builtin = await asyncio.to_thread(self._load_builtin)
+            self._index = await load_index(self._engine, version, self._builtin)

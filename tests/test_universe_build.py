@@ -3,6 +3,7 @@ field, and the same answers from it as from an import of that export."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gzip
 import json
@@ -11,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mapper.core.clock import ManualClock
 from mapper.universe import build
 from mapper.universe.importer import import_sde, import_statics
-from mapper.universe.index import load_index, make_index
-from mapper.universe.packed import PackedError, load
+from mapper.universe.index import RECHECK_S, Universe, load_index, make_index
+from mapper.universe.packed import Packed, PackedError, load
 from mapper.universe.sde import Constellation, Region, Ship, System, Wormhole, read_universe
 from tests import sde_export
 from tests.sde_export import J100001, J123456, J200000
@@ -138,3 +140,26 @@ def test_bad_inputs(tmp_path: Path) -> None:
     for raw in (b"", b"not gzip", gzip.compress(b'{"format": 99}'), gzip.compress(b"[1]")):
         with pytest.raises(PackedError):
             load(raw)
+
+
+async def test_the_service_loads_once_and_callers_wait_for_it(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    packed = load(_build(tmp_path).read_bytes())
+    loads = []
+
+    def builtin() -> Packed:
+        loads.append(1)
+        return packed
+
+    clock = ManualClock()
+    universe = Universe(engine, clock, builtin)
+    first, second = await asyncio.gather(universe.index(), universe.index())
+    assert first is second and first.systems[J100001]["name"] == "J100001"
+    assert loads == [1]
+    # An import is seen at the next check, a few seconds on; the file is not read again.
+    await import_statics(engine, "31000002,B274\n", source="statics")
+    assert (await universe.index()) is first
+    await clock.advance(RECHECK_S)
+    assert (await universe.index()).systems[J123456]["statics"] != []
+    assert loads == [1]

@@ -242,8 +242,9 @@ class Universe:
         self._builtin: Packed | None = None
         self._index = UniverseIndex()
         self._checked_at = -RECHECK_S  # the first call reads the database
-        # Callers that come while the index loads wait for it, rather than see the old one
-        # (at start, an empty one: the sync engine would take every jump for a wormhole).
+        # Callers that come while the first index loads wait for it, rather than see an empty
+        # one (the sync engine would take every jump for a wormhole). Later reloads leave the
+        # current index in use until the next is ready.
         self._loading = asyncio.Lock()
 
     async def adjacent(self, a: int, b: int) -> bool:
@@ -251,7 +252,8 @@ class Universe:
         return (await self.index()).adjacent(a, b)
 
     async def index(self) -> UniverseIndex:
-        if self._due():
+        first = self._index.version < 0
+        if self._due() or (first and self._loading.locked()):
             async with self._loading:
                 if self._due():
                     self._checked_at = self._clock.monotonic()

@@ -62,6 +62,7 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
     assert list((installed / "persistence" / "migrations" / "versions").glob("0001_*.py"))
     assert (installed / "docs" / "security.md").is_file()
     assert (installed / "universe" / "data" / "universe.json.gz").is_file()
+    assert (installed / "universe" / "data" / "NOTICE.md").is_file()  # its sources' licences
 
     # The dependencies (pycrdt, starlette, ...) come from this environment's site-packages, as
     # a plain path: its .pth files, such as the editable install of the repository, stay out.

@@ -390,6 +390,9 @@ async def test_a_route_through_thera(
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"jumps": 3, "path": [PERIMETER, JITA, THERA, J123456]}
         assert answer.headers["cache-control"] == "no-store"
+        # Both are medium holes, as EVE-Scout says: too small for a battleship.
+        assert (await client.get(to_j + "&eveScout&minSize=large")).status_code == 404
+        assert (await client.get(to_j + "&eveScout=1&minSize=medium")).status_code == 200
     await status.close()
 
 

@@ -283,6 +283,15 @@ class SchemaGuard:
         # cost time.
         if txn.origin == SCHEMA_ORIGIN:
             return
+        try:
+            self._note_touched(root, events)
+        except Exception as error:
+            # What pycrdt's own observer wrapper does: the error is raised when the transaction
+            # ends, after every other observer (the room's broadcast) has run. Raised here, it
+            # would stop the native observers that follow.
+            self._doc._exceptions.append(error)
+
+    def _note_touched(self, root: str, events: list[Any]) -> None:
         for event in events:
             # A change inside an entry has the entry's key first in its path; a change of the
             # root map itself lists the keys. Roots are maps, so their own events are MapEvents.

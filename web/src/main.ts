@@ -3,12 +3,14 @@
 
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, applyScan, connect, type Entry, removeSignatures, removeSystems, roots, setFields } from "./chain";
+import { connectionPanel } from "./connectionPanel";
 import { parsePaste } from "./paste";
 import { showChains } from "./chains";
 import { element } from "./dom";
 import { ChainMap } from "./map";
 import { ChainSession } from "./session";
 import { snapshotPanel } from "./snapshots";
+import { systemFacts } from "./systemFacts";
 import { characterDots } from "./status";
 import { bindText } from "./textbinding";
 import { UniverseData } from "./universe";
@@ -21,11 +23,6 @@ function typingIn(area: HTMLElement): boolean {
   const focused = document.activeElement;
   const typing = (focused instanceof HTMLInputElement && focused.type === "text") || focused instanceof HTMLTextAreaElement;
   return typing && area.contains(focused);
-}
-
-function duration(ms: number): string {
-  const minutes = Math.max(0, Math.round(ms / 60_000));
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 async function start(): Promise<void> {
@@ -74,7 +71,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const panel = element("aside", { class: "panel" });
   const details = element("div", { class: "details" });
   panel.append(details);
-  if (role === "owner") panel.append(snapshotPanel(token, chainId));
+  if (role === "owner") panel.append(snapshotPanel(token, chainId, universe));
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers, characterDots(token));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
@@ -104,56 +101,16 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const showConnection = (key: string) => {
     const connection = roots(session.doc).connections.get(key);
     if (!connection) return showPanel();
-    const choose = (label: string, field: string, options: string[]) => {
-      const select = element("select", { "aria-label": label }, ...options.map((option) => element("option", { value: option }, option || "—")));
-      select.value = String(connection.get(field) ?? "");
-      select.addEventListener("change", () => {
-        session.endStep();
-        setFields(session.doc, connection, { [field]: select.value, updatedAt: Date.now() });
-      });
-      return element("label", {}, `${label} `, select);
-    };
-    const whType = element("input", { "aria-label": "wormhole type", value: String(connection.get("whType") ?? ""), maxlength: "8", placeholder: "K162", list: "wormhole-types" });
-    const typeInfo = element("p", { class: "dim type-info" });
-    const codes = element("datalist", { id: "wormhole-types" });
-    void universe.wormholes().then((types) => {
-      codes.replaceChildren(...types.map((type) => element("option", { value: type.code })));
-      const type = types.find((candidate) => candidate.code === String(connection.get("whType") ?? ""));
-      if (type) {
-        const mass = type.maxMass ? `${(type.maxMass / 1e9).toFixed(2)} Gt total` : "";
-        const jump = type.maxJumpMass ? `${(type.maxJumpMass / 1e6).toFixed(0)} kt a jump` : "";
-        const target = type.targetClass !== null ? `leads to class ${type.targetClass}` : "";
-        typeInfo.textContent = [target, mass, jump, type.lifetimeMinutes ? `${type.lifetimeMinutes / 60} h` : ""].filter(Boolean).join(" · ");
-      }
-    });
-    whType.addEventListener("change", () => {
-      session.endStep();
-      setFields(session.doc, connection, { whType: whType.value.trim().toUpperCase(), updatedAt: Date.now() });
-      showConnection(key);
-    });
-    const eol = element("input", { type: "checkbox", "aria-label": "end of life" });
-    eol.checked = connection.get("eol") === true;
-    eol.addEventListener("change", () => {
-      session.endStep();
-      const now = Date.now();
-      setFields(session.doc, connection, { eol: eol.checked, eolAt: eol.checked ? now : null, updatedAt: now });
-    });
-    const created = Number(connection.get("createdAt")) || Date.now();
-    const eolAt = Number(connection.get("eolAt")) || 0;
-    const age = element("p", { class: "dim age" }, `Age ${duration(Date.now() - created)}${eolAt ? `, end of life for ${duration(Date.now() - eolAt)}` : ""}`);
-    const rows = [
-      element("label", {}, "Type ", whType),
-      choose("mass", "mass", ["fresh", "reduced", "critical"]),
-      choose("size", "size", ["", "small", "medium", "large", "xlarge", "capital"]),
-      element("label", {}, eol, " end of life"),
-    ];
-    details.replaceChildren(element("h2", {}, `Connection ${key}`), ...rows, typeInfo, codes, age);
-    if (!editable()) for (const control of details.querySelectorAll("input, select")) control.setAttribute("disabled", "");
+    stopFacts();
+    const view = { session, universe, editable: editable(), redraw: () => showConnection(key) };
+    details.replaceChildren(...connectionPanel(view, key, connection));
   };
 
   let unbindNotes = () => {};
+  let stopFacts = () => {};
   const showPanel = () => {
     const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
+    stopFacts();
     if (!system) {
       unbindNotes();
       refreshSignatures = () => {};
@@ -174,14 +131,18 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     };
     alias.addEventListener("change", () => edit({ alias: alias.value.slice(0, 64) }));
     statusSelect.addEventListener("change", () => edit({ status: statusSelect.value }));
-    details.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
+    const systemId = Number(map.selected);
+    const facts = systemFacts(universe, systemId);
+    stopFacts = facts.stop;
+    const heading = element("h2", { title: String(systemId) }, universe.nameText(systemId));
+    details.replaceChildren(heading, facts.element, element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(systemId));
   };
 
   /** For a wormhole signature: which of the system's connections it is. */
   const linkChoice = (systemId: number, signature: Entry): HTMLElement | string => {
     if (signature.get("group") !== "wormhole") return "";
     const mine = [...roots(session.doc).connections.keys()].filter((key) => key.split("-").includes(String(systemId)));
-    const other = (key: string) => key.split("-").find((id) => id !== String(systemId)) ?? key;
+    const other = (key: string) => universe.nameText(Number(key.split("-").find((id) => id !== String(systemId))));
     const choice = element("select", { "aria-label": `connection of ${signature.get("sig")}` },
       element("option", { value: "" }, "—"), ...mine.map((key) => element("option", { value: key }, other(key))));
     choice.value = String(signature.get("connection") ?? "");

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests import sde_export
 from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
 from tests.chains import create_chain, grant, join
 from tests.server import MapperServer
@@ -306,76 +301,3 @@ async def test_a_hidden_tab_says_so_in_its_awareness(sqlite_server: MapperServer
             await page.evaluate(SET_HIDDEN, hidden)
             await watcher.wait(lambda hidden=hidden: visible_states() == [not hidden])
     await watcher.close()
-
-
-async def test_systems_by_name_and_wormhole_types_from_static_data(
-    sqlite_server: MapperServer, tmp_path: Path
-) -> None:
-    server = sqlite_server
-    export = sde_export.write_zip(tmp_path / "sde.zip", sde_export.records())
-    imported = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mapper",
-            "sde",
-            "import",
-            str(export),
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert imported.returncode == 0, imported.stderr
-    owner = server.token("owner")
-    chain = create_chain(server, owner)
-    await eventually_imported(server, owner)
-    async with chromium() as browser:
-        page = await open_map(await browser.new_context(), server, chain, owner)
-        box = page.get_by_label("system id")
-        await box.press_sequentially("jit")
-        await expect(page.locator("#system-suggestions option")).to_have_count(
-            1, timeout=TIMEOUT_MS
-        )
-        await box.fill("Jita")
-        await box.press("Enter")
-        await expect(system(page, sde_export.JITA)).to_contain_text("Jita", timeout=TIMEOUT_MS)
-        await expect(system(page, sde_export.JITA)).to_contain_text("0.9")
-        await add_system(page, sde_export.J200000)
-        await expect(system(page, sde_export.J200000)).to_contain_text("C5", timeout=TIMEOUT_MS)
-
-        await system(page, sde_export.JITA).click()
-        await system(page, sde_export.J200000).click(modifiers=["Shift"])
-        await page.keyboard.press("c")
-        line = page.locator(f'[data-key="{sde_export.JITA}-{sde_export.J200000}"] line').first
-        await line.dispatch_event("pointerdown")
-        await page.get_by_label("wormhole type").fill("B274")
-        await page.get_by_label("wormhole type").press("Enter")
-        await expect(page.locator(".type-info")).to_contain_text(
-            "leads to class 7", timeout=TIMEOUT_MS
-        )
-        await page.screenshot(path=artifact("static-data.png"))
-
-        # Offline, the names come from what the service worker kept.
-        await page.wait_for_function("navigator.serviceWorker.controller !== null")
-        await page.reload()
-        await expect(system(page, sde_export.JITA)).to_contain_text("Jita", timeout=TIMEOUT_MS)
-        await page.context.set_offline(True)
-        await page.reload()
-        await expect(system(page, sde_export.JITA)).to_contain_text("Jita", timeout=TIMEOUT_MS)
-        await expect(system(page, sde_export.J200000)).to_contain_text("C5")
-
-
-async def eventually_imported(server: MapperServer, token: str) -> None:
-    """A running service sees a new import within 5 seconds (universe/index.py)."""
-    for _ in range(100):
-        answer = httpx.get(
-            f"{server.http}/api/universe/systems?search=jita",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        if answer.json()["items"]:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the service never saw the import")

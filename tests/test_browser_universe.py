@@ -191,7 +191,7 @@ async def test_names_are_looked_up_in_one_batch_and_kept_for_offline_use(
         await box.fill("")
 
         # Offline, a reload still shows the chain's names, and search finds J123456 from
-        # what the page kept (the service worker has no answer for "J12").
+        # what the page kept (the service worker keeps no lookups or searches).
         await page.wait_for_function("navigator.serviceWorker.controller !== null")
         await context.set_offline(True)
         await page.reload()

@@ -38,6 +38,7 @@ const KEEP_SYSTEMS = 5000; // about 1 MB of local storage
 const BATCH = 500; // the service takes up to 1000 ids a call
 const RETRY_MS = 30_000;
 const SEARCH_LIMIT = 10;
+const MAX_EVE_ID = 2 ** 31 - 1; // what the service accepts as an id
 
 export class UniverseData {
   // Insertion order is use order: the oldest go first when the store is full.
@@ -80,7 +81,7 @@ export class UniverseData {
   /** Ask for the ids not asked yet this session, together with others asked meanwhile. */
   want(ids: Iterable<number>): void {
     for (const id of ids) {
-      if (Number.isInteger(id) && id > 0 && !this.asked.has(id)) this.queued.add(id);
+      if (Number.isInteger(id) && id > 0 && id <= MAX_EVE_ID && !this.asked.has(id)) this.queued.add(id);
     }
     if (this.queued.size && this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), 0);
   }
@@ -97,7 +98,12 @@ export class UniverseData {
         const found = new Set(items.map((item) => item.id));
         for (const id of batch) if (!found.has(id)) this.absent.add(id);
         this.remember(items);
-      } catch {
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 400) {
+          for (const id of batch) this.absent.add(id); // refused: asking again changes nothing
+          this.notify();
+          continue;
+        }
         for (const id of batch) this.asked.delete(id);
         setTimeout(() => this.want(batch), RETRY_MS); // offline: what is stored shows meanwhile
       }

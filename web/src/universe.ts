@@ -164,8 +164,7 @@ export class UniverseData {
     }
     const raw = this.systems.get(id)?.statics;
     if (!raw) return null;
-    const types = raw.some((item) => typeof item === "string") ? await this.wormholes() : [];
-    return raw.map((item) => typeof item !== "string" ? item : { code: item, targetClass: types.find((type) => type.code === item)?.targetClass ?? null });
+    return readStatics(raw, raw.some((item) => typeof item === "string") ? await this.wormholes() : []);
   }
 
   wormholes(): Promise<WormholeType[]> {
@@ -180,4 +179,11 @@ export class UniverseData {
       });
     return this.wormholeList;
   }
+}
+
+/** Statics as contract v2 gives them; bare codes (a service before it) get their target
+ * class from the wormhole types. */
+export function readStatics(raw: (Static | string)[], types: Pick<WormholeType, "code" | "targetClass">[]): Static[] {
+  const target = (code: string) => types.find((type) => type.code === code)?.targetClass ?? null;
+  return raw.map((item) => (typeof item === "string" ? { code: item, targetClass: target(item) } : item));
 }

@@ -37,6 +37,7 @@ const WORMHOLES_KEY = "mapper.universe.wormholes";
 const KEEP_SYSTEMS = 5000; // about 1 MB of local storage
 const BATCH = 500; // the service takes up to 1000 ids a call
 const RETRY_MS = 30_000;
+const SAVE_AFTER_MS = 300;
 const SEARCH_LIMIT = 10;
 const MAX_EVE_ID = 2 ** 31 - 1; // what the service accepts as an id
 
@@ -50,9 +51,12 @@ export class UniverseData {
   private readonly listeners = new Set<() => void>();
   private readonly pendingNames = new Map<Text, number>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private wormholeList: Promise<WormholeType[]> | null = null;
 
-  constructor(private readonly token: string) {}
+  constructor(private readonly token: string) {
+    addEventListener("pagehide", () => this.save());
+  }
 
   system(id: number): SystemInfo | undefined {
     return this.systems.get(id);
@@ -117,8 +121,15 @@ export class UniverseData {
       this.systems.set(item.id, info);
     }
     for (const id of [...this.systems.keys()].slice(0, Math.max(0, this.systems.size - KEEP_SYSTEMS))) this.systems.delete(id);
-    saveStored(SYSTEMS_KEY, [...this.systems.values()]);
+    this.saveTimer ??= setTimeout(() => this.save(), SAVE_AFTER_MS); // one write for a burst
     this.notify();
+  }
+
+  private save(): void {
+    if (this.saveTimer === null) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    saveStored(SYSTEMS_KEY, [...this.systems.values()]);
   }
 
   private notify(): void {

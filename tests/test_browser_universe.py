@@ -56,10 +56,16 @@ async def import_universe(server: MapperServer, tmp_path: Path, token: str) -> d
     mapper(server, "sde", "statics", str(statics))
     for _ in range(100):
         answer = universe_answer(server, token, f"/api/universe/systems/{J200000}")
-        if answer.status_code == 200 and answer.json().get("statics"):
+        # The built-in universe answers first: wait for the export's system and statics.
+        if answer.status_code == 200 and is_imported(answer.json()):
             return answer.json()
         await asyncio.sleep(0.1)
     raise AssertionError("the service never saw the import")
+
+
+def is_imported(j200000: dict) -> bool:
+    statics = [item if isinstance(item, str) else item["code"] for item in j200000["statics"]]
+    return j200000["name"] == "J200000" and statics == ["B274"]
 
 
 def system(page: Page, system_id: int):

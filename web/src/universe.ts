@@ -41,9 +41,16 @@ const SAVE_AFTER_MS = 300;
 const SEARCH_LIMIT = 10;
 const MAX_EVE_ID = 2 ** 31 - 1; // what the service accepts as an id
 
+/** The systems kept in local storage, skipping whatever does not look like one. */
+function keptSystems(): SystemInfo[] {
+  const kept = loadStored<unknown>(SYSTEMS_KEY, []);
+  if (!Array.isArray(kept)) return [];
+  return kept.filter((info): info is SystemInfo => Number.isInteger(info?.id) && typeof info?.name === "string" && typeof info?.security === "number");
+}
+
 export class UniverseData {
   // Insertion order is use order: the oldest go first when the store is full.
-  private readonly systems = new Map<number, SystemInfo>(loadStored<SystemInfo[]>(SYSTEMS_KEY, []).map((info) => [info.id, info]));
+  private readonly systems = new Map<number, SystemInfo>(keptSystems().map((info) => [info.id, info]));
   private readonly asked = new Set<number>(); // this session: answered or on the way
   private readonly absent = new Set<number>(); // answered, but the static data lacks them
   private readonly detailed = new Set<number>();
@@ -120,15 +127,27 @@ export class UniverseData {
       this.systems.delete(item.id);
       this.systems.set(item.id, info);
     }
-    for (const id of [...this.systems.keys()].slice(0, Math.max(0, this.systems.size - KEEP_SYSTEMS))) this.systems.delete(id);
+    this.trim();
     this.saveTimer ??= setTimeout(() => this.save(), SAVE_AFTER_MS); // one write for a burst
     this.notify();
+  }
+
+  private trim(): void {
+    for (const id of [...this.systems.keys()].slice(0, Math.max(0, this.systems.size - KEEP_SYSTEMS))) this.systems.delete(id);
   }
 
   private save(): void {
     if (this.saveTimer === null) return;
     clearTimeout(this.saveTimer);
     this.saveTimer = null;
+    // Another tab may have kept systems since this one loaded: keep them too, as older.
+    const others = keptSystems().filter((info) => !this.systems.has(info.id));
+    if (others.length) {
+      const mine = [...this.systems.values()];
+      this.systems.clear();
+      for (const info of [...others, ...mine]) this.systems.set(info.id, info);
+      this.trim();
+    }
     saveStored(SYSTEMS_KEY, [...this.systems.values()]);
   }
 
@@ -186,7 +205,8 @@ export class UniverseData {
       })
       .catch(() => {
         this.wormholeList = null; // ask again next time
-        return loadStored<WormholeType[]>(WORMHOLES_KEY, []);
+        const kept = loadStored<unknown>(WORMHOLES_KEY, []);
+        return Array.isArray(kept) ? (kept as WormholeType[]) : [];
       });
     return this.wormholeList;
   }

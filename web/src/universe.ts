@@ -41,6 +41,10 @@ const SAVE_AFTER_MS = 300;
 const SEARCH_LIMIT = 10;
 const MAX_EVE_ID = 2 ** 31 - 1; // what the service accepts as an id
 
+function isSystemId(id: number): boolean {
+  return Number.isInteger(id) && id > 0 && id <= MAX_EVE_ID;
+}
+
 /** The systems kept in local storage, skipping whatever does not look like one. */
 function keptSystems(): SystemInfo[] {
   const kept = loadStored<unknown>(SYSTEMS_KEY, []);
@@ -76,7 +80,7 @@ export class UniverseData {
   /** A text node with the system's name, or its id until the name is known. */
   nameText(id: number): Text {
     const node = document.createTextNode(this.name(id));
-    if (!this.systems.has(id) && !this.absent.has(id)) {
+    if (isSystemId(id) && !this.systems.has(id) && !this.absent.has(id)) {
       this.pendingNames.set(node, id);
       this.want([id]);
     }
@@ -92,7 +96,7 @@ export class UniverseData {
   /** Ask for the ids not asked yet this session, together with others asked meanwhile. */
   want(ids: Iterable<number>): void {
     for (const id of ids) {
-      if (Number.isInteger(id) && id > 0 && id <= MAX_EVE_ID && !this.asked.has(id)) this.queued.add(id);
+      if (isSystemId(id) && !this.asked.has(id)) this.queued.add(id);
     }
     if (this.queued.size && this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), 0);
   }
@@ -188,8 +192,8 @@ export class UniverseData {
       this.detailed.add(id);
       try {
         this.remember([await call<SystemInfo>(this.token, "GET", `/api/universe/systems/${id}`)]);
-      } catch {
-        this.detailed.delete(id);
+      } catch (error) {
+        if (!(error instanceof ApiError)) this.detailed.delete(id); // offline: ask again later
       }
     }
     const raw = this.systems.get(id)?.statics;

@@ -116,8 +116,8 @@ async def test_the_page_shows_names_classes_effect_statics_and_tonnes(
         await expect(details.locator(".statics")).to_have_text(
             "Statics: B274 → high-sec", timeout=TIMEOUT_MS
         )
-        if j200000.get("effect"):  # contract v2; a service before it does not answer it
-            await expect(details.locator(".effect")).to_have_text(f"Effect: {j200000['effect']}")
+        assert j200000["effect"] == "Pulsar"  # the export's secondary sun
+        await expect(details.locator(".effect")).to_have_text("Effect: Pulsar")
         await system(page, JITA).click()
         await expect(details.locator("h2")).to_have_text("Jita")
         await expect(details.locator(".space")).to_have_text("0.9 high-sec · The Forge · Kimotoro")

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from pycrdt import Map
+from pycrdt import Doc, Map
 
 from tests.server import MapperServer
 from tests.wire import WireClient
@@ -54,3 +54,15 @@ def add_system(client: WireClient, system_id: int, x: float = 0.0) -> None:
 
 def system_ids(client: WireClient) -> set[str]:
     return set(client.map("systems").keys())
+
+
+def meta_edits(*keys: str) -> list[bytes]:
+    """One scout's updates, one per key set in `meta`, each holding only that edit."""
+    scout: Doc = Doc()
+    meta = scout.get("meta", type=Map)
+    updates = []
+    for key in keys:
+        before = scout.get_state()
+        meta[key] = 1
+        updates.append(scout.get_update(before))
+    return updates

@@ -20,6 +20,7 @@ from mapper.persistence.nesting import (
     survey,
 )
 from mapper.presence.awareness import RoomAwareness
+from tests.chains import meta_edits
 
 # One edit: (root, path of keys below it, what to do there).
 values = st.recursive(
@@ -164,13 +165,7 @@ def test_yrs_shows_an_entry_after_a_clock_gap_without_emitting_it() -> None:
     """Why the room refuses updates that skip clocks: yrs makes the entry visible (and a full
     state carries it to late joiners) while the transaction's update, which the room stores
     and broadcasts, is empty. If this ever stops holding, the refusal is still right."""
-    scout: Doc = Doc()
-    meta = scout.get("meta", type=Map)
-    updates = []
-    for key in ("first", "second", "third"):
-        before = scout.get_state()
-        meta[key] = 1
-        updates.append(scout.get_update(before))
+    updates = meta_edits("first", "second", "third")
     live: Doc = Doc()
     emitted: list[bytes] = []
     live.observe(lambda event: emitted.append(event.update))

@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from mapper.core import protocol
-from tests.chains import add_system, create_chain, grant, join, system_ids
+from tests.chains import add_system, create_chain, grant, join, meta_edits, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient, updates_received
 
@@ -381,13 +381,7 @@ async def test_an_update_that_skips_clocks_is_refused_and_nothing_diverges(
     server = sqlite_server
     token = server.token("alice")
     chain = create_chain(server, token)
-    scout = Doc()
-    meta = scout.get("meta", type=Map)
-    updates = []
-    for key in ("first", "second", "third"):
-        before = scout.get_state()
-        meta[key] = 1
-        updates.append(scout.get_update(before))
+    updates = meta_edits("first", "second", "third")
     bad = await join(server, chain, token)
     await bad.send(protocol.create_update_message(updates[0]))
     await bad.send(protocol.create_update_message(updates[2]))  # skips "second"

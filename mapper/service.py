@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mapper.auth import Authenticator
+from mapper.auth import Authenticator, AuthError, BuiltinIssuer
 from mapper.chains.access import ChainAccess
 from mapper.chains.chains import Chains
 from mapper.chains.connections import OpenConnections
@@ -13,8 +13,11 @@ from mapper.chains.maintenance import ChainMaintenance
 from mapper.chains.schema import SchemaGuard
 from mapper.chains.snapshots import Snapshots
 from mapper.core.clock import Clock, SystemClock
+from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
 from mapper.core.tasks import Tasks
+from mapper.eve.setup import EveLogin
+from mapper.persistence.accounts import AccountStore
 from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
 from mapper.persistence.retention import Retention
@@ -32,7 +35,7 @@ from mapper.sync.datasets import registry
 from mapper.sync.engine import SyncEngine, SyncSettings
 from mapper.sync.esi import EsiClient, user_agent
 from mapper.sync.live import LiveStatus
-from mapper.sync.tokens import TokenProvider
+from mapper.sync.tokens import TokenProvider, Tokens
 from mapper.universe.index import Universe
 
 log = logging.getLogger("mapper")
@@ -92,6 +95,22 @@ class Service:
             fanout=self.fanout,
             presence=self._watch_presence,
         )
+        self.eve = (
+            EveLogin(
+                settings,
+                AccountStore(self.store.engine),
+                _builtin(self.auth),
+                _esi_client(settings, self.clock, self.metrics),
+                clock=self.clock,
+                tasks=self.tasks.group("eve"),
+                connected_users=self._connected_users,
+            )
+            if EveLogin.check(settings)
+            else None
+        )
+        if self.eve is not None:
+            self.auth.directory = self.eve.accounts
+            self.eve.accounts.access_changed = self._access_changed
         self.live = LiveStatus(
             SyncStore(self.store.engine),
             self.rooms,
@@ -104,6 +123,7 @@ class Service:
             self.store,
             self.presence,
             self.live,
+            self.eve.custody if self.eve is not None else None,
             self.clock,
             self.metrics,
             self.tasks.group("sync"),
@@ -129,6 +149,7 @@ class Service:
             self.writer.flush,
             members_changed=self._members_changed,
             deleted=self._deleted,
+            names=self.eve.member_names if self.eve is not None else None,
         )
         self.snapshots = Snapshots(
             self.store,
@@ -148,14 +169,21 @@ class Service:
         self.writer.start()
         self.rooms.start()
         self.maintenance.start()
+        if self.eve is not None:
+            await self.eve.start()
         if self.sync is not None:
             self.sync.start()
         else:
-            log.info("live status off: set MAPPER_TOKEN_PROVIDER_URL to refresh characters")
+            log.info(
+                "live status off: set MAPPER_EVE_CLIENT_ID (the EVE login) or "
+                "MAPPER_TOKEN_PROVIDER_URL to refresh characters"
+            )
 
     async def stop(self) -> None:
         if self.sync is not None:
             await self.sync.close()
+        if self.eve is not None:
+            await self.eve.close()
         self.rooms.close()
         await self.writer.close(timeout=GRACEFUL_FLUSH_TIMEOUT_S)
         await self.maintenance.close()
@@ -177,6 +205,27 @@ class Service:
         if self.fanout is not None:
             self.fanout.publish_control(fanout.ACCESS, chain_id)
         await self.connections.apply_members(chain_id)
+
+    def _connected_users(self) -> set[str]:
+        """Users with a socket open to this process: whose groups the EVE login keeps current."""
+        return {
+            connection.identity.user_id
+            for room in self.rooms.rooms()
+            for connection in room.connections
+        }
+
+    async def _access_changed(self, user_id: str) -> None:
+        """A user's characters or groups changed: give their open sockets the new identity;
+        a socket of a user who signed out closes (4401), one that lost its chain closes (4403)."""
+        assert self.eve is not None
+
+        def current(identity: Identity) -> Identity | None:
+            try:
+                return self.auth.directory.current(identity) if self.auth.directory else identity
+            except AuthError:
+                return None
+
+        await self.connections.apply_user(user_id, current)
 
     def _deleted(self, chain_id: str) -> None:
         """Close a deleted chain's open sockets, in every process."""
@@ -215,11 +264,20 @@ def _sync_engine(
     store: Store,
     presence: PresenceTracker,
     live: LiveStatus,
+    custody: Tokens | None,
     clock: Clock,
     metrics: Metrics,
     tasks: Tasks,
 ) -> SyncEngine | None:
-    if not settings.token_provider_url:
+    """The sync engine, with the EVE login's tokens or the external token provider's."""
+    tokens: Tokens
+    if custody is not None:
+        tokens = custody
+    elif settings.token_provider_url:
+        tokens = TokenProvider(
+            settings.token_provider_url, settings.token_provider_secret, clock=clock
+        )
+    else:
         return None
     return SyncEngine(
         SyncSettings(
@@ -239,18 +297,25 @@ def _sync_engine(
         store=SyncStore(store.engine),
         tracker=presence,
         live=live,
-        tokens=TokenProvider(
-            settings.token_provider_url, settings.token_provider_secret, clock=clock
-        ),
-        esi=EsiClient(
-            settings.esi_base_url,
-            clock=clock,
-            timeout_s=settings.esi_timeout_s,
-            error_floor=settings.esi_error_floor,
-            user_agent=user_agent(settings.public_url),
-            on_answer=lambda status: metrics.esi_answers.labels(status=str(status)).inc(),
-        ),
+        tokens=tokens,
+        esi=_esi_client(settings, clock, metrics),
         clock=clock,
         metrics=metrics,
         tasks=tasks,
     )
+
+
+def _esi_client(settings: Settings, clock: Clock, metrics: Metrics) -> EsiClient:
+    return EsiClient(
+        settings.esi_base_url,
+        clock=clock,
+        timeout_s=settings.esi_timeout_s,
+        error_floor=settings.esi_error_floor,
+        user_agent=user_agent(settings.public_url),
+        on_answer=lambda status: metrics.esi_answers.labels(status=str(status)).inc(),
+    )
+
+
+def _builtin(auth: Authenticator) -> BuiltinIssuer:
+    assert auth.builtin is not None  # EveLogin.check refuses an external issuer
+    return auth.builtin

@@ -140,7 +140,7 @@ class Service:
         self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
         # The use cases: what the HTTP API and the sockets may do to chains.
         access = ChainAccess(self.store)
-        documents = ChainDocuments(self.store, self.rooms, self.writer.flush)
+        documents = ChainDocuments(self.store, self.rooms, self.writer.flush, self.chain_rooms)
         self.connections = OpenConnections(self.store, self.rooms)
         self.chains = Chains(
             self.store,

@@ -97,10 +97,14 @@ class AccountStore:
         *,
         now: int,
         forget_before: int,
-    ) -> None:
+        most: int,
+    ) -> bool:
+        """Keep a login under way; False when `most` are under way already."""
         async with self._engine.begin() as conn:
             # Abandoned logins go here, so the table stays small without a task of its own.
             await conn.execute(delete(EveLogin).where(EveLogin.created_at < forget_before))
+            if await conn.scalar(select(func.count()).select_from(EveLogin)) >= most:
+                return False
             await conn.execute(
                 insert(EveLogin).values(
                     state_hash=state_hash,
@@ -110,6 +114,7 @@ class AccountStore:
                     created_at=now,
                 )
             )
+        return True
 
     async def take_login(self, state_hash: str) -> PendingLogin | None:
         """The login with this state, removed so that it is used once: of two callbacks racing

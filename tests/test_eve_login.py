@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
+import stat
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -468,3 +472,73 @@ async def grant(browser: httpx.AsyncClient, token: str, chain: str, member: str,
         f"/api/chains/{chain}/members/{member}", json={"role": role}, headers=bearer(token)
     )
     assert response.status_code == 200, response.text
+
+
+# Settings and storage
+
+
+async def test_without_eve_settings_the_login_is_off(sqlite_server: MapperServer) -> None:
+    async with client(sqlite_server) as browser:
+        assert (await browser.get("/auth/eve")).json() == {"enabled": False, "loginUrl": None}
+        answer = await browser.get("/auth/eve/login")
+        assert answer.status_code == 404
+        assert "not set up" in answer.json()["error"]["message"]
+        admin = sqlite_server.token("admin", admin=True)
+        assert (await browser.get("/api/chains", headers=bearer(admin))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"MAPPER_EVE_CLIENT_ID": "x"}, "MAPPER_EVE_CLIENT_SECRET and MAPPER_PUBLIC_URL"),
+        (
+            {"MAPPER_EVE_CLIENT_ID": "x", "MAPPER_EVE_CLIENT_SECRET": "y"},
+            "needs MAPPER_PUBLIC_URL",
+        ),
+        (
+            {
+                "MAPPER_EVE_CLIENT_ID": "x",
+                "MAPPER_EVE_CLIENT_SECRET": "y",
+                "MAPPER_PUBLIC_URL": "https://map.example.org",
+                "MAPPER_ADMINS": "123,Bob",
+            },
+            "MAPPER_ADMINS must be EVE character ids",
+        ),
+        (
+            {
+                "MAPPER_EVE_CLIENT_ID": "x",
+                "MAPPER_EVE_CLIENT_SECRET": "y",
+                "MAPPER_PUBLIC_URL": "https://map.example.org",
+                "MAPPER_SECRET_KEY": "short",
+            },
+            "MAPPER_SECRET_KEY must be at least 32 characters",
+        ),
+    ],
+)
+def test_a_half_set_up_login_stops_the_service_at_start(
+    tmp_path: Path, env: dict[str, str], said: str
+) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "mapper", "serve", "--port", str(free_port())],
+        env={**os.environ, "MAPPER_DATA_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0
+    assert said in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+async def test_refresh_tokens_are_encrypted_at_rest_with_a_key_of_mode_0600(
+    sqlite_mapper: MapperServer, eve: FakeSso
+) -> None:
+    async with client(sqlite_mapper) as browser:
+        await sign_in(browser, eve, ALICE)
+    key = sqlite_mapper.data_dir / "secret.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    [refresh_token] = eve.refresh_tokens
+    stored = b"".join(path.read_bytes() for path in (sqlite_mapper.data_dir.parent).glob("*.db*"))
+    assert stored  # the database is where the test looked
+    assert refresh_token.encode() not in stored
+    assert not any(token.encode() in stored for token in eve.access_tokens)

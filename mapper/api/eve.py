@@ -19,7 +19,7 @@ from mapper.api.edge import EdgeRoute
 from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from mapper.eve.accounts import NotLinked
-from mapper.eve.login import CALLBACK_PATH, COOKIE, LOGIN_TTL_S, LoginFailed
+from mapper.eve.login import CALLBACK_PATH, COOKIE, LOGIN_TTL_S, LoginFailed, Started, TooManyLogins
 from mapper.eve.lookup import MAX_QUERY, MIN_QUERY
 
 if TYPE_CHECKING:
@@ -73,7 +73,10 @@ async def login(request: Request) -> Response:
             "To link another character, use the Link character button of the page while "
             "signed in: it sends your token the safe way.",
         )
-    started = await eve.login.begin(None)
+    try:
+        started = await eve.login.begin(None)
+    except TooManyLogins as refused:
+        return _page(429, str(refused))
     response = RedirectResponse(started.url, status_code=302, headers=PRIVATE)
     return _with_cookie(response, started.cookie, eve.secure_cookie)
 
@@ -84,9 +87,16 @@ async def login_url(request: Request) -> Response:
     eve = eve_of(request)
     link = request.query_params.get("link") in ("1", "true")
     identity = await caller(request) if link else None
-    started = await eve.login.begin(identity.user_id if identity is not None else None)
+    started = await _begin(eve, identity.user_id if identity is not None else None)
     response = JSONResponse({"url": started.url}, headers=PRIVATE)
     return _with_cookie(response, started.cookie, eve.secure_cookie)
+
+
+async def _begin(eve: EveLogin, link_user_id: str | None) -> Started:
+    try:
+        return await eve.login.begin(link_user_id)
+    except TooManyLogins as refused:
+        raise ApiError(429, str(refused)) from None
 
 
 async def callback(request: Request) -> Response:

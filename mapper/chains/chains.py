@@ -97,6 +97,7 @@ class Chains:
         chain = await self._store.rename_chain(chain_id, _chain_name(name), actor=identity.user_id)
         if chain is None:
             raise NotFound(NO_CHAIN)
+        await self._documents.set_name(chain_id, chain.name)
         return chain
 
     async def set_role(

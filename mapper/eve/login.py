@@ -21,6 +21,9 @@ from mapper.eve.sso import EveSso, SsoError
 from mapper.persistence.accounts import AccountStore
 
 LOGIN_TTL_S = 600.0  # a login not finished in this long is refused
+# Logins under way at once: far above real use (people sign in over minutes), low enough that
+# a flood of login starts cannot grow the table without bound.
+MOST_PENDING = 10_000
 COOKIE = "mapper_eve_login"
 CALLBACK_PATH = "/auth/eve/callback"
 MAX_PARAM_CHARS = 2048
@@ -28,6 +31,10 @@ MAX_PARAM_CHARS = 2048
 
 class LoginFailed(Exception):
     """The callback cannot sign anyone in; the message is safe to show."""
+
+
+class TooManyLogins(Exception):
+    """More logins are under way than the service keeps; try again in a few minutes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +60,17 @@ class Login:
         verifier = secrets.token_urlsafe(64)
         nonce = secrets.token_urlsafe(32)
         now_ms = int(self._clock.now() * 1000)
-        await self._store.begin_login(
+        kept = await self._store.begin_login(
             _hash(state),
             _hash(nonce),
             verifier,
             link_user_id,
             now=now_ms,
             forget_before=now_ms - int(LOGIN_TTL_S * 1000),
+            most=MOST_PENDING,
         )
+        if not kept:
+            raise TooManyLogins("too many logins are under way; try again in a few minutes")
         return Started(self._sso.authorize_url(state, verifier), nonce)
 
     async def finish(self, state: str | None, code: str | None, cookie: str | None) -> str:

@@ -14,12 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mapper.core.clock import Clock
 from mapper.persistence.accounts import Affiliation
 from mapper.sync.esi import EsiClient, EsiError
 
 log = logging.getLogger("mapper.eve.lookup")
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 KINDS = ("character", "corporation", "alliance")
 MEMBER_KIND = {"character": "character", "corporation": "corp", "alliance": "alliance"}
@@ -49,7 +53,7 @@ class EveLookup:
         self._esi = esi
         self._clock = clock
         self._names: dict[int, tuple[Named, float]] = {}
-        self._searches: dict[str, tuple[list[Named], float]] = {}
+        self._exact: dict[str, tuple[list[Named], float]] = {}  # ESI's answers by name
 
     async def aclose(self) -> None:
         await self._esi.aclose()
@@ -58,7 +62,7 @@ class EveLookup:
         """Names the service was told (a login names its character)."""
         until = self._clock.now() + NAMES_KEEP_S
         for entry in named:
-            self._keep(self._names, entry.id, (entry, until))
+            _keep(self._names, entry.id, (entry, until))
 
     async def names(self, ids: Iterable[int]) -> dict[int, Named]:
         """What ESI calls these ids; ids it does not know (or cannot say now) are left out."""
@@ -76,11 +80,15 @@ class EveLookup:
         the service knows whose name holds it."""
         key = query.strip().casefold()
         now = self._clock.now()
-        held = self._searches.get(key)
+        held = self._exact.get(key)
         if held is not None and held[1] > now:
-            return held[0]
-        exact = await self._ask_ids(query.strip())
-        self.learn(exact)
+            exact = held[0]
+        else:
+            asked = await self._ask_ids(query.strip())
+            exact = asked or []
+            if asked is not None:  # a failure is not kept: the next search asks again
+                self.learn(asked)
+                _keep(self._exact, key, (asked, now + SEARCH_KEEP_S))
         seen = {entry.id for entry in exact}
         known = sorted(
             (
@@ -90,9 +98,7 @@ class EveLookup:
             ),
             key=lambda entry: (KINDS.index(entry.kind), entry.name.casefold()),
         )
-        results = (exact + known)[:MAX_RESULTS]
-        self._keep(self._searches, key, (results, now + SEARCH_KEEP_S))
-        return results
+        return (exact + known)[:MAX_RESULTS]
 
     async def affiliations(self, character_ids: Iterable[int]) -> list[Affiliation]:
         """Each character's corporation and alliance, kept until ESI's `Expires` (at most an
@@ -128,12 +134,12 @@ class EveLookup:
         self.learn(entries)
         return entries
 
-    async def _ask_ids(self, name: str) -> list[Named]:
+    async def _ask_ids(self, name: str) -> list[Named] | None:
         try:
             answer = await self._esi.post("/universe/ids/", [name])
         except EsiError as error:
             log.info("search by exact name failed: %s", error)
-            return []
+            return None
         body = answer.body if isinstance(answer.body, dict) else {}
         found = []
         for kind in KINDS:
@@ -142,11 +148,13 @@ class EveLookup:
                     found.append(Named(kind, entry["id"], entry["name"]))
         return found
 
-    def _keep(self, cache: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
-        cache.pop(key, None)
-        cache[key] = value
-        while len(cache) > MAX_CACHED:
-            cache.pop(next(iter(cache)))
+
+def _keep(cache: dict[K, V], key: K, value: V) -> None:
+    """Put `value` in a cache bounded to MAX_CACHED entries, dropping the oldest first."""
+    cache.pop(key, None)
+    cache[key] = value
+    while len(cache) > MAX_CACHED:
+        cache.pop(next(iter(cache)))
 
 
 def _is_named(entry: object) -> bool:

@@ -53,6 +53,7 @@ class SignedIn:
     user_id: str
     admin: bool
     new_user: bool
+    previous_user_id: str | None  # who had the character before, when it moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,7 @@ class AccountStore:
             if character_id in set(admin_characters):
                 await conn.execute(update(EveUser).where(EveUser.id == user_id).values(admin=True))
             admin = bool(await conn.scalar(select(EveUser.admin).where(EveUser.id == user_id)))
-        return SignedIn(user_id, admin, new_user)
+        return SignedIn(user_id, admin, new_user, owner if owner != user_id else None)
 
     async def characters(self, user_id: str) -> list[CharacterRecord]:
         query = (

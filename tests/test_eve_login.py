@@ -317,6 +317,24 @@ async def test_a_user_links_a_second_character_with_the_token_in_a_header(
         assert again.status_code == 404
 
 
+async def test_a_character_linked_by_another_user_moves_to_them(
+    sqlite_mapper: MapperServer, eve: FakeSso
+) -> None:
+    async with client(sqlite_mapper) as browser:
+        owner = await sign_in(browser, eve, ALICE)
+        before = await sign_in(browser, eve, SPY)  # the character's old user
+        chain = await create_chain(browser, owner, "By character")
+        await grant(browser, owner, chain, f"character:{SPY.character_id}", "viewer")
+        assert await chain_status(browser, before, chain) == 200
+        bob = await sign_in(browser, eve, BOB)
+        asked = await browser.post("/auth/eve/login", params={"link": "1"}, headers=bearer(bob))
+        await sign_in(browser, eve, SPY, start=asked.json()["url"])
+        assert await chain_status(browser, before, chain) == 404
+        assert await chain_status(browser, bob, chain) == 200
+        left = await browser.get("/api/me/characters", headers=bearer(before))
+        assert left.json()["items"] == []
+
+
 async def test_signing_out_withdraws_the_token_and_forgets_eve_tokens(
     sqlite_mapper: MapperServer, eve: FakeSso
 ) -> None:
@@ -465,6 +483,10 @@ async def create_chain(browser: httpx.AsyncClient, token: str, name: str) -> str
     assert response.status_code == 201, response.text
     chain_id: str = response.json()["id"]
     return chain_id
+
+
+async def chain_status(browser: httpx.AsyncClient, token: str, chain: str) -> int:
+    return (await browser.get(f"/api/chains/{chain}", headers=bearer(token))).status_code
 
 
 async def grant(browser: httpx.AsyncClient, token: str, chain: str, member: str, role: str) -> None:

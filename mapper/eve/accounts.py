@@ -142,7 +142,9 @@ class Accounts:
         )
         # The token's groups are those of the moment; ask ESI now rather than at the next pass.
         await self._affiliate([tokens.character_id])
-        await self._changed(await self.reload([signed.user_id]))
+        # A character that moved here leaves its previous user at once, sockets included.
+        moved = [signed.previous_user_id] if signed.previous_user_id else []
+        await self._changed(await self.reload([signed.user_id, *moved]))
         account = self._accounts[signed.user_id]
         return self._issuer.issue(
             signed.user_id,

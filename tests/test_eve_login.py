@@ -496,6 +496,42 @@ async def grant(browser: httpx.AsyncClient, token: str, chain: str, member: str,
     assert response.status_code == 200, response.text
 
 
+# Logs
+
+
+async def test_no_token_code_or_secret_reaches_the_log(
+    sqlite_mapper: MapperServer, eve: FakeSso
+) -> None:
+    """Every path a secret takes: login, a failed callback (its code in the URL), a link, a
+    socket with its token in the query string, refreshes (EVE rotating refresh tokens), one
+    refused (`invalid_grant`), sign-out."""
+    eve.access_ttl_s = 30
+    async with client(sqlite_mapper) as browser:
+        token = await sign_in(browser, eve, ALICE)
+        eve.at_keyboard = ALICE.character_id
+        await browser.get("/auth/eve/callback", params={"code": "c0de-" * 8, "state": "s" * 43})
+        asked = await browser.post("/auth/eve/login", params={"link": "1"}, headers=bearer(token))
+        await sign_in(browser, eve, ALICE_ALT, start=asked.json()["url"])
+        eve.revoke_all(ALICE_ALT.character_id)
+        socket = await present(sqlite_mapper, token)
+        try:
+
+            async def refreshed_both() -> bool:
+                outcomes = {outcome for _, outcome in eve.refreshes}
+                return outcomes == {"ok", "invalid_grant"}
+
+            await until(refreshed_both)
+        finally:
+            await socket.close()
+        await asyncio.sleep(1.1)  # a token's iat counts in whole seconds
+        assert (await browser.post("/auth/eve/logout", headers=bearer(token))).status_code == 204
+    sqlite_mapper.stop()  # every line written
+    log = sqlite_mapper.log()
+    assert "needs a new login" in log
+    for secret in [*eve.secrets_seen, "c0de-" * 8, CLIENT_SECRET, token]:
+        assert secret not in log, "a secret reached the log"
+
+
 # Settings and storage
 
 

@@ -205,6 +205,16 @@ async def test_a_replayed_callback_is_refused(sqlite_mapper: MapperServer, eve: 
         again = await browser.get(callback)
         assert again.status_code == 400
         assert "already used" in again.text
+        # The used code under a fresh login's own state: EVE refuses it (used, and its PKCE
+        # challenge is another login's).
+        code = httpx.URL(callback).params["code"]
+        browser.cookies.clear()
+        fresh = httpx.URL((await browser.get("/auth/eve/login")).headers["location"])
+        stolen = await browser.get(
+            "/auth/eve/callback", params={"code": code, "state": fresh.params["state"]}
+        )
+        assert stolen.status_code == 400
+        assert "did not complete" in stolen.text
 
 
 @pytest.mark.parametrize(

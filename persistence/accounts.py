@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mapper.persistence.models import EveCharacter, EveLogin, EveUser
+from mapper.persistence.models import Chain, EveCharacter, EveLogin, EveUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,8 @@ class AccountStore:
     ) -> SignedIn:
         """Record a character's login: to the linking user (it moves there from any other
         user: the login proves its owner), else to the user who has it, else to a new user (a
-        service admin when it is the first one, or when the character is an admin's)."""
+        service admin when it is the first one of a fresh service, or when the character is
+        an admin's)."""
         async with self._engine.begin() as conn:
             owner = await conn.scalar(
                 select(EveCharacter.user_id).where(EveCharacter.character_id == character_id)
@@ -162,7 +163,12 @@ class AccountStore:
             new_user = user_id is None
             if user_id is None:
                 user_id = uuid.uuid4().hex
-                first = not await conn.scalar(select(func.count()).select_from(EveUser))
+                # A fresh service: no user and no chain yet. One that was used before the
+                # login was turned on (its chains made with the admin link) has no first user:
+                # its admins are named in MAPPER_ADMINS.
+                first = not await conn.scalar(
+                    select(func.count()).select_from(EveUser)
+                ) and not await conn.scalar(select(func.count()).select_from(Chain))
                 await conn.execute(
                     insert(EveUser).values(
                         id=user_id, created_at=now, admin=first, signed_out_at=None

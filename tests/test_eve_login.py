@@ -175,6 +175,14 @@ async def test_sign_in_ends_on_the_page_with_a_token_naming_the_character(
         assert bob["roles"] == ["admin"]  # in MAPPER_ADMINS
 
 
+async def test_on_a_service_used_before_the_first_to_sign_in_is_no_admin(
+    sqlite_mapper: MapperServer, eve: FakeSso
+) -> None:
+    async with client(sqlite_mapper) as browser:
+        await create_chain(browser, sqlite_mapper.token("admin", admin=True), "From before")
+        assert "roles" not in claims(await sign_in(browser, eve, ALICE))
+
+
 async def test_a_forged_or_foreign_state_is_refused(
     sqlite_mapper: MapperServer, eve: FakeSso
 ) -> None:

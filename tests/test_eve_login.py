@@ -21,6 +21,7 @@ import jwt
 import pytest
 
 from mapper.eve.sso import EveSso, SsoError
+from mapper.eve.vault import Vault
 from tests.databases import database
 from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso
 from tests.server import MapperServer, free_port
@@ -618,3 +619,15 @@ async def test_refresh_tokens_are_encrypted_at_rest_with_a_key_of_mode_0600(
     assert stored  # the database is where the test looked
     assert refresh_token.encode() not in stored
     assert not any(token.encode() in stored for token in eve.access_tokens)
+
+
+def test_the_vault_key_comes_from_the_setting_or_a_file_made_once(tmp_path: Path) -> None:
+    made = Vault.open("", tmp_path)
+    sealed = made.seal("refresh-token")
+    assert b"refresh-token" not in sealed
+    assert Vault.open("", tmp_path).open_sealed(sealed) == "refresh-token"  # the same file
+    assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
+    configured = Vault.open("k" * 32, tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()
+    assert configured.open_sealed(sealed) is None  # another key: the token is unreadable
+    assert Vault.open("k" * 32, tmp_path).open_sealed(configured.seal("x")) == "x"

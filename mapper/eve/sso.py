@@ -80,7 +80,6 @@ class EveSso:
     ) -> None:
         self._base = base_url.rstrip("/")
         self._client_id = client_id
-        self._secret = client_secret
         self.callback = callback
         self._http = httpx.AsyncClient(timeout=TIMEOUT_S, auth=(client_id, client_secret))
         self._keys = Keys(

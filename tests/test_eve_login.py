@@ -359,8 +359,12 @@ async def test_signing_out_withdraws_the_token_and_forgets_eve_tokens(
 ) -> None:
     async with client(sqlite_mapper) as browser:
         token = await sign_in(browser, eve, ALICE)
+        chain = await create_chain(browser, token, "Mine")
+        socket = await WireClient.connect(sqlite_mapper.ws, f"/ws/chains/{chain}", token)
+        await asyncio.wait_for(socket.synced.wait(), 5)
         await asyncio.sleep(1.1)  # a token's iat counts in whole seconds
         assert (await browser.post("/auth/eve/logout", headers=bearer(token))).status_code == 204
+        assert await socket.wait_closed(BOUND_S) == 4401
         refused = await browser.get("/api/chains", headers=bearer(token))
         assert refused.status_code == 401
         assert "signed out" in refused.text

@@ -20,8 +20,12 @@ import httpx
 import jwt
 import pytest
 
+from mapper.eve.custody import TokenCustody
 from mapper.eve.sso import EveSso, SsoError
 from mapper.eve.vault import Vault
+from mapper.persistence.accounts import AccountStore
+from mapper.persistence.database import create_engine
+from mapper.persistence.migrations import upgrade_database
 from tests.databases import database
 from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso
 from tests.server import MapperServer, free_port
@@ -635,3 +639,35 @@ def test_the_vault_key_comes_from_the_setting_or_a_file_made_once(tmp_path: Path
     assert not (tmp_path / "elsewhere").exists()
     assert configured.open_sealed(sealed) is None  # another key: the token is unreadable
     assert Vault.open("k" * 32, tmp_path).open_sealed(configured.seal("x")) == "x"
+
+
+async def test_one_refresh_at_a_time_per_character_and_the_new_refresh_token_kept(
+    eve: FakeSso, sqlite_url: str, tmp_path: Path
+) -> None:
+    await upgrade_database(sqlite_url)
+    engine = create_engine(sqlite_url)
+    sso = EveSso(eve.sso_url, CLIENT_ID, CLIENT_SECRET, "http://127.0.0.1/cb")
+    try:
+        store, vault = AccountStore(engine), Vault.open("", tmp_path)
+        eve.refresh_tokens["first-refresh-token"] = ALICE.character_id
+        await store.sign_in(
+            character_id=ALICE.character_id,
+            name=ALICE.name,
+            scopes=SCOPES,
+            refresh_token=vault.seal("first-refresh-token"),
+            link_user_id=None,
+            admin_characters=(),
+            now=0,
+        )
+        custody = TokenCustody(store, sso, vault)
+        tokens = await asyncio.gather(
+            *(custody.access_token(ALICE.character_id) for _ in range(10))
+        )
+        assert len(set(tokens)) == 1 and tokens[0] in eve.access_tokens
+        assert eve.refreshes == [(ALICE.character_id, "ok")]
+        [rotated] = eve.refresh_tokens  # EVE replaced the first one
+        sealed = await store.refresh_token(ALICE.character_id)
+        assert sealed is not None and vault.open_sealed(sealed) == rotated
+    finally:
+        await sso.aclose()
+        await engine.dispose()

@@ -218,10 +218,11 @@ class Service:
         """A user's characters or groups changed: give their open sockets the new identity;
         a socket of a user who signed out closes (4401), one that lost its chain closes (4403)."""
         assert self.eve is not None
+        accounts = self.eve.accounts
 
         def current(identity: Identity) -> Identity | None:
             try:
-                return self.auth.directory.current(identity) if self.auth.directory else identity
+                return accounts.current(identity)
             except AuthError:
                 return None
 

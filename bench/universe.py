@@ -1,13 +1,19 @@
-"""Static data figures: import time of a full-size export and search latency.
+"""Static data figures: the built-in universe (wheel size, load time, search latency) and,
+with --import, the import time of a full-size export.
 
-    python bench/universe.py [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+    python bench/universe.py [--import] [--database-url postgresql+psycopg://...@127.0.0.1/bench]
 
-Generates an export in CCP's JSON Lines format of Tranquility's size and shape (build
-3484357: 8,490 systems, about 14,000 stargates, 52,863 types of which some 100 are wormholes,
-26,828 typeDogma rows; records padded to the real files' average line lengths, so
-`types.jsonl` is its real 150 MB), imports it with the same code as `mapper sde import` into
-SQLite and, with --database-url, Postgres, then times prefix searches on the in-memory index,
-alone and with the answer's JSON and ETag as the API builds them.
+The built-in part builds the wheel (`pip wheel --no-deps`) from a copy of the repository,
+reports its size and the universe file's, times loading the file (read, inflate, parse) and
+building the service's index from it, then times prefix searches on that index.
+
+With --import, it generates an export in CCP's JSON Lines format of Tranquility's size and
+shape (build 3484357: 8,490 systems, about 14,000 stargates, 52,863 types of which some 100
+are wormholes, 26,828 typeDogma rows; records padded to the real files' average line
+lengths, so `types.jsonl` is its real 150 MB), imports it with the same code as
+`mapper sde import` into SQLite and, with --database-url, Postgres, then times prefix
+searches on the in-memory index, alone and with the answer's JSON and ETag as the API
+builds them.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import asyncio
 import hashlib
 import json
 import random
+import shutil
 import statistics
 import string
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,14 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
 from mapper.universe.importer import import_sde
-from mapper.universe.index import UniverseIndex, load_index
+from mapper.universe.index import UniverseIndex, load_index, make_index
+from mapper.universe.packed import BUILTIN, load_builtin
 from mapper.universe.sde import read_universe
 
+ROOT = Path(__file__).resolve().parent.parent
 SYLLABLES = ["ja", "ta", "ku", "ne", "ri", "mo", "sa", "vi", "lo", "pe", "an", "ur", "ek", "os"]
 LANGUAGES = ["de", "en", "es", "fr", "ja", "ko", "ru", "zh"]
 # Average line lengths of build 3484357's files (bytes / records), which the padding matches.
 TYPE_LINE, DOGMA_LINE, SYSTEM_LINE, GATE_LINE = 2886, 1028, 605, 210
 PREFIXES = ("J1", "j12", "J123", "Jita", "ama", "kune", "a", "zz")
+NOT_SOURCE = (".git", ".venv", "node_modules", "build", "*.egg-info", "__pycache__", "mapper-data")
 
 
 def localized(text: str) -> dict[str, str]:
@@ -200,7 +211,59 @@ async def import_into(url: str, export: Path) -> UniverseIndex:
         await engine.dispose()
 
 
-async def main(args: argparse.Namespace) -> None:
+def wheel_size() -> int:
+    """Bytes of the wheel, built from a copy (building in place leaves build/ behind)."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "source"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
+        wheels = Path(folder) / "wheels"
+        pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        subprocess.run([*pip, "-w", str(wheels), str(source)], check=True)
+        (wheel,) = wheels.glob("mapper-*.whl")
+        return wheel.stat().st_size
+
+
+def builtin() -> None:
+    print(
+        f"wheel: {wheel_size() / 2**20:.2f} MiB, of which the universe file is "
+        f"{BUILTIN.stat().st_size / 2**10:.0f} KiB"
+    )
+    packed = load_builtin()
+    load_median, load_p99 = timed(load_builtin, rounds=30)
+    build_median, build_p99 = timed(
+        lambda: make_index(packed.universe, packed.statics, version=0, build=""), rounds=30
+    )
+    universe = packed.universe
+    print(
+        f"built-in universe: {len(universe.systems)} systems, {len(universe.gates)} stargate "
+        f"links, {len(universe.wormholes)} wormhole types, {len(universe.effects)} effects, "
+        f"{len(packed.statics)} systems with statics, {len(universe.ships)} ship types"
+    )
+    print(
+        f"  load the file (read, inflate, parse): {load_median / 1e3:.0f} ms median, "
+        f"{load_p99 / 1e3:.0f} ms max of 30"
+    )
+    print(
+        f"  build the index from it: {build_median / 1e3:.0f} ms median, "
+        f"{build_p99 / 1e3:.0f} ms max of 30"
+    )
+    index = make_index(packed.universe, packed.statics, version=0, build="")
+    searches(index)
+
+
+def searches(index: UniverseIndex) -> None:
+    print(f"search over {len(index.systems)} systems (limit 20), median / p99:")
+    for prefix in PREFIXES:
+        hits = len(index.search(prefix, 20))
+        search_median, search_p99 = timed(index.search, prefix, 20)
+        answer_median, answer_p99 = timed(answer, index, prefix)
+        print(
+            f"  {prefix!r:7} {hits:2} hits: index {search_median:5.1f} / {search_p99:5.1f} us, "
+            f"with JSON and ETag {answer_median:6.1f} / {answer_p99:6.1f} us"
+        )
+
+
+async def imports(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         export = Path(folder) / "sde.zip"
         started = time.perf_counter()
@@ -216,23 +279,21 @@ async def main(args: argparse.Namespace) -> None:
         index = await import_into(f"sqlite+aiosqlite:///{folder}/bench.db", export)
         if args.database_url:
             await import_into(args.database_url, export)
-    print(f"search over {len(index.systems)} systems (limit 20), median / p99:")
-    for prefix in PREFIXES:
-        hits = len(index.search(prefix, 20))
-        search_median, search_p99 = timed(index.search, prefix, 20)
-        answer_median, answer_p99 = timed(answer, index, prefix)
-        print(
-            f"  {prefix!r:7} {hits:2} hits: index {search_median:5.1f} / {search_p99:5.1f} us, "
-            f"with JSON and ETag {answer_median:6.1f} / {answer_p99:6.1f} us"
-        )
+    searches(index)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--import", dest="imports", action="store_true", help="also time a full-size import"
+    )
     parser.add_argument("--database-url", default="", help="also import into this database")
     parser.add_argument("--systems", type=int, default=8500)
     parser.add_argument("--stargates", type=int, default=14000, help="gates, two per link")
     parser.add_argument("--types", type=int, default=52863)
     parser.add_argument("--wormholes", type=int, default=100)
     parser.add_argument("--dogma", type=int, default=26828)
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    builtin()
+    if arguments.imports:
+        asyncio.run(imports(arguments))

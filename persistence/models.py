@@ -138,6 +138,7 @@ class UniverseSystem(Base):
     region_id: Mapped[int]
     # The system's own class, else its constellation's, else its region's.
     wormhole_class: Mapped[int | None]
+    effect: Mapped[str | None]  # its secondary sun's name: "Pulsar", "Black Hole", ...
 
 
 class UniverseGate(Base):
@@ -159,6 +160,18 @@ class UniverseWormhole(Base):
     max_mass: Mapped[float | None]
     mass_regeneration: Mapped[float | None]
     max_jump_mass: Mapped[float | None]
+
+
+class UniverseShip(Base):
+    """A ship type and its mass (kg), for mass tracking."""
+
+    __tablename__ = "universe_ships"
+
+    type_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str]
+    mass: Mapped[float | None]
+    group_id: Mapped[int]
+    group_name: Mapped[str]
 
 
 class UniverseStatic(Base):

@@ -4,7 +4,8 @@
 
 The universe: k-space Jita (0.9) gates to Perimeter (1.0) and Aunia (0.3, lowsec); Perimeter
 to Niarja (0.5); Niarja and Aunia to Tama (0.3). Wormhole space: J100001 (class 2 from its
-region), J123456 (its own class 4), J200000 (class 5 from its constellation).
+region), J123456 (its own class 4, a Wolf-Rayet Star), J200000 (class 5 from its
+constellation, a Pulsar). Ships: a Rifter (frigate) and a Capsule (not published).
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ TYPES = [
     (587, "Rifter", 25, {4: 1067000.0}),
 ]
 WORMHOLE_WITHOUT_DOGMA = (30584, "Wormhole Q003", 988)
+# type id, name, group, published: types without dogma
+PLAIN_TYPES = [
+    (670, "Capsule", 29, False),
+    (30577, "Pulsar", 995, True),
+    (30669, "Wolf-Rayet Star", 995, True),
+    (34, "Tritanium", 18, True),
+]
+MASSES = {587: 1067000.0, 670: 32000.0, 34: 1.0}
+# group id, name, category
+GROUPS = [(25, "Frigate", 6), (29, "Capsule", 6), (18, "Mineral", 4), (988, "Wormhole", 2)]
+SECONDARY_SUNS = {J123456: 30669, J200000: 30577}  # system: the sun's type
 
 
 def _gate_ids() -> list[tuple[int, int, int, int]]:
@@ -60,6 +72,11 @@ def _gate_ids() -> list[tuple[int, int, int, int]]:
 
 def _localized(text: str) -> dict[str, str]:
     return {"de": text, "en": text, "zh": text}
+
+
+def _type_fields(key: int) -> dict[str, Any]:
+    published = next((p for k, _, _, p in PLAIN_TYPES if k == key), True)
+    return {"published": published, **({"mass": MASSES[key]} if key in MASSES else {})}
 
 
 def records() -> dict[str, list[dict[str, Any]]]:
@@ -102,8 +119,22 @@ def records() -> dict[str, list[dict[str, Any]]]:
             for gate, system, other_gate, other_system in _gate_ids()
         ],
         "types.jsonl": [
-            {"_key": key, "groupID": group, "name": _localized(name), "published": True}
-            for key, name, group, _ in [*TYPES, (*WORMHOLE_WITHOUT_DOGMA, {})]
+            {"_key": key, "groupID": group, "name": _localized(name), **_type_fields(key)}
+            for key, name, group, *_ in [*TYPES, (*WORMHOLE_WITHOUT_DOGMA, {}), *PLAIN_TYPES]
+        ],
+        "groups.jsonl": [
+            {"_key": key, "anchorable": False, "categoryID": category, "name": _localized(name)}
+            for key, name, category in GROUPS
+        ],
+        "mapSecondarySuns.jsonl": [
+            {
+                "_key": 40485634 + number,
+                "effectBeaconTypeID": 30844,
+                "position": {"x": 1.0, "y": 2.0, "z": 3.0},
+                "solarSystemID": system,
+                "typeID": sun,
+            }
+            for number, (system, sun) in enumerate(SECONDARY_SUNS.items())
         ],
         "typeDogma.jsonl": [
             {
@@ -197,6 +228,18 @@ def legacy_files(generation: str = "2025") -> dict[str, str]:
             },
             "sunTypeID": 3802,
             **({"wormholeClassID": cls} if cls is not None else {}),
+            **(
+                {
+                    "secondarySun": {
+                        "effectBeaconTypeID": 30844,
+                        "itemID": planet + 5,
+                        "position": [1.0, 2.0, 3.0],
+                        "typeID": SECONDARY_SUNS[key],
+                    }
+                }
+                if key in SECONDARY_SUNS
+                else {}
+            ),
         }
     files[f"{top}bsd/invNames.yaml"] = [
         {"itemID": 0, "itemName": "(none)"},
@@ -205,8 +248,12 @@ def legacy_files(generation: str = "2025") -> dict[str, str]:
         {"itemID": 40001011, "itemName": "Jita I"},
     ]
     files[f"{top}fsd/{'typeIDs' if old else 'types'}.yaml"] = {
-        key: {"groupID": group, "name": _localized(name), "published": True, "volume": 0.0}
-        for key, name, group, _ in [*TYPES, (*WORMHOLE_WITHOUT_DOGMA, {})]
+        key: {"groupID": group, "name": _localized(name), "volume": 0.0, **_type_fields(key)}
+        for key, name, group, *_ in [*TYPES, (*WORMHOLE_WITHOUT_DOGMA, {}), *PLAIN_TYPES]
+    }
+    files[f"{top}fsd/{'groupIDs' if old else 'groups'}.yaml"] = {
+        key: {"anchorable": False, "categoryID": category, "name": _localized(name)}
+        for key, name, category in GROUPS
     }
     files[f"{top}fsd/typeDogma.yaml"] = {
         key: {

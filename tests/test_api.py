@@ -168,7 +168,7 @@ def test_health_and_metrics(sqlite_server: MapperServer) -> None:
     assert httpx.get(f"{sqlite_server.http}/healthz").json()["status"] == "ok"
     ready = httpx.get(f"{sqlite_server.http}/readyz")
     assert ready.status_code == 200
-    assert ready.json()["database"] is True and ready.json()["staticData"] is False
+    assert ready.json()["database"] is True and ready.json()["staticData"] is True
     assert_error(call(sqlite_server, "GET", "/metrics", None), 401)
     assert_error(call(sqlite_server, "GET", "/metrics", sqlite_server.token("u")), 403)
     metrics = call(sqlite_server, "GET", "/metrics", sqlite_server.token("a", admin=True))

@@ -158,3 +158,30 @@ def test_awareness_tombstones_are_forgotten_after_the_timeout() -> None:
     now[0] = 31.0
     awareness.expire(30.0)
     assert len(awareness) == 0
+
+
+def test_yrs_shows_an_entry_after_a_clock_gap_without_emitting_it() -> None:
+    """Why the room refuses updates that skip clocks: yrs makes the entry visible (and a full
+    state carries it to late joiners) while the transaction's update, which the room stores
+    and broadcasts, is empty. If this ever stops holding, the refusal is still right."""
+    scout: Doc = Doc()
+    meta = scout.get("meta", type=Map)
+    updates = []
+    for key in ("first", "second", "third"):
+        before = scout.get_state()
+        meta[key] = 1
+        updates.append(scout.get_update(before))
+    live: Doc = Doc()
+    emitted: list[bytes] = []
+    live.observe(lambda event: emitted.append(event.update))
+    live.apply_update(updates[0])
+    index = Nesting()
+    index.record(updates[0])
+    with pytest.raises(NestingError, match="does not have"):
+        index.check(updates[2])
+    live.apply_update(updates[2])
+    replayed: Doc = Doc()
+    for update in emitted:
+        replayed.apply_update(update)
+    assert "third" in live.get("meta", type=Map).to_py()
+    assert "third" not in replayed.get("meta", type=Map).to_py()

@@ -370,3 +370,33 @@ async def test_schema_corrections_reach_every_client(sqlite_server: MapperServer
         await client.wait(lambda c=client: "31000005-31000006" not in c.map("connections"))
     await alice.close()
     await bob.close()
+
+
+async def test_an_update_that_skips_clocks_is_refused_and_nothing_diverges(
+    sqlite_server: MapperServer,
+) -> None:
+    """yrs shows a map entry whose writer's earlier clocks are missing at once, but leaves it
+    out of the transaction's update (see tests/test_nesting.py): accepted, it would reach late
+    joiners and never the database. The room refuses it, and the stored chain stays the live one."""
+    server = sqlite_server
+    token = server.token("alice")
+    chain = create_chain(server, token)
+    scout = Doc()
+    meta = scout.get("meta", type=Map)
+    updates = []
+    for key in ("first", "second", "third"):
+        before = scout.get_state()
+        meta[key] = 1
+        updates.append(scout.get_update(before))
+    bad = await join(server, chain, token)
+    await bad.send(protocol.create_update_message(updates[0]))
+    await bad.send(protocol.create_update_message(updates[2]))  # skips "second"
+    assert await bad.wait_closed() == 1007
+    late = await join(server, chain, token)
+    assert "first" in late.map("meta") and "third" not in late.map("meta")
+    await late.close()
+    document = httpx.get(
+        f"{server.http}/api/chains/{chain}/document",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert "first" in document["meta"] and "third" not in document["meta"]

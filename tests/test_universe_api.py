@@ -19,7 +19,7 @@ from pycrdt import Map
 
 from tests import sde_export
 from tests.chains import auth, create_chain, grant, join
-from tests.sde_export import AUNIA, J100001, JITA, NIARJA, PERIMETER, TAMA
+from tests.sde_export import AUNIA, J100001, J200000, JITA, NIARJA, PERIMETER, TAMA
 from tests.server import MapperServer
 
 EXPORT_NAME = "eve-online-static-data-latest-jsonl.zip"
@@ -55,18 +55,21 @@ def served_export(tmp_path: Path) -> Iterator[str]:
 
 async def test_the_universe_api(server: MapperServer, served_export: str) -> None:
     token = server.token("scout")
-    # Without static data the service runs, and says so.
-    ready = httpx.get(f"{server.http}/readyz")
-    assert ready.status_code == 200 and ready.json()["staticData"] is False
-    assert api(server, "/api/universe/systems?search=J1", token).json() == {"items": []}
-    assert api(server, f"/api/universe/systems?ids={JITA}", token).json() == {"items": []}
-    assert api(server, "/api/universe/wormholes", token).json() == {"items": []}
-    assert api(server, f"/api/universe/systems/{JITA}", token).status_code == 404
+    # A fresh service knows the universe from the package's own file.
+    ready = httpx.get(f"{server.http}/readyz").json()
+    assert ready["staticData"] is True and ready["staticDataBuild"].startswith("built in: ")
+    jita = api(server, "/api/universe/systems?search=jita", token).json()["items"]
+    assert [(item["id"], item["name"], item["securityDisplay"]) for item in jita] == [
+        (30000142, "Jita", 0.9)
+    ]
+    thera = api(server, "/api/universe/systems/31000005", token).json()
+    assert (thera["name"], thera["wormholeClass"]) == ("Thera", 12)
+    assert api(server, f"/api/universe/systems/{JITA}", token).status_code == 200  # Tanoo
 
     imported = mapper(server, "sde", "import", served_export)
     assert imported.returncode == 0, imported.stderr
     assert (
-        "imported 2 regions, 3 constellations, 8 systems, 5 gates, 3 wormholes "
+        "imported 2 regions, 3 constellations, 8 systems, 5 gates, 3 wormholes, 2 ships "
         f"of build {sde_export.BUILD}" in imported.stderr
     )
     statics = server.data_dir / "statics.csv"
@@ -87,20 +90,28 @@ async def test_the_universe_api(server: MapperServer, served_export: str) -> Non
         "id": J100001,
         "name": "J100001",
         "security": -1.0,
+        "securityDisplay": -1.0,
         "regionId": 11000001,
         "region": "A-R00001",
         "constellationId": 21000001,
         "constellation": "A-C00001",
         "wormholeClass": 2,
+        "effect": None,
+        "statics": [{"code": "B274", "targetClass": 7}],
         "neighbours": [],
-        "statics": ["B274"],
     }
+    j200000 = api(server, f"/api/universe/systems/{J200000}", token).json()
+    assert (j200000["effect"], j200000["statics"]) == ("Pulsar", [])
     assert api(server, f"/api/universe/systems/{JITA}", token).json()["neighbours"] == [
         PERIMETER,
         AUNIA,
     ]
     wormholes = api(server, "/api/universe/wormholes", token).json()["items"]
-    assert [w["code"] for w in wormholes] == ["B274", "K162", "Q003"]
+    assert [(w["code"], w["size"]) for w in wormholes] == [
+        ("B274", "large"),
+        ("K162", None),
+        ("Q003", None),
+    ]
 
     # Cacheable: an ETag (strong, or sent back weak or among others) and Cache-Control.
     assert one.headers["cache-control"] == "private, max-age=300"
@@ -109,7 +120,9 @@ async def test_the_universe_api(server: MapperServer, served_export: str) -> Non
         again = api(server, f"/api/universe/systems/{J100001}", token, **{"If-None-Match": sent})
         assert again.status_code == 304, sent
         assert again.headers["etag"] == etag
-    assert httpx.get(f"{server.http}/readyz").json()["staticData"] is True
+    ready = httpx.get(f"{server.http}/readyz").json()
+    assert ready["staticData"] is True
+    assert ready["staticDataBuild"] == f"imported: {served_export} (build {sde_export.BUILD})"
 
     route = api(server, f"/api/universe/route?from={JITA}&to={TAMA}", token).json()
     assert route == {"jumps": 2, "path": [JITA, AUNIA, TAMA]}
@@ -125,7 +138,7 @@ async def _routes_through_a_chain(server: MapperServer, token: str) -> None:
     chain = create_chain(server, token)
     grant(server, token, chain, "user:viewer", "viewer")
     client = await join(server, chain, token)
-    client.edit(lambda doc: _connect(doc, JITA, J100001, eol=True))
+    client.edit(lambda doc: _connect(doc, JITA, J100001, eol=True, wh_type="B274"))
     await client.wait(lambda: len(client.map("connections")) == 1)
     through = f"/api/universe/route?from={JITA}&to={J100001}&chain={chain}"
     await _eventually_ok(server, token, through)
@@ -134,6 +147,14 @@ async def _routes_through_a_chain(server: MapperServer, token: str) -> None:
         assert answer.json() == {"jumps": 1, "path": [JITA, J100001]}
         assert answer.headers["cache-control"] == "no-store"
     assert api(server, through + "&avoidEol=1", token).status_code == 404
+    # B274 takes ships up to 300,000 t: large, not xlarge; the connection's own size wins.
+    assert api(server, through + "&minSize=large", token).status_code == 200
+    assert api(server, through + "&minSize=xlarge", token).status_code == 404
+    client.edit(
+        lambda doc: doc.get("connections", type=Map)[f"{JITA}-{J100001}"].update({"size": "small"})
+    )
+    await _eventually_status(server, token, through + "&minSize=medium", 404)
+    assert api(server, through + "&minSize=small", token).status_code == 200
     # Someone not on the chain learns nothing about it.
     assert api(server, through, server.token("stranger")).status_code == 404
     await client.close()
@@ -152,6 +173,7 @@ def _bad_requests(server: MapperServer, token: str) -> None:
         "/api/universe/route?from=a&to=1",
         "/api/universe/route?to=1",
         f"/api/universe/route?from={'9' * 40}&to=1",
+        "/api/universe/route?from=1&to=2&minSize=huge",
     ]:
         answer = api(server, path, token)
         assert answer.status_code == 400, path
@@ -165,7 +187,7 @@ def _bad_requests(server: MapperServer, token: str) -> None:
     assert "Traceback" not in failed.stderr
 
 
-def _connect(doc: Any, a: int, b: int, *, eol: bool) -> None:
+def _connect(doc: Any, a: int, b: int, *, eol: bool, wh_type: str = "") -> None:
     now = 1_760_000_000_000
     with doc.transaction():
         systems = doc.get("systems", type=Map)
@@ -176,7 +198,7 @@ def _connect(doc: Any, a: int, b: int, *, eol: bool) -> None:
                 "a": a,
                 "b": b,
                 "kind": "wormhole",
-                "whType": "",
+                "whType": wh_type,
                 "mass": "fresh",
                 "eol": eol,
                 "eolAt": now if eol else None,
@@ -188,19 +210,24 @@ def _connect(doc: Any, a: int, b: int, *, eol: bool) -> None:
 
 
 async def _eventually_found(server: MapperServer, token: str) -> list[dict[str, Any]]:
-    """A running service notices a new import within a few seconds."""
+    """A running service notices new imports within a few seconds: the export's, then the
+    statics."""
     for _ in range(100):
-        items = api(server, "/api/universe/systems?search=j1", token).json()["items"]
-        if items:
-            return items
+        one = api(server, f"/api/universe/systems/{J100001}", token).json()
+        if one["name"] == "J100001" and one["statics"]:
+            return api(server, "/api/universe/systems?search=j1", token).json()["items"]
         await asyncio.sleep(0.1)
     raise AssertionError("the service never saw the import")
 
 
 async def _eventually_ok(server: MapperServer, token: str, path: str) -> None:
+    await _eventually_status(server, token, path, 200)
+
+
+async def _eventually_status(server: MapperServer, token: str, path: str, status: int) -> None:
     """The route reads the chain's content as stored, a flush after the edit."""
     for _ in range(50):
-        if api(server, path, token).status_code == 200:
+        if api(server, path, token).status_code == status:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{path} never answered 200")
+    raise AssertionError(f"{path} never answered {status}")

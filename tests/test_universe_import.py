@@ -29,17 +29,34 @@ async def test_import_reads_every_field(engine: AsyncEngine, tmp_path: Path) -> 
         "universe_systems": 8,
         "universe_gates": 5,
         "universe_wormholes": 3,
+        "universe_ships": 2,
     }
     index = await load_index(engine, 1)
     assert index.systems[JITA] == {
         "id": JITA,
         "name": "Jita",
         "security": 0.9459,
+        "securityDisplay": 0.9,
         "regionId": 10000002,
         "region": "The Forge",
         "constellationId": 20000020,
         "constellation": "Kimotoro",
         "wormholeClass": None,
+        "effect": None,
+        "statics": [],
+    }
+    assert index.build == f"imported: test (build {sde_export.BUILD})"
+    assert index.systems[J200000]["effect"] == "Pulsar"
+    assert index.systems[J123456]["effect"] == "Wolf-Rayet Star"
+    assert index.ships == {
+        587: {
+            "typeId": 587,
+            "name": "Rifter",
+            "mass": 1067000.0,
+            "groupId": 25,
+            "group": "Frigate",
+        },
+        670: {"typeId": 670, "name": "Capsule", "mass": 32000.0, "groupId": 29, "group": "Capsule"},
     }
     assert index.systems[J200000]["security"] == -0.99
     assert index.systems[J100001]["region"] == "A-R00001"
@@ -57,6 +74,7 @@ async def test_import_reads_every_field(engine: AsyncEngine, tmp_path: Path) -> 
             "maxMass": 2e9,
             "massRegeneration": 0.0,
             "maxJumpMass": 3e8,
+            "size": "large",
         },
         {
             "typeId": 34439,
@@ -66,6 +84,7 @@ async def test_import_reads_every_field(engine: AsyncEngine, tmp_path: Path) -> 
             "maxMass": None,
             "massRegeneration": None,
             "maxJumpMass": None,
+            "size": None,
         },
         {
             "typeId": 30584,
@@ -75,6 +94,7 @@ async def test_import_reads_every_field(engine: AsyncEngine, tmp_path: Path) -> 
             "maxMass": None,
             "massRegeneration": None,
             "maxJumpMass": None,
+            "size": None,
         },
     ]
     async with engine.connect() as conn:
@@ -194,8 +214,12 @@ async def test_statics_csv(engine: AsyncEngine) -> None:
     ]:
         with pytest.raises(SdeError, match=message):
             parse_statics(bad)
-    assert await import_statics(engine, "31000001,B274 C247\n", source="test") == 1
-    assert (await load_index(engine, 1)).statics == {31000001: ["B274", "C247"]}
+    assert await import_statics(engine, "31000001,C247 B274\n", source="test") == 1
+    assert (await load_index(engine, 1)).statics == {
+        31000001: [{"code": "B274", "targetClass": None}, {"code": "C247", "targetClass": None}]
+    }
     # A new file replaces the statics; systems are kept.
     assert await import_statics(engine, "31000002,D382\n", source="test") == 1
-    assert (await load_index(engine, 2)).statics == {31000002: ["D382"]}
+    assert (await load_index(engine, 2)).statics == {
+        31000002: [{"code": "D382", "targetClass": None}]
+    }

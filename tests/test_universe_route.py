@@ -1,12 +1,13 @@
 """The route finder against hand-computed paths: stargates, a chain's connections, and the
-options that leave out end-of-life or critical connections and low or null security."""
+options that leave out end-of-life, critical or too small connections and low or null
+security."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mapper.universe.index import UniverseIndex
-from mapper.universe.route import chain_links, shortest_path
+from mapper.universe.index import UniverseIndex, display_security, wormhole_size
+from mapper.universe.route import Link, adjacency, chain_links, shortest_path
 
 # A hand-drawn map (ids as in the SDE: 30... known space, 31... wormhole space).
 #
@@ -61,10 +62,15 @@ def _route(
     avoid_low_null: bool = False,
     avoid_eol: bool = False,
     avoid_critical: bool = False,
+    min_size: str | None = None,
+    extra: list[Link] | None = None,
 ) -> list[int] | None:
     """What the route endpoint computes, on the hand-drawn map."""
     index = _index()
-    links = chain_links(connections or {}, avoid_eol=avoid_eol, avoid_critical=avoid_critical)
+    chain = chain_links(
+        connections or {}, avoid_eol=avoid_eol, avoid_critical=avoid_critical, sizes=SIZES
+    )
+    links = adjacency([*chain, *(extra or [])], min_size=min_size)
     return shortest_path(
         start,
         goal,
@@ -73,8 +79,21 @@ def _route(
     )
 
 
-def _connection(a: int, b: int, *, eol: bool = False, mass: str = "fresh") -> dict[str, Any]:
-    return {"a": a, "b": b, "kind": "wormhole", "eol": eol, "mass": mass}
+SIZES = {"E004": "small", "B274": "large"}  # wormhole code: size, as the index has them
+
+
+def _connection(
+    a: int, b: int, *, eol: bool = False, mass: str = "fresh", wh_type: str = "", size: str = ""
+) -> dict[str, Any]:
+    return {
+        "a": a,
+        "b": b,
+        "kind": "wormhole",
+        "eol": eol,
+        "mass": mass,
+        "whType": wh_type,
+        "size": size,
+    }
 
 
 def test_stargates_only() -> None:
@@ -137,5 +156,45 @@ def test_chain_links_skip_what_is_not_a_connection() -> None:
         },
         avoid_eol=False,
         avoid_critical=False,
+        sizes=SIZES,
     )
-    assert links == {J1: {J2}, J2: {J1, J3}, J3: {J2}}
+    assert adjacency(links) == {J1: {J2}, J2: {J1, J3}, J3: {J2}}
+
+
+def test_connections_too_small_for_the_ship_can_be_left_out() -> None:
+    chain = {
+        f"{HIGH1}-{J1}": _connection(HIGH1, J1, wh_type="E004"),  # a frigate hole
+        f"{J1}-{J2}": _connection(J1, J2, wh_type="B274"),  # large
+        f"{HIGH3}-{J2}": _connection(HIGH3, J2, wh_type="B274", size="medium"),  # its own size
+        f"{J2}-{J3}": _connection(J2, J3, wh_type="K162"),  # unknown: kept
+    }
+    assert _route(HIGH1, J3, chain) == [HIGH1, J1, J2, J3]
+    assert _route(HIGH1, J3, chain, min_size="small") == [HIGH1, J1, J2, J3]
+    assert _route(HIGH1, J3, chain, min_size="medium") == [HIGH1, HIGH2, HIGH3, J2, J3]
+    assert _route(HIGH1, J3, chain, min_size="large") is None
+    # Other sources of connections (such as EVE-Scout's) come in as links of their own.
+    scout = [Link(HIGH4, J3, "xlarge")]
+    assert _route(HIGH1, J3, chain, min_size="large", extra=scout) == [
+        HIGH1,
+        HIGH2,
+        HIGH3,
+        HIGH4,
+        J3,
+    ]
+    assert _route(HIGH1, J3, chain, min_size="capital", extra=scout) is None
+
+
+def test_sizes_and_security_as_the_game_shows_them() -> None:
+    assert [wormhole_size(mass) for mass in (None, 5e6, 5.1e6, 6.2e7, 3e8, 4.1e8, 1e9, 2e9)] == [
+        None,
+        "small",
+        "medium",
+        "medium",
+        "large",
+        "large",
+        "xlarge",
+        "capital",
+    ]
+    shown = [display_security(s) for s in (1.0, 0.945, 0.45, 0.449, 0.05, 0.04, 0.0001, 0.0)]
+    assert shown == [1.0, 0.9, 0.5, 0.4, 0.1, 0.1, 0.1, 0.0]
+    assert [display_security(s) for s in (-0.04, -0.05, -0.99, -1.0)] == [0.0, 0.0, -1.0, -1.0]

@@ -30,6 +30,7 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
         timeout=300,
     )
     (wheel,) = wheels.glob("mapper-*.whl")
+    assert wheel.stat().st_size < 2 << 20, "the wheel, the universe in it, stays under 2 MiB"
     target = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(target)
     python = target / "bin" / "python"
@@ -60,6 +61,8 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
     assert (installed / "persistence" / "migrations" / "script.py.mako").is_file()
     assert list((installed / "persistence" / "migrations" / "versions").glob("0001_*.py"))
     assert (installed / "docs" / "security.md").is_file()
+    assert (installed / "universe" / "data" / "universe.json.gz").is_file()
+    assert (installed / "universe" / "data" / "NOTICE.md").is_file()  # its sources' licences
 
     # The dependencies (pycrdt, starlette, ...) come from this environment's site-packages, as
     # a plain path: its .pth files, such as the editable install of the repository, stay out.
@@ -68,7 +71,9 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
     # web app and migrations.
     probe = (
         "import mapper, mapper.app, mapper.sync.engine, mapper.persistence.migrations as m;"
-        "print(mapper.__file__); print(mapper.app.WEB_ROOT.is_dir()); print(m.MIGRATIONS)"
+        "from mapper.universe.packed import load_builtin;"
+        "print(mapper.__file__); print(mapper.app.WEB_ROOT.is_dir()); print(m.MIGRATIONS);"
+        "print(load_builtin().universe.systems[30000142].name)"
     )
     result = subprocess.run(
         [str(python), "-I", "-c", probe],
@@ -78,7 +83,8 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
         cwd=tmp_path,
         timeout=60,
     )
-    where, web_found, migrations = result.stdout.split()
+    where, web_found, migrations, jita = result.stdout.split()
     assert Path(where).is_relative_to(site)
     assert web_found == "True"
     assert Path(migrations).is_relative_to(site)
+    assert jita == "Jita"  # the universe the package carries

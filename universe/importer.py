@@ -21,6 +21,7 @@ from mapper.persistence.models import (
     UniverseGate,
     UniverseImport,
     UniverseRegion,
+    UniverseShip,
     UniverseStatic,
     UniverseSystem,
     UniverseWormhole,
@@ -81,6 +82,7 @@ async def import_sde(
                     "constellation_id": system.constellation,
                     "region_id": system.region,
                     "wormhole_class": system.wormhole_class,
+                    "effect": universe.effects.get(key),
                 }
                 for key, system in universe.systems.items()
             ],
@@ -99,6 +101,19 @@ async def import_sde(
                     "max_jump_mass": wormhole.max_jump_mass,
                 }
                 for key, wormhole in universe.wormholes.items()
+            ],
+        ),
+        (
+            UniverseShip,
+            [
+                {
+                    "type_id": key,
+                    "name": ship.name,
+                    "mass": ship.mass,
+                    "group_id": ship.group,
+                    "group_name": universe.ship_groups.get(ship.group, ""),
+                }
+                for key, ship in universe.ships.items()
             ],
         ),
     ]

@@ -1,10 +1,21 @@
-"""Shortest paths over stargates and a chain's connections (breadth first: every jump counts
-the same)."""
+"""Shortest paths over stargates and other connections (breadth first: every jump counts
+the same). Connections other than stargates come in as `Link`s: a chain's connections
+(`chain_links`), and any other source of wormholes a route may use, joined by `adjacency`."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+# Ship sizes, smallest first (contract section 5 `size`, section 8 `minSize`).
+SIZES = ("small", "medium", "large", "xlarge", "capital")
+
+
+class Link(NamedTuple):
+    a: int
+    b: int
+    size: str | None  # the biggest ship it lets through, when known
 
 
 def shortest_path(
@@ -35,10 +46,15 @@ def shortest_path(
 
 
 def chain_links(
-    connections: Mapping[str, object], *, avoid_eol: bool, avoid_critical: bool
-) -> dict[int, set[int]]:
-    """Adjacency from a chain document's `connections` (section 5 JSON)."""
-    links: dict[int, set[int]] = {}
+    connections: Mapping[str, object],
+    *,
+    avoid_eol: bool,
+    avoid_critical: bool,
+    sizes: Mapping[str, str],
+) -> list[Link]:
+    """The usable connections of a chain document's `connections` (section 5 JSON). A
+    connection's size is its own `size`, else its wormhole type's (`sizes`: code to size)."""
+    links = []
     for connection in connections.values():
         if not isinstance(connection, dict):
             continue
@@ -49,6 +65,22 @@ def chain_links(
             continue
         if avoid_critical and connection.get("mass") == "critical":
             continue
-        links.setdefault(int(a), set()).add(int(b))
-        links.setdefault(int(b), set()).add(int(a))
+        size = connection.get("size")
+        if size not in SIZES:
+            wh_type = connection.get("whType")
+            size = sizes.get(wh_type) if isinstance(wh_type, str) else None
+        links.append(Link(int(a), int(b), size))
     return links
+
+
+def adjacency(links: Iterable[Link], *, min_size: str | None = None) -> dict[int, set[int]]:
+    """Both directions of each link; with `min_size`, links known to be smaller are left
+    out (a link of unknown size stays: the pilot can look)."""
+    floor = SIZES.index(min_size) if min_size in SIZES else 0
+    joined: dict[int, set[int]] = {}
+    for link in links:
+        if link.size in SIZES and SIZES.index(link.size) < floor:
+            continue
+        joined.setdefault(link.a, set()).add(link.b)
+        joined.setdefault(link.b, set()).add(link.a)
+    return joined

@@ -9,8 +9,11 @@ every record's id is `_key`, names are `{"en": ..., "de": ...}` objects. Read he
 - `mapSolarSystems.jsonl`: `_key`, `name`, `securityStatus`, `constellationID`, `regionID`,
   optional `wormholeClassID`;
 - `mapStargates.jsonl`: `solarSystemID` and `destination.solarSystemID`;
-- `types.jsonl`: `_key`, `groupID` (988 is Wormhole), `name` (`Wormhole B274`);
+- `types.jsonl`: `_key`, `groupID` (988 is Wormhole, 995 Secondary Sun), `name`
+  (`Wormhole B274`), and for ships `mass`;
 - `typeDogma.jsonl`: `_key`, `dogmaAttributes: [{attributeID, value}]`, attributes 1381-1385;
+- `groups.jsonl`: `_key`, `categoryID` (6 is Ship), `name`, when present;
+- `mapSecondarySuns.jsonl`: `solarSystemID`, `typeID` (a wormhole system's effect), when present;
 - `_sde.jsonl`: `{"_key": "sde", "buildNumber": ...}`, when present.
 
 The previous layout, the YAML `sde.zip` published until July 2025, is read by
@@ -24,6 +27,7 @@ never touches the database.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +38,8 @@ from mapper.universe.archive import Archive, SdeError
 __all__ = ["SdeError", "UniverseData", "read_universe"]
 
 WORMHOLE_GROUP = 988
+SECONDARY_SUN_GROUP = 995  # a wormhole system's effect: Pulsar, Black Hole, ...
+SHIP_CATEGORY = 6
 TARGET_CLASS, LIFETIME, MAX_MASS, MASS_REGENERATION, MAX_JUMP_MASS = 1381, 1382, 1383, 1384, 1385
 FILES = {
     "regions": "mapRegions.jsonl",
@@ -44,6 +50,8 @@ FILES = {
     "dogma": "typeDogma.jsonl",
 }
 BUILD_FILE = "_sde.jsonl"
+GROUPS_FILE = "groups.jsonl"
+SECONDARY_SUNS_FILE = "mapSecondarySuns.jsonl"
 DOWNLOAD = "https://developers.eveonline.com/static-data/eve-online-static-data-latest-jsonl.zip"
 REPORT_EVERY = 5000
 
@@ -80,6 +88,12 @@ class Wormhole(NamedTuple):
     max_jump_mass: float | None
 
 
+class Ship(NamedTuple):
+    name: str
+    mass: float | None  # kg
+    group: int  # a key of UniverseData.ship_groups
+
+
 @dataclass
 class UniverseData:
     regions: dict[int, Region] = field(default_factory=dict)
@@ -87,7 +101,33 @@ class UniverseData:
     systems: dict[int, System] = field(default_factory=dict)
     gates: set[tuple[int, int]] = field(default_factory=set)  # (a, b) with a < b
     wormholes: dict[int, Wormhole] = field(default_factory=dict)
+    effects: dict[int, str] = field(default_factory=dict)  # system: its secondary sun's name
+    ship_groups: dict[int, str] = field(default_factory=dict)  # group id: name
+    # Every ship type, published or not: a capsule (670) is not, and pilots fly it.
+    ships: dict[int, Ship] = field(default_factory=dict)
     build: int | None = None
+    # Read along the way, resolved into `effects` by `finish`: system -> secondary sun type,
+    # sun type -> name. Not part of what was read, for comparisons.
+    secondary_suns: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    sun_names: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def add_group(self, group_id: int, record: dict[str, Any]) -> None:
+        if record.get("categoryID") == SHIP_CATEGORY:
+            self.ship_groups[group_id] = _name(record)
+
+    def wants_type(self, group: int) -> bool:
+        """Whether types of this group are kept (wormholes are read with their dogma)."""
+        return group in (WORMHOLE_GROUP, SECONDARY_SUN_GROUP) or group in self.ship_groups
+
+    def add_type(self, type_id: int, record: dict[str, Any]) -> None:
+        """A secondary sun or a ship type from `types` (the same fields in both layouts)."""
+        group = record.get("groupID")
+        if group == SECONDARY_SUN_GROUP:
+            self.sun_names[type_id] = _name(record)
+        elif group in self.ship_groups:
+            mass = record.get("mass")
+            number = float(mass) if isinstance(mass, int | float) and mass > 0 else None
+            self.ships[type_id] = Ship(_name(record), number, group)
 
     def add_gate(self, a: int, b: int) -> None:
         if a != b:
@@ -117,6 +157,11 @@ class UniverseData:
                     region.wormhole_class if region else None
                 )
                 self.systems[key] = system._replace(wormhole_class=inherited)
+        self.effects = {
+            system: self.sun_names[sun]
+            for system, sun in sorted(self.secondary_suns.items())
+            if system in self.systems and sun in self.sun_names
+        }
         return self
 
 
@@ -188,11 +233,15 @@ class JsonlReader:
             universe.add_gate(
                 _int(record, "solarSystemID", line), _int(destination, "solarSystemID", line)
             )
-        names = {
-            _int(record, "_key", line): _name(record)
-            for line, record in self._records(FILES["types"], wanted=str(WORMHOLE_GROUP))
-            if record.get("groupID") == WORMHOLE_GROUP
-        }
+        if self.archive.find(GROUPS_FILE):
+            for line, record in self._records(GROUPS_FILE):
+                universe.add_group(_int(record, "_key", line), record)
+        names = {}
+        for line, record in self._records(FILES["types"], wanted=universe.wants_type):
+            if record.get("groupID") == WORMHOLE_GROUP:
+                names[_int(record, "_key", line)] = _name(record)
+            else:
+                universe.add_type(_int(record, "_key", line), record)
         for line, record in self._records(FILES["dogma"]):
             type_id = _int(record, "_key", line)
             if type_id in names:
@@ -200,6 +249,10 @@ class JsonlReader:
                 universe.add_wormhole(type_id, names.pop(type_id), attributes)
         for type_id, name in names.items():  # a wormhole type without dogma: values unknown
             universe.add_wormhole(type_id, name, {})
+        if self.archive.find(SECONDARY_SUNS_FILE):
+            for line, record in self._records(SECONDARY_SUNS_FILE):
+                system = _int(record, "solarSystemID", line)
+                universe.secondary_suns[system] = _int(record, "typeID", line)
         if self.archive.find(BUILD_FILE):
             for _, record in self._records(BUILD_FILE):
                 if record.get("_key") == "sde" and isinstance(record.get("buildNumber"), int):
@@ -207,15 +260,19 @@ class JsonlReader:
         return universe
 
     def _records(
-        self, file_name: str, wanted: str | None = None
+        self, file_name: str, wanted: Callable[[int], bool] | None = None
     ) -> Iterator[tuple[Line, dict[str, Any]]]:
-        """The file's JSON objects. With `wanted`, lines without that text are skipped unparsed:
-        `types.jsonl` is 150 MB of which a hundred lines matter."""
+        """The file's JSON objects. With `wanted`, lines whose `groupID` it refuses are skipped
+        unparsed: `types.jsonl` is 150 MB of which a thousand lines matter."""
         for number, text in self.archive.lines(self.archive.find(file_name) or file_name):
             if self.progress is not None and number % REPORT_EVERY == 0:
                 self.progress(file_name, number)
-            if not text.strip() or (wanted is not None and wanted not in text):
+            if not text.strip():
                 continue
+            if wanted is not None:
+                group = _GROUP_ID.search(text)
+                if group is None or not wanted(int(group.group(1))):
+                    continue
             line = Line(file_name, number)
             try:
                 record = json.loads(text)
@@ -226,6 +283,9 @@ class JsonlReader:
             yield line, record
         if self.progress is not None:
             self.progress(file_name, -1)
+
+
+_GROUP_ID = re.compile(r'"groupID":\s*([0-9]+)')
 
 
 class Line(NamedTuple):

@@ -5,14 +5,18 @@ since; EVE Ref keeps every build. It has no JSON Lines form:
 - `.../universe/<space>/<Region>/region.staticdata` (`regionID`, optional `wormholeClassID`),
   `<Region>/<Constellation>/constellation.staticdata` (`constellationID`, optional
   `wormholeClassID`), `<Constellation>/<System>/solarsystem.staticdata` (`solarSystemID`,
-  `security`, optional `wormholeClassID`, `stargates: {gateID: {destination: gateID}}`).
+  `security`, optional `wormholeClassID`, `stargates: {gateID: {destination: gateID}}`,
+  optional `secondarySun: {typeID}`).
   Older builds keep the tree under `sde/fsd/universe/`, the last ones under `universe/` and
   may name the files `*.yaml`; both are read. Which region and constellation a system is in
   is where its file lies, and a stargate's destination is the other gate, not its system.
 - `bsd/invNames.yaml`: `[{itemID, itemName}]`, where the names of regions, constellations and
   systems are (the universe files only carry `nameID`s);
-- `fsd/types.yaml` (`typeIDs.yaml` before June 2024): `{typeID: {groupID, name: {en: ...}}}`;
-- `fsd/typeDogma.yaml`: `{typeID: {dogmaAttributes: [{attributeID, value}]}}`.
+- `fsd/types.yaml` (`typeIDs.yaml` before June 2024): `{typeID: {groupID, name: {en: ...},
+  mass}}`;
+- `fsd/typeDogma.yaml`: `{typeID: {dogmaAttributes: [{attributeID, value}]}}`;
+- `fsd/groups.yaml` (`groupIDs.yaml` before June 2024), when present: `{groupID: {categoryID,
+  name}}`, for the ship groups.
 
 The big files (types, typeDogma, invNames: some 200 MB of YAML) are never parsed whole: a block
 mapping's or sequence's entries start at column 0, so the text is cut there and only the
@@ -44,12 +48,13 @@ UNIVERSE_FILES = ("region", "constellation", "solarsystem")
 SUFFIXES = (".staticdata", ".yaml")
 NAMES_FILE = "invNames.yaml"
 TYPES_FILES = ("types.yaml", "typeIDs.yaml")
+GROUPS_FILES = ("groups.yaml", "groupIDs.yaml")
 DOGMA_FILE = "typeDogma.yaml"
-SYSTEM_KEYS = ("solarSystemID", "security", "wormholeClassID", "stargates")
+SYSTEM_KEYS = ("solarSystemID", "security", "wormholeClassID", "stargates", "secondarySun")
 
 _ROOT_KEY = re.compile(r"^(\w+):")
 _ITEM_ID = re.compile(r"itemID:\s*(\d+)")
-_WORMHOLE_GROUP = re.compile(rf"^\s+groupID:\s*{WORMHOLE_GROUP}\s*$", re.MULTILINE)
+_GROUP_ID = re.compile(r"^\s+groupID:\s*([0-9]+)\s*$", re.MULTILINE)
 
 
 def is_legacy(archive: Archive) -> bool:
@@ -84,6 +89,7 @@ def read(archive: Archive, progress: Progress | None) -> UniverseData:
     systems: dict[int, tuple[float, int, int, int | None]] = {}
     gate_system: dict[int, int] = {}
     gate_destination: dict[int, int] = {}
+    secondary_suns: dict[int, int] = {}
     for count, (folder, name) in enumerate(files["solarsystem"].items(), 1):
         if progress is not None and count % 1000 == 0:
             progress("solarsystem files", count)
@@ -108,6 +114,9 @@ def read(archive: Archive, progress: Progress | None) -> UniverseData:
             gate_system[gate] = system_id
             if isinstance(details, dict) and isinstance(details.get("destination"), int):
                 gate_destination[gate] = details["destination"]
+        sun = record.get("secondarySun")
+        if isinstance(sun, dict) and isinstance(sun.get("typeID"), int):
+            secondary_suns[system_id] = sun["typeID"]
     if progress is not None:
         progress("solarsystem files", -1)
 
@@ -129,7 +138,8 @@ def read(archive: Archive, progress: Progress | None) -> UniverseData:
     for gate, destination in gate_destination.items():
         if destination in gate_system:  # the other side's gate, so its system
             universe.add_gate(gate_system[gate], gate_system[destination])
-    _wormholes(archive, universe, progress)
+    universe.secondary_suns = secondary_suns
+    _types(archive, universe, progress)
     return universe
 
 
@@ -153,19 +163,33 @@ def _names(archive: Archive, wanted: set[int]) -> dict[int, str]:
     return names
 
 
-def _wormholes(archive: Archive, universe: UniverseData, progress: Progress | None) -> None:
+def _types(archive: Archive, universe: UniverseData, progress: Progress | None) -> None:
+    """Ship groups, then wormhole, secondary sun and ship types, then the wormholes' dogma."""
     types_file = next((found for f in TYPES_FILES if (found := archive.find(f))), None)
     dogma_file = archive.find(DOGMA_FILE)
     if types_file is None or dogma_file is None:
         raise SdeError(f"{archive.path} lacks fsd/types.yaml or fsd/typeDogma.yaml")
+    groups_file = next((found for f in GROUPS_FILES if (found := archive.find(f))), None)
+    if groups_file is not None:
+        for entry in _entries(archive.lines(groups_file)):
+            for group_id, record in _mapping(entry, groups_file).items():
+                if isinstance(group_id, int) and isinstance(record, dict):
+                    universe.add_group(group_id, record)
     names: dict[int, str] = {}
     for entry in _entries(archive.lines(types_file)):
-        if _WORMHOLE_GROUP.search(entry):
-            for type_id, record in _mapping(entry, types_file).items():
-                name = record.get("name") if isinstance(record, dict) else None
-                if isinstance(name, dict):
-                    name = name.get("en") or next(iter(name.values()), "")
-                names[type_id] = name if isinstance(name, str) else str(type_id)
+        group = _GROUP_ID.search(entry)
+        if group is None or not universe.wants_type(int(group.group(1))):
+            continue
+        for type_id, record in _mapping(entry, types_file).items():
+            if not isinstance(record, dict) or not isinstance(type_id, int):
+                continue
+            if record.get("groupID") != WORMHOLE_GROUP:
+                universe.add_type(type_id, record)
+                continue
+            name = record.get("name")
+            if isinstance(name, dict):
+                name = name.get("en") or next(iter(name.values()), "")
+            names[type_id] = name if isinstance(name, str) else str(type_id)
     if progress is not None:
         progress(PurePosixPath(types_file).name, -1)
     for entry in _entries(archive.lines(dogma_file)):

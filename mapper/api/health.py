@@ -29,25 +29,29 @@ async def readyz(request: Request) -> Response:
         database = service.writer.healthy
     except Exception:
         database = False
+    build = await _static_data_build(service) if database else None
     body = {
         "status": "ok" if database else "unavailable",
         "database": database,
         "pendingUpdates": service.writer.pending_count,
-        # Without imported data the service still runs (systems show by id): never a 503.
-        "staticData": await _has_static_data(service) if database else False,
+        # Without static data the service still runs (systems show by id): never a 503.
+        "staticData": build is not None,
+        # Which data is in use: the package's own file, or what was imported (and when).
+        "staticDataBuild": build,
     }
     return JSONResponse(body, status_code=200 if database else 503)
 
 
-async def _has_static_data(service: Service) -> bool:
-    """Whether systems are imported. The universe index is loaded once per import and then
-    rechecked every few seconds with one tiny query, so this costs nothing per probe. A slow
-    first load goes on in the background (shielded) and a later probe sees it."""
+async def _static_data_build(service: Service) -> str | None:
+    """What the systems come from, or None without any. The universe index is loaded once
+    per import and then rechecked every few seconds with one tiny query, so this costs
+    nothing per probe. A slow first load goes on in the background (shielded) and a later
+    probe sees it."""
     try:
         index = await asyncio.wait_for(asyncio.shield(service.universe.index()), READY_TIMEOUT_S)
     except Exception:
-        return False
-    return bool(index.systems)
+        return None
+    return (index.build or "unknown") if index.systems else None
 
 
 async def metrics(request: Request) -> Response:

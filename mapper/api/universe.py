@@ -16,7 +16,7 @@ from mapper.api.errors import ApiError
 from mapper.api.identity import caller
 from mapper.core import ids
 from mapper.universe.index import UniverseIndex
-from mapper.universe.route import chain_links, shortest_path
+from mapper.universe.route import SIZES, Link, adjacency, chain_links, shortest_path
 
 MAX_IDS = 1000
 MAX_LIMIT = 100
@@ -70,11 +70,7 @@ async def system(request: Request) -> Response:
     found = index.systems.get(system_id)
     if found is None:
         raise ApiError(404, f"no system {system_id} in the static data")
-    body = {
-        **found,
-        "neighbours": index.neighbours.get(found["id"], []),
-        "statics": index.statics.get(found["id"], []),
-    }
+    body = {**found, "neighbours": index.neighbours.get(found["id"], [])}
     return _cached(request, index, body)
 
 
@@ -89,15 +85,21 @@ async def route(request: Request) -> Response:
     index = await service.universe.index()
     start = query_number(request, "from", 0, ids.MAX_EVE_ID)
     goal = query_number(request, "to", 0, ids.MAX_EVE_ID)
-    links: dict[int, set[int]] = {}
+    min_size = request.query_params.get("minSize") or None
+    if min_size is not None and min_size not in SIZES:
+        raise ApiError(400, f"'minSize' is one of {', '.join(SIZES)}")
+    # Connections besides stargates: the chain's, and any other source a route may use.
+    extra: list[Link] = []
     chain_id = query_chain_id(request, "chain")
     if chain_id:
         content = await service.chains.document(identity, chain_id)
-        links = chain_links(
+        extra += chain_links(
             content["connections"],
             avoid_eol=_flag(request, "avoidEol"),
             avoid_critical=_flag(request, "avoidCritical"),
+            sizes=index.sizes,
         )
+    links = adjacency(extra, min_size=min_size)
     avoid_unsafe = _flag(request, "avoidLowNull")
 
     def neighbours(system_id: int) -> list[int]:

@@ -67,6 +67,7 @@ class FakeSso:
     access_ttl_s: float = 1200.0
     exp_offset_s: float = 0.0  # added to the access token's exp (negative: already expired)
     affiliation_cache_s: int = 1
+    refresh_delay_s: float = 0.0  # a successful refresh answers this late
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, int] = field(default_factory=dict)  # valid ones -> character
     access_tokens: dict[str, int] = field(default_factory=dict)
@@ -177,6 +178,7 @@ class FakeSso:
                 self.refreshes.append((None, "invalid_grant"))
                 return _invalid_grant()
             self.refreshes.append((character_id, "ok"))
+            await asyncio.sleep(self.refresh_delay_s)  # the old token is used up already
             return self._grant(character_id)
         return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
 

@@ -641,33 +641,56 @@ def test_the_vault_key_comes_from_the_setting_or_a_file_made_once(tmp_path: Path
     assert Vault.open("k" * 32, tmp_path).open_sealed(configured.seal("x")) == "x"
 
 
-async def test_one_refresh_at_a_time_per_character_and_the_new_refresh_token_kept(
+@pytest.fixture
+async def custody_parts(
     eve: FakeSso, sqlite_url: str, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[AccountStore, EveSso, Vault]]:
+    """A store holding Alice's first refresh token, EVE's SSO, and the key: what each
+    process's custody is made of."""
     await upgrade_database(sqlite_url)
     engine = create_engine(sqlite_url)
     sso = EveSso(eve.sso_url, CLIENT_ID, CLIENT_SECRET, "http://127.0.0.1/cb")
-    try:
-        store, vault = AccountStore(engine), Vault.open("", tmp_path)
-        eve.refresh_tokens["first-refresh-token"] = ALICE.character_id
-        await store.sign_in(
-            character_id=ALICE.character_id,
-            name=ALICE.name,
-            scopes=SCOPES,
-            refresh_token=vault.seal("first-refresh-token"),
-            link_user_id=None,
-            admin_characters=(),
-            now=0,
-        )
-        custody = TokenCustody(store, sso, vault)
-        tokens = await asyncio.gather(
-            *(custody.access_token(ALICE.character_id) for _ in range(10))
-        )
-        assert len(set(tokens)) == 1 and tokens[0] in eve.access_tokens
-        assert eve.refreshes == [(ALICE.character_id, "ok")]
-        [rotated] = eve.refresh_tokens  # EVE replaced the first one
-        sealed = await store.refresh_token(ALICE.character_id)
-        assert sealed is not None and vault.open_sealed(sealed) == rotated
-    finally:
-        await sso.aclose()
-        await engine.dispose()
+    store, vault = AccountStore(engine), Vault.open("", tmp_path)
+    eve.refresh_tokens["first-refresh-token"] = ALICE.character_id
+    await store.sign_in(
+        character_id=ALICE.character_id,
+        name=ALICE.name,
+        scopes=SCOPES,
+        refresh_token=vault.seal("first-refresh-token"),
+        link_user_id=None,
+        admin_characters=(),
+        now=0,
+    )
+    yield store, sso, vault
+    await sso.aclose()
+    await engine.dispose()
+
+
+async def test_two_processes_refreshing_at_once_keep_the_character(
+    eve: FakeSso, custody_parts: tuple[AccountStore, EveSso, Vault]
+) -> None:
+    """The second process's refresh meets a token the first used up a moment ago: it takes
+    the token the first stored, and the character does not need a new login."""
+    store, sso, vault = custody_parts
+    first, second = TokenCustody(store, sso, vault), TokenCustody(store, sso, vault)
+    eve.refresh_delay_s = 0.3
+    tokens = await asyncio.gather(
+        first.access_token(ALICE.character_id), second.access_token(ALICE.character_id)
+    )
+    assert all(token in eve.access_tokens for token in tokens)
+    assert [outcome for _, outcome in eve.refreshes] == ["ok", "invalid_grant", "ok"]
+    [character] = await store.characters(next(iter(await store.accounts())).user_id)
+    assert character.needs_login is False
+
+
+async def test_one_refresh_at_a_time_per_character_and_the_new_refresh_token_kept(
+    eve: FakeSso, custody_parts: tuple[AccountStore, EveSso, Vault]
+) -> None:
+    store, sso, vault = custody_parts
+    custody = TokenCustody(store, sso, vault)
+    tokens = await asyncio.gather(*(custody.access_token(ALICE.character_id) for _ in range(10)))
+    assert len(set(tokens)) == 1 and tokens[0] in eve.access_tokens
+    assert eve.refreshes == [(ALICE.character_id, "ok")]
+    [rotated] = eve.refresh_tokens  # EVE replaced the first one
+    sealed = await store.refresh_token(ALICE.character_id)
+    assert sealed is not None and vault.open_sealed(sealed) == rotated

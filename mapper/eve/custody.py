@@ -21,6 +21,7 @@ from mapper.sync.tokens import Grant
 log = logging.getLogger("mapper.eve.custody")
 
 REFRESH_MARGIN_S = 60.0  # an access token this close to expiring is refreshed first
+RACE_GRACE_S = 1.0  # after invalid_grant: time for another process to store its new token
 
 
 class TokenCustody:
@@ -79,27 +80,32 @@ class TokenCustody:
             return held[0]
         return None
 
-    async def _refresh(self, character_id: int) -> str | None:
+    async def _refresh(self, character_id: int, refused: bytes | None = None) -> str | None:
+        """Refresh with the stored refresh token; `refused`: the one EVE just refused, so
+        that a token another process stored meanwhile is tried once, and that one only."""
         sealed = await self._store.refresh_token(character_id)
+        if sealed is not None and sealed == refused:
+            await self._lost(character_id, sealed)
+            return None
         if sealed is None:
             self._access.pop(character_id, None)
             return None
         refresh_token = self._vault.open_sealed(sealed)
         if refresh_token is None:
-            log.warning(
-                "character %s: its refresh token was sealed with another key; it needs a new login",
-                character_id,
-            )
+            log.warning("character %s: its refresh token was sealed with another key", character_id)
             await self._lost(character_id, sealed)
             return None
         try:
             fresh = await self._sso.refresh(refresh_token)
         except InvalidGrant:
-            log.warning(
-                "character %s: EVE refused its refresh token; it needs a new login", character_id
-            )
-            await self._lost(character_id, sealed)
-            return None
+            log.info("character %s: EVE refused its refresh token", character_id)
+            if refused is not None:
+                await self._lost(character_id, sealed)
+                return None
+            # Another process may have used this token a moment ago (EVE rotates them): give
+            # it time to store the new one, then try that one, never this one again.
+            await asyncio.sleep(RACE_GRACE_S)
+            return await self._refresh(character_id, refused=sealed)
         except SsoError as error:
             log.warning("character %s: token refresh failed: %s", character_id, error)
             return None
@@ -115,5 +121,6 @@ class TokenCustody:
         return fresh.access_token
 
     async def _lost(self, character_id: int, sealed: bytes) -> None:
+        log.warning("character %s needs a new login", character_id)
         self._access.pop(character_id, None)
         await self._store.needs_login(character_id, sealed)

@@ -485,6 +485,16 @@ async def test_an_owner_shares_by_name_with_a_character_and_sees_names(
         # Part of a name finds what the service knows: here its users' alliance.
         part = await browser.get("/api/eve/search", params={"q": "hole so"}, headers=bearer(owner))
         assert [item["member"] for item in part.json()["items"]] == ["alliance:99000001"]
+        # Faster than anyone types: refused for a while.
+        statuses = [
+            (
+                await browser.get(
+                    "/api/eve/search", params={"q": f"x{n:03}"}, headers=bearer(alice)
+                )
+            ).status_code
+            for n in range(20)
+        ]
+        assert statuses[:10] == [200] * 10 and 429 in statuses
         assert (await browser.get(f"/api/chains/{chain}", headers=bearer(alice))).status_code == 404
         await grant(browser, owner, chain, f"character:{ALICE.character_id}", "editor")
         await grant(browser, owner, chain, "alliance:99000001", "viewer")

@@ -10,7 +10,6 @@ URL that `POST /auth/eve/login?link=1` answers to a caller who sends their token
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -21,9 +20,7 @@ from mapper.api.identity import caller
 from mapper.eve.accounts import NotLinked
 from mapper.eve.login import CALLBACK_PATH, COOKIE, LOGIN_TTL_S, LoginFailed, Started, TooManyLogins
 from mapper.eve.lookup import MAX_QUERY, MIN_QUERY
-
-if TYPE_CHECKING:
-    from mapper.eve.setup import EveLogin
+from mapper.eve.setup import EveLogin, TooManySearches
 
 NOT_SET_UP = "the EVE login is not set up on this service (MAPPER_EVE_CLIENT_ID)"
 # The token and EVE's code pass through these pages: no caching, no Referer to elsewhere.
@@ -140,12 +137,15 @@ async def sign_out(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    await caller(request)
+    identity = await caller(request)
     eve = eve_of(request)
     query = request.query_params.get("q", "").strip()
     if not MIN_QUERY <= len(query) <= MAX_QUERY:
         raise ApiError(400, f"'q' must be {MIN_QUERY} to {MAX_QUERY} characters")
-    found = await eve.search(query)
+    try:
+        found = await eve.search(identity.user_id, query)
+    except TooManySearches as refused:
+        raise ApiError(429, str(refused)) from None
     items = [
         {"member": entry.member, "kind": entry.kind, "id": entry.id, "name": entry.name}
         for entry in found

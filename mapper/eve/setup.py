@@ -19,10 +19,18 @@ from mapper.eve.vault import Vault
 from mapper.persistence.accounts import AccountStore
 from mapper.settings import Settings, SettingsError
 from mapper.sync.esi import EsiClient
+from mapper.sync.ratelimit import RateLimiter
 
 log = logging.getLogger("mapper.eve")
 
 _ADMINS = re.compile(r"[0-9]{1,20}")
+# A person types a few searches a minute; each new name may cost an ESI call.
+SEARCHES_PER_MINUTE = 30
+SEARCH_BURST = 10
+
+
+class TooManySearches(Exception):
+    """The caller searched more often than people type; the message is safe to show."""
 
 
 class EveLogin:
@@ -63,6 +71,7 @@ class EveLogin:
         self._tasks = tasks
         self._every_s = settings.affiliation_check_s
         self._connected_users = connected_users
+        self._searches = RateLimiter(clock, rate_per_minute=SEARCHES_PER_MINUTE, burst=SEARCH_BURST)
 
     @staticmethod
     def check(settings: Settings) -> bool:
@@ -108,9 +117,11 @@ class EveLogin:
         await self.sso.aclose()
         await self.lookup.aclose()
 
-    async def search(self, query: str) -> list[Named]:
+    async def search(self, user_id: str, query: str) -> list[Named]:
         """Characters, corporations and alliances by name: exact names from ESI, and any part
         of the names the service knows (its users' corporations and alliances among them)."""
+        if not self._searches.allow(user_id):
+            raise TooManySearches("too many searches; wait a few seconds")
         await self.lookup.names(self.accounts.group_ids())
         return await self.lookup.search(query)
 
@@ -136,6 +147,7 @@ class EveLogin:
     async def _affiliation_loop(self) -> None:
         while True:
             await self._clock.sleep(self._every_s)
+            self._searches.prune()
             try:
                 await self.accounts.refresh_affiliations(self._connected_users())
             except Exception:

@@ -186,7 +186,7 @@ class Directory(Protocol):
     (signed hours ago) may no longer say: their characters, corporations and alliances, and
     whether they signed out since."""
 
-    def current(self, identity: Identity) -> Identity:
+    async def current(self, identity: Identity) -> Identity:
         """`identity` as it stands now; raises `AuthError` when its token was withdrawn."""
         ...
 
@@ -281,7 +281,7 @@ class Authenticator:
             raise AuthError(_reason(error)) from None
         identity = _identity(claims)
         if self.directory is not None:
-            identity = self.directory.current(identity)
+            identity = await self.directory.current(identity)
         return identity
 
     async def aclose(self) -> None:

@@ -222,7 +222,7 @@ class Service:
 
         def current(identity: Identity) -> Identity | None:
             try:
-                return accounts.current(identity)
+                return accounts.now(identity)
             except AuthError:
                 return None
 

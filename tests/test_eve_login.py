@@ -460,6 +460,40 @@ async def test_a_corporation_change_closes_the_open_socket_that_lost_its_chain(
         assert (await browser.get(f"/api/chains/{chain}", headers=bearer(spy))).status_code == 404
 
 
+async def test_an_unlink_in_one_process_closes_a_socket_in_another(
+    eve: FakeSso, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Two processes on one database (and one data folder's keys), no Redis: each reads the
+    users again on every pass, so a change made through one reaches the other's sockets."""
+    port_a, port_b = free_port(), free_port()
+    first = MapperServer(tmp_path / "data", sqlite_url, env=sso_env(eve, port_a), port=port_a)
+    second = MapperServer(tmp_path / "data", sqlite_url, env=sso_env(eve, port_b), port=port_b)
+    first.start()
+    second.start()
+    try:
+        async with client(first) as browser:
+            owner = await sign_in(browser, eve, BOB)
+            alice = await sign_in(browser, eve, ALICE)
+            asked = await browser.post(
+                "/auth/eve/login", params={"link": "1"}, headers=bearer(alice)
+            )
+            await sign_in(browser, eve, ALICE_ALT, start=asked.json()["url"])
+            chain = await create_chain(browser, owner, "Alt's")
+            await grant(browser, owner, chain, f"character:{ALICE_ALT.character_id}", "viewer")
+            socket = await WireClient.connect(second.ws, f"/ws/chains/{chain}", alice)
+            await asyncio.wait_for(socket.synced.wait(), 5)
+            gone = await browser.delete(
+                f"/api/me/characters/{ALICE_ALT.character_id}", headers=bearer(alice)
+            )
+            assert gone.status_code == 204
+            assert await socket.wait_closed(BOUND_S) == 4403
+    finally:
+        first.stop()
+        second.stop()
+    assert_no_secrets(first, eve)
+    assert_no_secrets(second, eve)
+
+
 # Sharing
 
 

@@ -33,6 +33,8 @@ from mapper.sync.esi import EsiError
 log = logging.getLogger("mapper.eve.accounts")
 
 TOKEN_TTL_S = 8 * 3600.0
+UNKNOWN_S = 60.0  # a user not found in the database is looked for again after this
+MAX_UNKNOWN = 10_000
 
 AccessChanged = Callable[[str], Awaitable[None]]
 """Applies a user's new characters and groups to their open sockets."""
@@ -73,11 +75,29 @@ class Accounts:
         self._admins = admins
         self._clock = clock
         self._accounts: dict[str, Account] = {}
+        self._unknown: dict[str, float] = {}  # users not found, and when they were looked for
         self.access_changed: AccessChanged | None = None
 
     # The directory (mapper.auth.Directory)
 
-    def current(self, identity: Identity) -> Identity:
+    async def current(self, identity: Identity) -> Identity:
+        """`identity` as it stands now. A user this process has not seen yet (they signed in
+        through another process a moment ago) is read from the database first; one who is
+        not a login user is asked for again at most once a minute."""
+        user_id = identity.user_id
+        if user_id not in self._accounts:
+            now = self._clock.monotonic()
+            looked = self._unknown.get(user_id)
+            if looked is None or now - looked > UNKNOWN_S:
+                if len(self._unknown) > MAX_UNKNOWN:
+                    self._unknown.clear()
+                self._unknown[user_id] = now
+                # No socket of theirs is open here yet: nothing to apply the change to.
+                await self.reload([user_id])
+        return self.now(identity)
+
+    def now(self, identity: Identity) -> Identity:
+        """`identity` as this process knows it now; raises `AuthError` when withdrawn."""
         account = self._accounts.get(identity.user_id)
         if account is None:
             return identity  # not a login user: the token says all

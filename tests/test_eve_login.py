@@ -207,6 +207,18 @@ async def test_a_forged_or_foreign_state_is_refused(
     assert missing.status_code == 400
 
 
+async def test_pages_that_sign_nobody_in(sqlite_mapper: MapperServer) -> None:
+    async with client(sqlite_mapper) as browser:
+        link = await browser.get("/auth/eve/login", params={"link": "1"})
+        assert link.status_code == 400 and "Link character button" in link.text
+        assert "set-cookie" not in link.headers
+        denied = await browser.get(
+            "/auth/eve/callback", params={"error": "access_denied", "state": "s" * 43}
+        )
+        assert denied.status_code == 400 and "cancelled or refused" in denied.text
+        assert denied.headers["cache-control"] == "no-store"
+
+
 async def test_a_replayed_callback_is_refused(sqlite_mapper: MapperServer, eve: FakeSso) -> None:
     eve.at_keyboard = ALICE.character_id
     async with client(sqlite_mapper) as browser:

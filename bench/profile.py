@@ -20,6 +20,7 @@ import argparse
 import collections
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -69,14 +70,15 @@ def record(workload: str, seconds: float, rate: int, native: bool, out: Path) ->
             sys.exit("the mapper server did not start")
         time.sleep(CONNECT_AND_WARMUP_S)
         command = [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw"]
-        command += ["--duration", str(int(seconds)), "--output", str(out), "--nonblocking"]
-        if native:
-            command.append("--native")
+        command += ["--duration", str(int(seconds)), "--output", str(out)]
+        # Native stacks need the process paused per sample; Python stacks are read without.
+        command.append("--native" if native else "--nonblocking")
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         bench.wait(timeout=duration + 180)
     finally:
         if bench.poll() is None:
-            bench.terminate()
+            # run.py stops the server and the load generator on Ctrl-C, not on SIGTERM.
+            bench.send_signal(signal.SIGINT)
             bench.wait(timeout=30)
 
 

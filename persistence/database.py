@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, Engine, event, make_url
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -76,6 +77,19 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
+
+
+def sqlite_thread_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite engine, a synchronous one on the same file, for work done whole in a worker
+    thread: through aiosqlite every statement, cursor and commit is a round trip between the
+    event loop and aiosqlite's thread. None for other databases (their drivers are async)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    # The pool hands connections to whichever worker thread runs the work.
+    url = engine.url.set(drivername="sqlite")
+    sync = create_sync_engine(url, connect_args={"check_same_thread": False})
+    event.listen(sync, "connect", _configure_sqlite)
+    return sync
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

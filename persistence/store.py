@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mapper.core.roles import OWNER
+from mapper.persistence.database import sqlite_thread_engine
 from mapper.persistence.models import (
     AuditLog,
     Chain,
@@ -68,6 +81,9 @@ class Store:
         self.engine = engine
         dialects = {"postgresql": postgresql, "sqlite": sqlite}
         self._upsert_dialect = dialects[engine.dialect.name]
+        # The update log is written several times a second: on SQLite in one worker thread
+        # round trip per write instead of one per statement.
+        self._thread_engine = sqlite_thread_engine(engine)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -75,6 +91,8 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._thread_engine is not None:
+            self._thread_engine.dispose()
 
     # Chains
 
@@ -278,22 +296,12 @@ class Store:
         """
         if not batch:
             return
-        async with self.engine.begin() as conn:
-            live = select(Chain.id).where(Chain.id.in_(list(batch)), Chain.deleted_at.is_(None))
-            # FOR SHARE (Postgres) makes a concurrent delete_chain wait for this commit, so its
-            # delete of the log also removes what we add here.
-            live_ids = set(await conn.scalars(live.with_for_update(read=True)))
-            at = now_ms()
-            rows = [
-                {"chain_id": chain_id, "data": data, "created_at": at}
-                for chain_id, updates in batch.items()
-                if chain_id in live_ids
-                for data in updates
-            ]
-            if rows:
-                # Core insert: the ORM bulk path costs far more per row and adds nothing here.
-                await conn.execute(insert(ChainUpdate.__table__), rows)
-        if gone := batch.keys() - live_ids:
+        if self._thread_engine is not None:
+            gone = await asyncio.to_thread(_append_updates_in_thread, self._thread_engine, batch)
+        else:
+            async with self.engine.begin() as conn:
+                gone = await conn.run_sync(_append_updates, batch)
+        if gone:
             log.warning("discarded updates for %d deleted or unknown chains: %s", len(gone), gone)
 
     async def load_chain_updates(self, chain_id: str) -> list[bytes]:
@@ -679,3 +687,27 @@ async def _audit(
             chain_id=chain_id, at=at, actor=actor, action=action, detail=dict(detail or {})
         )
     )
+
+
+def _append_updates_in_thread(engine: Engine, batch: Mapping[str, Sequence[bytes]]) -> set[str]:
+    with engine.begin() as conn:
+        return _append_updates(conn, batch)
+
+
+def _append_updates(conn: Connection, batch: Mapping[str, Sequence[bytes]]) -> set[str]:
+    """Store.append_updates' statements; returns the chains whose updates were discarded."""
+    live = select(Chain.id).where(Chain.id.in_(list(batch)), Chain.deleted_at.is_(None))
+    # FOR SHARE (Postgres) makes a concurrent delete_chain wait for this commit, so its
+    # delete of the log also removes what we add here.
+    live_ids = set(conn.scalars(live.with_for_update(read=True)))
+    at = now_ms()
+    rows = [
+        {"chain_id": chain_id, "data": data, "created_at": at}
+        for chain_id, updates in batch.items()
+        if chain_id in live_ids
+        for data in updates
+    ]
+    if rows:
+        # Core insert: the ORM bulk path costs far more per row and adds nothing here.
+        conn.execute(insert(ChainUpdate.__table__), rows)
+    return batch.keys() - live_ids

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
@@ -37,7 +37,7 @@ from mapper.rooms.connection import (
 from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
 from mapper.sync.live import user_room_key
-from mapper.transport import SEND_NOW
+from mapper.transport import RECEIVE_NOW, SEND_NOW
 
 if TYPE_CHECKING:
     from mapper.service import Service
@@ -148,11 +148,15 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
             # Mid-send, or after: Starlette refuses sends once the client has gone.
             connection.close(CLOSE_GOING_AWAY, "client left")
 
+    reader = _Reader(service, room, connection)
+    receive_now = websocket.scope.get("extensions", {}).get(RECEIVE_NOW)
+    if receive_now is not None:
+        receive_now(reader.receive_now)
     # System time, not the service clock: the token was verified against it.
     expires_in = connection.identity.expires_at + service.settings.auth_leeway_s - time.time()
     token_expiry = asyncio.create_task(asyncio.sleep(max(expires_in, 0)))
     tasks = [
-        asyncio.create_task(_read_loop(websocket, service, room, connection)),
+        asyncio.create_task(reader.read_loop(websocket)),
         asyncio.create_task(connection.write_loop(send)),
         asyncio.create_task(connection.wait_closed()),
         token_expiry,
@@ -163,54 +167,101 @@ async def _pump(websocket: WebSocket, service: Service, room: Room, connection: 
             connection.close(CLOSE_UNAUTHORIZED, "token expired")
         for task in done:
             if not task.cancelled() and (error := task.exception()) is not None:
-                if not isinstance(error, OSError):
-                    log.error("room %s: connection failed", room.key, exc_info=error)
-                connection.close(CLOSE_INTERNAL, "internal error")
+                reader.failed(error)
     finally:
+        if receive_now is not None:
+            receive_now(None)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _read_loop(
-    websocket: WebSocket, service: Service, room: Room, connection: Connection
-) -> None:
-    settings = service.settings
-    metrics = service.metrics
-    binary_in = metrics.messages_in["binary"]
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            connection.close(message.get("code", 1000), "client left")
-            return
-        frame = message.get("bytes")
-        if frame is None:
-            metrics.messages_in["text"].inc()
-            connection.close(CLOSE_UNDECODABLE, "text frames are not part of the protocol")
-            return
-        metrics.bytes_in.inc(len(frame))
-        if len(frame) > settings.max_message_bytes:
-            connection.close(CLOSE_TOO_BIG, "message too big")
-            return
+class _Reader:
+    """Reads one client's frames into its room, message by message.
+
+    Frames arrive two ways: from the server as soon as they are read (`receive_now`, the
+    transport's extension: no queue, no task switch), or through ASGI `receive` (any server;
+    and for what `receive_now` declines: frames that may hold a large update, which is read in a
+    worker thread, and every frame after one until it is done, so that order is kept).
+    """
+
+    def __init__(self, service: Service, room: Room, connection: Connection) -> None:
+        self._settings = service.settings
+        self._metrics = service.metrics
+        self._binary_in = service.metrics.messages_in["binary"]
+        self._room = room
+        self._connection = connection
+        self._busy = False  # read_loop is handling a frame; later ones must wait their turn
+
+    def receive_now(self, frame: bytes) -> bool:
+        """A frame just read; False to have it come through `read_loop` instead."""
+        connection = self._connection
+        # Once the connection is to close, declining is what stops the reading: the server
+        # queues the frame and pauses the socket, and read_loop no longer takes from the queue.
+        if self._busy or len(frame) > LARGE_UPDATE_BYTES or connection.close_code is not None:
+            return False
         try:
-            # Message by message: each one is counted before it is handled, and nothing more
-            # of the frame is read once the connection is to close.
-            for item in protocol.iter_frame(frame):
-                if not connection.rate.take():
-                    connection.close(CLOSE_RATE_LIMITED, "too many messages; slow down")
-                    return
-                binary_in.inc()
-                placed = None
-                if _is_large_update(item) and connection.can_edit:
-                    assert isinstance(item, protocol.SyncMessage)
-                    # Reading a large update takes a while: off the event loop.
-                    placed = await asyncio.to_thread(room.check_update, item.payload)
-                room.receive(connection, item, placed)
-                if connection.close_code is not None:
-                    return
+            for item in self._messages(frame):
+                self._room.receive(connection, item)
         except ProtocolError as error:
             connection.close(CLOSE_UNDECODABLE, str(error)[:100])
+        except Exception as error:
+            # This runs inside the server's protocol: the error must end here, as it would
+            # end the read loop's task.
+            self.failed(error)
+        return True
+
+    async def read_loop(self, websocket: WebSocket) -> None:
+        connection = self._connection
+        while True:
+            message = await websocket.receive()
+            if connection.close_code is not None:
+                return  # asked to close while waiting: nothing more is read
+            if message["type"] == "websocket.disconnect":
+                connection.close(message.get("code", 1000), "client left")
+                return
+            frame = message.get("bytes")
+            if frame is None:
+                self._metrics.messages_in["text"].inc()
+                connection.close(CLOSE_UNDECODABLE, "text frames are not part of the protocol")
+                return
+            self._busy = True
+            try:
+                for item in self._messages(frame):
+                    placed = None
+                    if _is_large_update(item) and connection.can_edit:
+                        assert isinstance(item, protocol.SyncMessage)
+                        # Reading a large update takes a while: off the event loop.
+                        placed = await asyncio.to_thread(self._room.check_update, item.payload)
+                    self._room.receive(connection, item, placed)
+            except ProtocolError as error:
+                connection.close(CLOSE_UNDECODABLE, str(error)[:100])
+            finally:
+                self._busy = False
+            if connection.close_code is not None:
+                return
+
+    def failed(self, error: BaseException) -> None:
+        if not isinstance(error, OSError):
+            log.error("room %s: connection failed", self._room.key, exc_info=error)
+        self._connection.close(CLOSE_INTERNAL, "internal error")
+
+    def _messages(self, frame: bytes) -> Iterator[protocol.Message]:
+        """The frame's messages, each counted against the rate limit before it is handed out;
+        nothing more of the frame is read once the connection is to close."""
+        connection = self._connection
+        self._metrics.bytes_in.inc(len(frame))
+        if len(frame) > self._settings.max_message_bytes:
+            connection.close(CLOSE_TOO_BIG, "message too big")
             return
+        for item in protocol.iter_frame(frame):
+            if not connection.rate.take():
+                connection.close(CLOSE_RATE_LIMITED, "too many messages; slow down")
+                return
+            self._binary_in.inc()
+            yield item
+            if connection.close_code is not None:
+                return
 
 
 def _is_large_update(message: protocol.Message) -> bool:

@@ -63,17 +63,12 @@ from collections.abc import Callable, Container, Iterator
 from functools import partial
 from typing import Any
 
-from pycrdt import (
-    ArrayEvent,
-    Doc,
-    Map,
-    MapEvent,
-    ReadTransaction,
-    Subscription,
-    Text,
-    TextEvent,
-    XmlEvent,
-)
+from pycrdt import Doc, Map, Subscription, Text
+
+# The guard watches the roots through pycrdt's native observers: their events are read lazily,
+# where pycrdt's own wrappers convert every attribute of every event first, at twice the cost
+# of the whole check. Only `path` and `keys` are read, and only MapEvents are told apart.
+from pycrdt._pycrdt import MapEvent as NativeMapEvent
 
 SCHEMA_VERSION = 1
 SCHEMA_ORIGIN = "schema"  # transaction origin of corrections
@@ -233,8 +228,9 @@ class SchemaGuard:
         self._roots: dict[str, Map] = {name: doc.get(name, type=Map) for name in ROOTS}
         # (root, key) of every entry changed since the last pass; for meta the key is the field.
         self._touched: set[tuple[str, str]] = set()
-        self._subscriptions: list[tuple[Map, Subscription]] = [
-            (root, root.observe_deep(partial(self._on_events, name)))
+        self._correcting = False  # inside the guard's own transaction
+        self._subscriptions: list[Subscription] = [
+            root.integrated.observe_deep(partial(self._on_events, name))
             for name, root in self._roots.items()
         ]
 
@@ -269,29 +265,33 @@ class SchemaGuard:
                 yield self._correct(touched)
 
     def close(self) -> None:
-        for root, subscription in self._subscriptions:
-            root.unobserve(subscription)
+        for subscription in self._subscriptions:
+            subscription.drop()
         self._subscriptions = []
 
-    def _on_events(
-        self,
-        root: str,
-        events: list[MapEvent | TextEvent | ArrayEvent | XmlEvent],
-        txn: ReadTransaction,
-    ) -> None:
+    def _on_events(self, root: str, events: list[Any]) -> None:
         # The guard's own corrections are valid by construction: re-checking them would only
         # cost time.
-        if txn.origin == SCHEMA_ORIGIN:
+        if self._correcting:
             return
+        try:
+            self._note_touched(root, events)
+        except Exception as error:
+            # What pycrdt's own observer wrapper does: the error is raised when the transaction
+            # ends, after every other observer (the room's broadcast) has run. Raised here, it
+            # would stop the native observers that follow.
+            self._doc._exceptions.append(error)
+
+    def _note_touched(self, root: str, events: list[Any]) -> None:
         for event in events:
             # A change inside an entry has the entry's key first in its path; a change of the
             # root map itself lists the keys. Roots are maps, so their own events are MapEvents.
             path = event.path
             if not path:
-                if isinstance(event, MapEvent):
+                if isinstance(event, NativeMapEvent):
                     self._touched.update((root, key) for key in event.keys)
                 continue
-            plain_fields = len(path) == 1 and isinstance(event, MapEvent) and root != "meta"
+            plain_fields = len(path) == 1 and isinstance(event, NativeMapEvent) and root != "meta"
             if not (plain_fields and _changes_valid(root, event.keys)):
                 self._touched.add((root, str(path[0])))
 
@@ -300,30 +300,35 @@ class SchemaGuard:
         connections = self._roots["connections"]
         signatures = self._roots["signatures"]
         # Reads happen in this transaction too; if nothing is written, its commit emits nothing.
-        with self._doc.transaction(origin=SCHEMA_ORIGIN):
-            fixes = self._check_meta() if touched["meta"] else 0
-            for key in touched["systems"]:
-                fixes += self._check_entry(systems, key, system_identity(key), SYSTEM_RULES)
-                fixes += self._check_notes(key)
-            for key in touched["connections"]:
-                fixes += self._check_entry(
-                    connections, key, connection_identity(key), CONNECTION_RULES
-                )
-                fixes += self._drop_if_dangling(key, systems)
-            removed_connections = any(key not in connections for key in touched["connections"])
-            if any(key not in systems for key in touched["systems"]):
-                # One read of the system ids instead of two lookups per connection.
-                present = set(systems.keys())
-                dropped = sum(self._drop_if_dangling(key, present) for key in list(connections))
-                fixes += dropped
-                removed_connections = removed_connections or dropped > 0
-            for key in touched["signatures"]:
-                fixes += self._check_entry(
-                    signatures, key, signature_identity(key), SIGNATURE_RULES
-                )
-                fixes += self._check_signature_link(key)
-            if removed_connections:
-                fixes += sum(self._check_signature_link(key) for key in list(signatures.keys()))
+        # Observers run as it commits, at the end of the `with`.
+        self._correcting = True
+        try:
+            with self._doc.transaction(origin=SCHEMA_ORIGIN):
+                fixes = self._check_meta() if touched["meta"] else 0
+                for key in touched["systems"]:
+                    fixes += self._check_entry(systems, key, system_identity(key), SYSTEM_RULES)
+                    fixes += self._check_notes(key)
+                for key in touched["connections"]:
+                    fixes += self._check_entry(
+                        connections, key, connection_identity(key), CONNECTION_RULES
+                    )
+                    fixes += self._drop_if_dangling(key, systems)
+                removed_connections = any(key not in connections for key in touched["connections"])
+                if any(key not in systems for key in touched["systems"]):
+                    # One read of the system ids instead of two lookups per connection.
+                    present = set(systems.keys())
+                    dropped = sum(self._drop_if_dangling(key, present) for key in list(connections))
+                    fixes += dropped
+                    removed_connections = removed_connections or dropped > 0
+                for key in touched["signatures"]:
+                    fixes += self._check_entry(
+                        signatures, key, signature_identity(key), SIGNATURE_RULES
+                    )
+                    fixes += self._check_signature_link(key)
+                if removed_connections:
+                    fixes += sum(self._check_signature_link(key) for key in list(signatures.keys()))
+        finally:
+            self._correcting = False
         return fixes
 
     def _check_meta(self) -> int:

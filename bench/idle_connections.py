@@ -60,7 +60,12 @@ def rss_kb(pid: int) -> int:
 
 
 def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MAPPER_DATA_DIR": str(data_dir), "MAPPER_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "MAPPER_DATA_DIR": str(data_dir),
+        "MAPPER_LOG_LEVEL": "warning",
+        "MAPPER_INTEL": "0",  # no EVE-Scout or ESI polls: a bench stays on loopback
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "mapper", "serve", "--port", str(port)],

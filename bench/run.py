@@ -194,7 +194,9 @@ class Target:
         port = free_port()
         data_dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=workdir))
         log_path = data_dir / "server.log"
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}  # read by the Node server
+        # HOST and PORT are read by the Node server; MAPPER_INTEL=0 keeps mapper from polling
+        # EVE-Scout and ESI (a bench stays on loopback).
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "MAPPER_INTEL": "0"}
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 pinned(SERVER_CPU, self._format(self.argv_template, port, data_dir)),

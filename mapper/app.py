@@ -25,7 +25,7 @@ from mapper.api.errors import (
     handle_unexpected,
     handle_unstorable,
 )
-from mapper.api.sockets import chain_socket, user_socket
+from mapper.api.sockets import chain_socket, intel_socket, user_socket
 from mapper.chains.errors import Refused
 from mapper.core.clock import Clock
 from mapper.service import Service
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         *eve.routes,
         WebSocketRoute("/ws/chains/{chain_id}", chain_socket),
         WebSocketRoute("/ws/users/me", user_socket),
+        WebSocketRoute("/ws/intel", intel_socket),
         Route("/chains/{chain_id}", web_app, methods=["GET"]),
         Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web"),
     ]

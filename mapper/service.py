@@ -34,6 +34,8 @@ from mapper.settings import Settings
 from mapper.sync.datasets import registry
 from mapper.sync.engine import SyncEngine, SyncSettings
 from mapper.sync.esi import EsiClient, user_agent
+from mapper.sync.evescout import EveScoutClient
+from mapper.sync.intel import Intel
 from mapper.sync.live import LiveStatus
 from mapper.sync.tokens import TokenProvider, Tokens
 from mapper.universe.index import Universe
@@ -95,12 +97,21 @@ class Service:
             fanout=self.fanout,
             presence=self._watch_presence,
         )
+        # One ESI client for the process: ESI's error limit counts all of its calls.
+        self.esi = EsiClient(
+            settings.esi_base_url,
+            clock=self.clock,
+            timeout_s=settings.esi_timeout_s,
+            error_floor=settings.esi_error_floor,
+            user_agent=user_agent(settings.public_url),
+            on_answer=lambda status: self.metrics.esi_answers.labels(status=str(status)).inc(),
+        )
         self.eve = (
             EveLogin(
                 settings,
                 AccountStore(self.store.engine),
                 _builtin(self.auth),
-                _esi_client(settings, self.clock, self.metrics),
+                self.esi,
                 clock=self.clock,
                 tasks=self.tasks.group("eve"),
                 connected_users=self._connected_users,
@@ -123,10 +134,28 @@ class Service:
             self.store,
             self.presence,
             self.live,
+            self.esi,
             self.eve.custody if self.eve is not None else None,
             self.clock,
             self.metrics,
             self.tasks.group("sync"),
+        )
+        self.intel = Intel(
+            rooms=self.rooms,
+            tracker=self.presence,
+            esi=self.esi if settings.intel else None,
+            eve_scout=(
+                EveScoutClient(
+                    settings.evescout_base_url,
+                    timeout_s=settings.esi_timeout_s,
+                    user_agent=user_agent(settings.public_url),
+                )
+                if settings.intel and settings.evescout_base_url
+                else None
+            ),
+            clock=self.clock,
+            metrics=self.metrics,
+            tasks=self.tasks.group("intel"),
         )
         self.chain_rooms = RoomKind(
             "chain",
@@ -138,6 +167,12 @@ class Service:
         )
         # Live status documents are rebuilt from the character status projection, never stored.
         self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
+        # The intel document is rebuilt from what this process last polled, never stored nor
+        # shared: two processes writing their own polls into one document would undo each
+        # other's writes until both had polled.
+        self.intel_rooms = RoomKind(
+            "intel", load=self.intel.document, store=None, flush=None, local=True
+        )
         # The use cases: what the HTTP API and the sockets may do to chains.
         access = ChainAccess(self.store)
         documents = ChainDocuments(self.store, self.rooms, self.writer.flush, self.chain_rooms)
@@ -178,12 +213,16 @@ class Service:
                 "live status off: set MAPPER_EVE_CLIENT_ID (the EVE login) or "
                 "MAPPER_TOKEN_PROVIDER_URL to refresh characters"
             )
+        if self.settings.intel:
+            self.intel.start()
 
     async def stop(self) -> None:
         if self.sync is not None:
             await self.sync.close()
         if self.eve is not None:
             await self.eve.close()
+        await self.intel.close()
+        await self.esi.aclose()
         self.rooms.close()
         await self.writer.close(timeout=GRACEFUL_FLUSH_TIMEOUT_S)
         await self.maintenance.close()
@@ -235,6 +274,8 @@ class Service:
             self.fanout.publish_control(fanout.DELETED, chain_id)
 
     def _watch_presence(self, room: Room, connection: Connection) -> None:
+        if room.kind is self.intel_rooms:
+            return  # presence is a chain or the user's own status open (contract section 6)
         if connection in room.connections:
             self.presence.seen(
                 connection,
@@ -265,6 +306,7 @@ def _sync_engine(
     store: Store,
     presence: PresenceTracker,
     live: LiveStatus,
+    esi: EsiClient,
     custody: Tokens | None,
     clock: Clock,
     metrics: Metrics,
@@ -299,21 +341,10 @@ def _sync_engine(
         tracker=presence,
         live=live,
         tokens=tokens,
-        esi=_esi_client(settings, clock, metrics),
+        esi=esi,
         clock=clock,
         metrics=metrics,
         tasks=tasks,
-    )
-
-
-def _esi_client(settings: Settings, clock: Clock, metrics: Metrics) -> EsiClient:
-    return EsiClient(
-        settings.esi_base_url,
-        clock=clock,
-        timeout_s=settings.esi_timeout_s,
-        error_floor=settings.esi_error_floor,
-        user_agent=user_agent(settings.public_url),
-        on_answer=lambda status: metrics.esi_answers.labels(status=str(status)).inc(),
     )
 
 

@@ -106,6 +106,14 @@ class Settings:
     location_cadence_s: float = _setting(
         5.0, "... and their location and ship at most this often", duration="s"
     )
+    intel: bool = _setting(
+        True,
+        "fill /ws/intel (Thera and Turnur from EVE-Scout, system activity from ESI) while "
+        "someone is present; 0: no such calls",
+    )
+    evescout_base_url: str = _setting(
+        "https://api.eve-scout.com", "EVE-Scout's API (Thera and Turnur); empty: not asked"
+    )
     sync_scan_interval_s: float = _setting(
         30.0, "the sync scanner looks for due subjects this often", duration="s"
     )

@@ -109,7 +109,6 @@ class SyncEngine:
 
     async def close(self) -> None:
         await self._tasks.close()
-        await self._esi.aclose()
         await self._tokens.aclose()
 
     async def settled(self) -> None:

@@ -19,6 +19,7 @@ import httpx
 
 from mapper.core.clock import Clock
 from mapper.core.logs import redact
+from mapper.sync.bounded import TooLarge, get_bounded
 
 log = logging.getLogger("mapper.sync.esi")
 
@@ -28,6 +29,8 @@ COMPATIBILITY_DATE = "2025-09-30"
 ERROR_LIMIT_PAUSE_S = 60.0  # when ESI names no reset time
 RATE_LIMIT_PAUSE_S = 60.0  # when a 429 names no Retry-After
 LONGEST_CACHE_S = 3600.0  # an `Expires` further out than this is taken as a broken header
+# The largest answer read: the universe-wide lists (system kills, jumps) are a few hundred KB.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +95,16 @@ class EsiClient:
         )
         self._cache: dict[str, _Cached] = {}
         self._paused_until = 0.0  # every call: error limit or 420
-        self._limited_until: dict[int, float] = {}  # one character's routes: 429
+        self._limited_until: dict[int | None, float] = {}  # one character's routes: 429
         self.calls = 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def get(self, path: str, token: str, character_id: int) -> Read:
+    async def get(
+        self, path: str, token: str | None = None, character_id: int | None = None
+    ) -> Read:
+        """Read `path`: a character's route with its token, or a public one with neither."""
         now = self._clock.now()
         cached = self._cache.get(path)
         if cached is not None and now < cached.expires_at:
@@ -106,19 +112,26 @@ class EsiClient:
         pause = max(self._paused_until, self._limited_until.get(character_id, 0.0))
         if now < pause:
             raise EsiError("ESI asked us to wait", retry_at=pause)
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag
         self.calls += 1
         try:
-            response = await self._http.get(path, headers=headers)
+            response, content = await get_bounded(
+                self._http, path, headers=headers, max_bytes=MAX_ANSWER_BYTES
+            )
+        except TooLarge as error:
+            self._answered(error.status)
+            raise EsiError(f"ESI answered {path} with too much: {error}") from None
         except httpx.TimeoutException:
             self._answered(0)
             raise EsiError(f"ESI did not answer {path} in time") from None
         except httpx.TransportError as error:
             self._answered(0)
             # httpx may quote header values, the character's token among them.
-            raise EsiError(f"ESI unreachable for {path}: {redact(str(error), [token])}") from None
+            raise EsiError(
+                f"ESI unreachable for {path}: {redact(str(error), [token or ''])}"
+            ) from None
         self._answered(response.status_code)
         now = self._clock.now()
         self._watch_error_limit(response, now)
@@ -128,7 +141,7 @@ class EsiClient:
             return Read(cached.body, fresh=False, expires_at=cached.expires_at)
         if status == 200:
             try:
-                body = response.json()
+                body = json.loads(content)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise EsiError(f"ESI answered {path} with malformed JSON") from None
             expires_at = _expires_at(response, now)
@@ -212,15 +225,15 @@ def _seconds(value: str | None, default: float) -> float:
 def _expires_at(response: httpx.Response, now: float) -> float:
     """When the answer may be asked for again: `Expires` measured from ESI's own `Date`, so a
     skewed local clock neither hammers ESI nor starves us."""
-    expires = _http_date(response.headers.get("expires"))
+    expires = http_date(response.headers.get("expires"))
     if expires is None:
         return now
-    sent = _http_date(response.headers.get("date"))
+    sent = http_date(response.headers.get("date"))
     lasts = expires - (sent if sent is not None else now)
     return now + min(max(lasts, 0.0), LONGEST_CACHE_S)
 
 
-def _http_date(value: str | None) -> float | None:
+def http_date(value: str | None) -> float | None:
     if not value:
         return None
     try:

@@ -35,6 +35,9 @@ def user_room_key(user_id: str) -> str:
 class LiveDocument(Protocol):
     """A live document the engine writes to; the rooms implement it."""
 
+    # The document itself, to read (writes go through `edit`).
+    doc: Doc
+
     def edit(self, change: Callable[[Doc], None]) -> None:
         """Change the document as the service: stored, broadcast, held to its rules."""
         ...

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mapper.persistence.database import create_engine
@@ -68,3 +70,19 @@ def compacting_server(database_url: str, tmp_path: Path) -> Iterator[MapperServe
 def node_modules() -> None:
     """The Node Yjs clients (tests/node), installed from the lockfile on first use."""
     ensure_node_modules()
+
+
+REDIS_URL = os.environ.get("MAPPER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis, for several processes as one service."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        message = f"Redis at {REDIS_URL} is not reachable: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI needs it)")
+        pytest.skip(message)
+    return REDIS_URL

@@ -1,6 +1,6 @@
-"""EVE from the outside, faked: ESI's three tracking routes and a token provider, as small
-Starlette apps served on loopback, with switchable misbehaviour. Both read the test's clock,
-so `Expires` and token expiry move with it.
+"""EVE from the outside, faked: ESI's three tracking routes, its two universe-wide activity
+lists and a token provider, as small Starlette apps served on loopback, with switchable
+misbehaviour. Both read the test's clock, so `Expires` and token expiry move with it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.live_server import serve_in_loop
 from tests.server import free_port
 
 SECRET = "provider-secret"
-CACHE_S = {"online": 60, "location": 5, "ship": 5}
+CACHE_S = {"online": 60, "location": 5, "ship": 5, "system_kills": 3600, "system_jumps": 3600}
 
 
 @dataclass
@@ -54,6 +54,9 @@ class Call:
 class FakeEve:
     clock: ManualClock
     pilots: dict[int, Pilot] = field(default_factory=dict)
+    # The last hour, by system: (ship, pod, npc) kills, and jumps.
+    kills: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    jumps: dict[int, int] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     provider_calls: list[dict[str, Any]] = field(default_factory=list)
     # Misbehaviour: answers to give before the real ones, each (status, headers, body).
@@ -93,6 +96,7 @@ class FakeEve:
         esi = Starlette(
             routes=[
                 Route("/characters/{character_id:int}/{route}/", self._esi, methods=["GET"]),
+                Route("/universe/{route}/", self._esi, methods=["GET"]),
             ]
         )
         provider = Starlette(routes=[Route("/tokens", self._tokens, methods=["POST"])])
@@ -106,7 +110,7 @@ class FakeEve:
         await asyncio.gather(*(task for _, task in self._servers))
 
     async def _esi(self, request: Request) -> Response:
-        character_id = request.path_params["character_id"]
+        character_id = request.path_params.get("character_id", 0)  # 0: a public route
         route = request.path_params["route"]
         if self.slow_s and not self.scripted:  # scripted answers come first, and fast
             await asyncio.sleep(self.slow_s)
@@ -127,6 +131,8 @@ class FakeEve:
             return self.scripted.popleft()
         if self.clock.now() < self.down_until:
             return error(503)
+        if route in ("system_kills", "system_jumps"):
+            return self._cached(request, route, self._universe(route))
         pilot = self.pilots.get(character_id)
         if (
             pilot is None
@@ -147,6 +153,17 @@ class FakeEve:
             answer = {"ship_type_id": pilot.ship_type_id, "ship_item_id": 1, "ship_name": "x"}
         else:
             return 404, {}, json.dumps({"error": "no such route"})
+        return self._cached(request, route, answer)
+
+    def _universe(self, route: str) -> list[dict[str, int]]:
+        if route == "system_jumps":
+            return [{"system_id": s, "ship_jumps": n} for s, n in self.jumps.items()]
+        return [
+            {"system_id": s, "ship_kills": ship, "pod_kills": pod, "npc_kills": npc}
+            for s, (ship, pod, npc) in self.kills.items()
+        ]
+
+    def _cached(self, request: Request, route: str, answer: Any) -> tuple[int, dict[str, str], str]:
         body = json.dumps(answer)
         etag = '"' + hashlib.sha1(body.encode()).hexdigest() + '"'
         headers = {"ETag": etag, "Expires": _http_date(self.clock.now() + self.cache_s[route])}

@@ -44,7 +44,8 @@ class LiveServer(OnLoopback):
             data_dir=self.data_dir,
             database_url=self.database_url,
             room_idle_s=1.0,
-            **self.settings,
+            # Nothing leaves loopback: intel polls only when a test points it at its fakes.
+            **{"intel": False, **self.settings},
         )
         app = create_app(settings, self.clock)
         self.service = app.state.service

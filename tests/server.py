@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class MapperServer(OnLoopback):
             "MAPPER_DATA_DIR": str(self.data_dir),
             "MAPPER_DATABASE_URL": self.database_url,
             "MAPPER_ROOM_IDLE_S": "1",
+            "MAPPER_INTEL": "0",  # nothing leaves loopback unless a test asks
             **self.env,
         }
         with open(self.log_path, "wb") as log:
@@ -107,3 +110,19 @@ class MapperServer(OnLoopback):
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+@contextlib.contextmanager
+def running(*servers: MapperServer) -> Iterator[tuple[MapperServer, ...]]:
+    """Start the servers one after the other (the first creates the signing key); stop all."""
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def node(data_dir: Path, database_url: str, redis_url: str, **env: str) -> MapperServer:
+    return MapperServer(data_dir, database_url, env={"MAPPER_REDIS_URL": redis_url, **env})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import redis
 from pycrdt import Doc, Map, Text, get_state
 
 from tests.chains import add_system, auth, create_chain, document, grant, join, system_ids
-from tests.server import MapperServer
+from tests.server import MapperServer, node, running
 from tests.wire import WireClient
 from tests.yclient import YClient
 
-REDIS_URL = os.environ.get("MAPPER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CONVERGE_S = 5.0
 
 
@@ -34,34 +31,6 @@ pytestmark = [
     pytest.mark.usefixtures("node_modules"),
     pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
 ]
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as error:
-        message = f"Redis at {REDIS_URL} is not reachable: {error}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI needs it)")
-        pytest.skip(message)
-    return REDIS_URL
-
-
-@contextlib.contextmanager
-def running(*servers: MapperServer) -> Iterator[tuple[MapperServer, ...]]:
-    """Start the servers one after the other (the first creates the signing key); stop all."""
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
-
-
-def node(data_dir: Path, database_url: str, redis_url: str, **env: str) -> MapperServer:
-    return MapperServer(data_dir, database_url, env={"MAPPER_REDIS_URL": redis_url, **env})
 
 
 @pytest.fixture

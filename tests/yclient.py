@@ -217,6 +217,10 @@ class YClient:
     async def client_id(self) -> int:
         return await self.request("client_id")
 
+    async def updates_received(self) -> int:
+        """Document updates from the server that this client applied."""
+        return await self.request("updates_received")
+
     async def wait_event(
         self,
         predicate: Callable[[dict[str, Any]], bool],

@@ -36,6 +36,7 @@ from mapper.rooms.connection import (
 )
 from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
+from mapper.sync.intel import INTEL_ROOM
 from mapper.sync.live import user_room_key
 from mapper.transport import RECEIVE_NOW, SEND_NOW
 
@@ -81,6 +82,16 @@ async def user_socket(websocket: WebSocket) -> None:
         return roles.VIEWER, user_room_key(identity.user_id)
 
     await _serve(websocket, service, service.user_rooms, admit)
+
+
+async def intel_socket(websocket: WebSocket) -> None:
+    """The intel document (Thera, Turnur, system activity); only the service writes it."""
+    service: Service = websocket.app.state.service
+
+    async def admit(identity: Identity) -> tuple[str, str]:
+        return roles.VIEWER, INTEL_ROOM
+
+    await _serve(websocket, service, service.intel_rooms, admit)
 
 
 async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: Admit) -> None:

@@ -40,7 +40,9 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() in ("1", "true", "yes")
+    """`&name`, `&name=1` (or true, yes) ask for the option; absent or anything else not."""
+    value = request.query_params.get(name)
+    return value is not None and value.lower() in ("", "1", "true", "yes")
 
 
 async def _index(request: Request) -> UniverseIndex:
@@ -99,6 +101,11 @@ async def route(request: Request) -> Response:
             avoid_critical=_flag(request, "avoidCritical"),
             sizes=index.sizes,
         )
+    eve_scout = _flag(request, "eveScout")
+    if eve_scout:  # EVE-Scout's Thera and Turnur connections, sized as it says
+        extra += [
+            Link(c.in_system, c.out_system, c.size or None) for c in service.intel.connections()
+        ]
     links = adjacency(extra, min_size=min_size)
     avoid_unsafe = _flag(request, "avoidLowNull")
 
@@ -112,7 +119,7 @@ async def route(request: Request) -> Response:
     if path is None:
         raise ApiError(404, f"no path from {start} to {goal}")
     body = {"jumps": len(path) - 1, "path": path}
-    if chain_id:  # depends on the chain's live content: not for caches
+    if chain_id or eve_scout:  # depends on live content: not for caches
         headers = {"Cache-Control": "no-store"}
         return Response(json.dumps(body), media_type="application/json", headers=headers)
     return _cached(request, index, body)

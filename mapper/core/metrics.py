@@ -90,6 +90,12 @@ class Metrics:
         self.esi_answers = Counter(
             "mapper_esi_answers", "ESI answers by status (0: no answer)", ["status"], registry=r
         )
+        self.intel_polls = Counter(
+            "mapper_intel_polls",
+            "Intel polls by source (evescout, esi) and result (new, unchanged, refused)",
+            ["source", "result"],
+            registry=r,
+        )
 
     def count_out(self, messages: int, size: int) -> None:
         if messages:

@@ -55,9 +55,6 @@ class EveLookup:
         self._names: dict[int, tuple[Named, float]] = {}
         self._exact: dict[str, tuple[list[Named], float]] = {}  # ESI's answers by name
 
-    async def aclose(self) -> None:
-        await self._esi.aclose()
-
     def learn(self, named: Iterable[Named]) -> None:
         """Names the service was told (a login names its character)."""
         until = self._clock.now() + NAMES_KEEP_S

@@ -114,8 +114,7 @@ class EveLogin:
     async def close(self) -> None:
         await self._tasks.close()
         await self.custody.aclose()
-        await self.sso.aclose()
-        await self.lookup.aclose()
+        await self.sso.aclose()  # the ESI client is the service's: it closes it
 
     async def search(self, user_id: str, query: str) -> list[Named]:
         """Characters, corporations and alliances by name: exact names from ESI, and any part

@@ -42,6 +42,9 @@ class RoomKind:
     flush: Callable[[str], Awaitable[None]] | None
     guard: MakeGuard | None = None
     unloaded: Callable[[str], None] | None = None
+    # Each process keeps its own copy, never shared with the others over the fan-out: a
+    # whiteboard that each process writes from what it polled itself.
+    local: bool = False
 
 
 class RoomManager:
@@ -96,7 +99,9 @@ class RoomManager:
                 clock=self._clock,
                 store_update=kind.store,
                 make_guard=kind.guard,
-                publish=self._fanout.publish if self._fanout is not None else None,
+                publish=(
+                    self._fanout.publish if self._fanout is not None and not kind.local else None
+                ),
                 presence=self._presence,
             )
             self._rooms[key] = room
@@ -150,7 +155,7 @@ class RoomManager:
 
     async def _load(self, room: Room, kind: RoomKind) -> None:
         try:
-            if self._fanout is not None:
+            if self._fanout is not None and not kind.local:
                 # Subscribed before loading; the sync request after it recovers anything that
                 # other processes published meanwhile.
                 await self._fanout.subscribe(room.key)
@@ -205,7 +210,7 @@ class RoomManager:
         room.close()
         if kind.unloaded is not None:
             kind.unloaded(room.key)
-        if self._fanout is not None:
+        if self._fanout is not None and not kind.local:
             self._tasks.spawn(self._fanout.unsubscribe(room.key))
         log.debug("room %s: unloaded", room.key)
 

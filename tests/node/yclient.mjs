@@ -67,6 +67,9 @@ provider.on('connection-error', (event) =>
 provider.on('closed', ({ code, reason }) => emit({ event: 'closed', code, reason }))
 provider.awareness.on('change', ({ added, updated, removed }) =>
   emit({ event: 'awareness', added, updated, removed }))
+// Document updates that came from the server, for tests that count what woke the client.
+let updatesReceived = 0
+doc.on('update', (_update, origin) => { if (origin === provider) updatesReceived++ })
 process.on('uncaughtException', (err) => emit({ event: 'error', message: String(err?.stack ?? err) }))
 
 const docJSON = () => Object.fromEntries(ROOTS.map((name) => [name, doc.getMap(name).toJSON()]))
@@ -186,6 +189,7 @@ const commands = {
   awareness_set: ({ state }) => provider.awareness.setLocalState(state),
   awareness_states: () => Object.fromEntries(provider.awareness.getStates()),
   client_id: () => doc.clientID,
+  updates_received: () => updatesReceived,
   exit: () => setImmediate(shutdown)
 }
 

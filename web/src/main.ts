@@ -2,30 +2,24 @@
 // token from the URL fragment.
 
 import { call, type Chain, takeToken, tokenUser } from "./api";
-import { addSystem, applyScan, connect, type Entry, removeSignatures, removeSystems, roots, setFields } from "./chain";
-import { parsePaste } from "./paste";
+import { addSystem, connect, removeSystems, roots } from "./chain";
+import { connectionPanel } from "./connectionPanel";
 import { showChains } from "./chains";
 import { element } from "./dom";
 import { ChainMap } from "./map";
 import { ChainSession } from "./session";
 import { snapshotPanel } from "./snapshots";
+import { type ShownPanel, systemPanel } from "./systemPanel";
+import { systemSearch } from "./systemSearch";
 import { characterDots } from "./status";
-import { bindText } from "./textbinding";
+import { loadStored, saveStored } from "./stored";
 import { UniverseData } from "./universe";
-import * as Y from "yjs";
-
-const STATUSES = ["unknown", "friendly", "hostile", "occupied", "empty"];
 
 /** True while the user types in a text field inside `area`: a redraw would eat the keys. */
 function typingIn(area: HTMLElement): boolean {
   const focused = document.activeElement;
   const typing = (focused instanceof HTMLInputElement && focused.type === "text") || focused instanceof HTMLTextAreaElement;
   return typing && area.contains(focused);
-}
-
-function duration(ms: number): string {
-  const minutes = Math.max(0, Math.round(ms / 60_000));
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 async function start(): Promise<void> {
@@ -43,20 +37,69 @@ async function start(): Promise<void> {
   else await showChains(root, token);
 }
 
-async function showMap(root: HTMLElement, token: string, chainId: string): Promise<void> {
-  const user = tokenUser(token);
-  let role: Chain["role"] = "viewer";
-  const title = element("h1", {}, "Chain");
+/** The chain's name and the caller's role: the service's answer, or offline the last one. */
+async function knownChain(token: string, chainId: string): Promise<Pick<Chain, "name" | "role">> {
   const known = `mapper.chain.${chainId}`;
   try {
     const chain = await call<Chain>(token, "GET", `/api/chains/${chainId}`);
-    localStorage.setItem(known, JSON.stringify({ name: chain.name, role: chain.role }));
+    saveStored(known, { name: chain.name, role: chain.role });
   } catch {
     // Offline: the last known name and role, and the chain as IndexedDB has it.
   }
-  const remembered = JSON.parse(localStorage.getItem(known) ?? "null") as Pick<Chain, "name" | "role"> | null;
-  role = remembered?.role ?? "viewer";
-  title.textContent = remembered?.name ?? "Chain";
+  return loadStored(known, { name: "Chain", role: "viewer" });
+}
+
+/** The toolbar's live/offline word and the offline banner, following the socket. */
+function showConnectivity(session: ChainSession, status: HTMLElement, banner: HTMLElement): void {
+  const show = () => {
+    const online = session.provider.wsconnected && navigator.onLine;
+    status.textContent = online ? "live" : "offline";
+    status.className = `status ${online ? "live" : "offline"}`;
+    banner.hidden = online;
+  };
+  session.provider.on("status", show);
+  // The browser knows first: drop a socket that can no longer carry anything, and come
+  // back at once rather than at the provider's next backoff.
+  window.addEventListener("offline", () => {
+    session.provider.disconnect();
+    show();
+  });
+  window.addEventListener("online", () => {
+    session.provider.connect();
+    show();
+  });
+  if (!navigator.onLine) session.provider.disconnect();
+  show();
+}
+
+interface Shortcuts {
+  removePicked: () => void;
+  connectPicked: () => void;
+  focusAdd: () => void;
+}
+
+function bindShortcuts(session: ChainSession, editable: () => boolean, actions: Shortcuts): void {
+  document.addEventListener("keydown", (event) => {
+    if (!editable() || event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      if (event.shiftKey) session.undo.redo();
+      else session.undo.undo();
+    } else if (event.key === "Delete") {
+      actions.removePicked();
+    } else if (event.key === "c") {
+      actions.connectPicked();
+    } else if (event.key === "a") {
+      event.preventDefault();
+      actions.focusAdd();
+    }
+  });
+}
+
+async function showMap(root: HTMLElement, token: string, chainId: string): Promise<void> {
+  const user = tokenUser(token);
+  const { name, role } = await knownChain(token, chainId);
+  const title = element("h1", {}, name);
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
   const universe = new UniverseData(token);
@@ -64,8 +107,8 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const banner = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
   const status = element("span", { class: "status" }, "connecting");
   const viewers = element("span", { class: "viewers" });
-  const suggestions = element("datalist", { id: "system-suggestions" });
-  const systemInput = element("input", { placeholder: "Add system: name or id", "aria-label": "system id", list: "system-suggestions", autocomplete: "off" });
+  const search = systemSearch(universe);
+  const systemInput = search.input;
   const add = element("button", { title: "Add the system (A)" }, "Add");
   const link = element("button", { title: "Connect the two selected systems (C)" }, "Connect");
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
@@ -74,13 +117,13 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const panel = element("aside", { class: "panel" });
   const details = element("div", { class: "details" });
   panel.append(details);
-  if (role === "owner") panel.append(snapshotPanel(token, chainId));
+  if (role === "owner") panel.append(snapshotPanel(token, chainId, universe));
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers, characterDots(token));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
-  root.replaceChildren(banner, toolbar, suggestions, element("main", {}, map.element, panel));
+  root.replaceChildren(banner, toolbar, search.suggestions, element("main", {}, map.element, panel));
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
@@ -101,157 +144,33 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     map.draw();
   };
 
+  const NOTHING_SHOWN = { refreshSignatures: () => {}, stop: () => {} };
+  let shown: Pick<ShownPanel, "refreshSignatures" | "stop"> = NOTHING_SHOWN;
   const showConnection = (key: string) => {
     const connection = roots(session.doc).connections.get(key);
     if (!connection) return showPanel();
-    const choose = (label: string, field: string, options: string[]) => {
-      const select = element("select", { "aria-label": label }, ...options.map((option) => element("option", { value: option }, option || "—")));
-      select.value = String(connection.get(field) ?? "");
-      select.addEventListener("change", () => {
-        session.endStep();
-        setFields(session.doc, connection, { [field]: select.value, updatedAt: Date.now() });
-      });
-      return element("label", {}, `${label} `, select);
-    };
-    const whType = element("input", { "aria-label": "wormhole type", value: String(connection.get("whType") ?? ""), maxlength: "8", placeholder: "K162", list: "wormhole-types" });
-    const typeInfo = element("p", { class: "dim type-info" });
-    const codes = element("datalist", { id: "wormhole-types" });
-    void universe.wormholes().then((types) => {
-      codes.replaceChildren(...types.map((type) => element("option", { value: type.code })));
-      const type = types.find((candidate) => candidate.code === String(connection.get("whType") ?? ""));
-      if (type) {
-        const mass = type.maxMass ? `${(type.maxMass / 1e9).toFixed(2)} Gt total` : "";
-        const jump = type.maxJumpMass ? `${(type.maxJumpMass / 1e6).toFixed(0)} kt a jump` : "";
-        const target = type.targetClass !== null ? `leads to class ${type.targetClass}` : "";
-        typeInfo.textContent = [target, mass, jump, type.lifetimeMinutes ? `${type.lifetimeMinutes / 60} h` : ""].filter(Boolean).join(" · ");
-      }
-    });
-    whType.addEventListener("change", () => {
-      session.endStep();
-      setFields(session.doc, connection, { whType: whType.value.trim().toUpperCase(), updatedAt: Date.now() });
-      showConnection(key);
-    });
-    const eol = element("input", { type: "checkbox", "aria-label": "end of life" });
-    eol.checked = connection.get("eol") === true;
-    eol.addEventListener("change", () => {
-      session.endStep();
-      const now = Date.now();
-      setFields(session.doc, connection, { eol: eol.checked, eolAt: eol.checked ? now : null, updatedAt: now });
-    });
-    const created = Number(connection.get("createdAt")) || Date.now();
-    const eolAt = Number(connection.get("eolAt")) || 0;
-    const age = element("p", { class: "dim age" }, `Age ${duration(Date.now() - created)}${eolAt ? `, end of life for ${duration(Date.now() - eolAt)}` : ""}`);
-    const rows = [
-      element("label", {}, "Type ", whType),
-      choose("mass", "mass", ["fresh", "reduced", "critical"]),
-      choose("size", "size", ["", "small", "medium", "large", "xlarge", "capital"]),
-      element("label", {}, eol, " end of life"),
-    ];
-    details.replaceChildren(element("h2", {}, `Connection ${key}`), ...rows, typeInfo, codes, age);
-    if (!editable()) for (const control of details.querySelectorAll("input, select")) control.setAttribute("disabled", "");
+    shown.stop();
+    shown = NOTHING_SHOWN;
+    const view = { session, universe, editable: editable(), redraw: () => showConnection(key) };
+    details.replaceChildren(...connectionPanel(view, key, connection));
   };
-
-  let unbindNotes = () => {};
   const showPanel = () => {
     const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
+    shown.stop();
+    shown = NOTHING_SHOWN;
     if (!system) {
-      unbindNotes();
-      refreshSignatures = () => {};
       details.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
       return;
     }
-    const alias = element("input", { value: String(system.get("alias") ?? ""), maxlength: "64", "aria-label": "alias" });
-    const statusSelect = element("select", { "aria-label": "status" }, ...STATUSES.map((name) => element("option", { value: name }, name)));
-    statusSelect.value = String(system.get("status") ?? "unknown");
-    const notes = element("textarea", { "aria-label": "notes", rows: "6" });
-    const text = system.get("notes");
-    unbindNotes();
-    if (text instanceof Y.Text) unbindNotes = bindText(notes, text);
-    if (!editable()) for (const control of [alias, statusSelect, notes]) control.setAttribute("disabled", "");
-    const edit = (fields: Record<string, unknown>) => {
-      session.endStep();
-      setFields(session.doc, system, fields);
-    };
-    alias.addEventListener("change", () => edit({ alias: alias.value.slice(0, 64) }));
-    statusSelect.addEventListener("change", () => edit({ status: statusSelect.value }));
-    details.replaceChildren(element("h2", {}, map.selected!), element("label", {}, "Alias ", alias), element("label", {}, "Status ", statusSelect), element("label", {}, "Notes", notes), signaturePanel(Number(map.selected)));
-  };
-
-  /** For a wormhole signature: which of the system's connections it is. */
-  const linkChoice = (systemId: number, signature: Entry): HTMLElement | string => {
-    if (signature.get("group") !== "wormhole") return "";
-    const mine = [...roots(session.doc).connections.keys()].filter((key) => key.split("-").includes(String(systemId)));
-    const other = (key: string) => key.split("-").find((id) => id !== String(systemId)) ?? key;
-    const choice = element("select", { "aria-label": `connection of ${signature.get("sig")}` },
-      element("option", { value: "" }, "—"), ...mine.map((key) => element("option", { value: key }, other(key))));
-    choice.value = String(signature.get("connection") ?? "");
-    if (!editable()) choice.setAttribute("disabled", "");
-    choice.addEventListener("change", () => {
-      session.endStep();
-      setFields(session.doc, signature, { connection: choice.value, updatedAt: Date.now() });
-    });
-    return choice;
-  };
-
-  let refreshSignatures = () => {};
-  const signaturePanel = (systemId: number): HTMLElement => {
-    const heading = element("h3", {});
-    const table = element("table", { class: "signatures" });
-    refreshSignatures = () => {
-      const rows = [...roots(session.doc).signatures.entries()]
-        .filter(([key]) => key.startsWith(`${systemId}:`))
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([, entry]) => element("tr", {}, element("td", {}, String(entry.get("sig"))), element("td", {}, String(entry.get("group"))), element("td", {}, String(entry.get("name") ?? "")), element("td", {}, linkChoice(systemId, entry))));
-      heading.textContent = `Signatures (${rows.length})`;
-      table.replaceChildren(element("tr", {}, element("th", {}, "Sig"), element("th", {}, "Group"), element("th", {}, "Name"), element("th", {}, "Leads to")), ...rows);
-    };
-    refreshSignatures();
-    const pasteBox = element("textarea", { "aria-label": "probe scanner paste", rows: "4", placeholder: "Paste probe scanner results (Ctrl+A, Ctrl+C in game)" });
-    const apply = element("button", {}, "Apply paste");
-    const outcome = element("div", { class: "outcome" });
-    if (!editable()) for (const control of [pasteBox, apply]) control.setAttribute("disabled", "");
-    apply.addEventListener("click", () => {
-      session.endStep();
-      const result = applyScan(session.doc, systemId, parsePaste(pasteBox.value), user.id);
-      pasteBox.value = "";
-      outcome.replaceChildren(`${result.added.length} added, ${result.updated.length} updated.`);
-      if (result.missing.length) {
-        // Deleting what the paste lacks is opt-in, and shows what goes first.
-        const prune = element("button", { class: "prune" }, `Delete ${result.missing.length} not in the paste: ${result.missing.join(", ")}`);
-        prune.addEventListener("click", () => {
-          session.endStep();
-          removeSignatures(session.doc, systemId, result.missing);
-          prune.remove();
-        });
-        outcome.append(" ", prune);
-      }
-    });
-    return element("section", {}, heading, table, pasteBox, apply, outcome);
+    const panel = systemPanel({ session, universe, editable: editable(), userId: user.id }, Number(map.selected), system);
+    shown = panel;
+    details.replaceChildren(...panel.parts);
   };
   showPanel();
 
-  let lastSearch: { text: string; ids: number[] } = { text: "", ids: [] };
-  systemInput.addEventListener("input", async () => {
-    const text = systemInput.value.trim();
-    if (!text || /^\d+$/.test(text)) return;
-    try {
-      const found = await universe.search(text);
-      if (systemInput.value.trim() !== text) return; // a later keystroke's answer wins
-      lastSearch = { text, ids: found.map((item) => item.id) };
-      suggestions.replaceChildren(...found.map((item) => element("option", { value: item.name }, `${item.region} ${item.id}`)));
-    } catch {
-      // offline: ids still work
-    }
-  });
   const addFromInput = async () => {
-    const text = systemInput.value.trim();
-    let id = Number(text);
-    if (!/^\d+$/.test(text)) {
-      const found = lastSearch.text === text ? lastSearch.ids : (await universe.search(text).catch(() => [])).map((item) => item.id);
-      const exact = found.find((candidate) => universe.system(candidate)?.name.toLowerCase() === text.toLowerCase());
-      id = exact ?? found[0] ?? NaN;
-    }
-    if (!Number.isInteger(id) || id <= 0) return;
+    const id = await search.chosen();
+    if (id === null) return;
     const count = roots(session.doc).systems.size;
     session.endStep();
     addSystem(session.doc, id, 160 + (count % 6) * 150, 80 + Math.floor(count / 6) * 70, user.id);
@@ -277,48 +196,15 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   remove.addEventListener("click", removePicked);
   undo.addEventListener("click", () => session.undo.undo());
   redo.addEventListener("click", () => session.undo.redo());
-  document.addEventListener("keydown", (event) => {
-    if (!editable() || event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
-    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
-      event.preventDefault();
-      if (event.shiftKey) session.undo.redo();
-      else session.undo.undo();
-    } else if (event.key === "Delete") {
-      removePicked();
-    } else if (event.key === "c") {
-      connectPicked();
-    } else if (event.key === "a") {
-      event.preventDefault();
-      systemInput.focus();
-    }
-  });
-
-  const showStatus = () => {
-    const online = session.provider.wsconnected && navigator.onLine;
-    status.textContent = online ? "live" : "offline";
-    status.className = `status ${online ? "live" : "offline"}`;
-    banner.hidden = online;
-  };
-  session.provider.on("status", showStatus);
-  // The browser knows first: drop a socket that can no longer carry anything, and come
-  // back at once rather than at the provider's next backoff.
-  window.addEventListener("offline", () => {
-    session.provider.disconnect();
-    showStatus();
-  });
-  window.addEventListener("online", () => {
-    session.provider.connect();
-    showStatus();
-  });
-  if (!navigator.onLine) session.provider.disconnect();
-  showStatus();
+  bindShortcuts(session, editable, { removePicked, connectPicked, focusAdd: () => systemInput.focus() });
+  showConnectivity(session, status, banner);
   session.provider.awareness.on("change", () => {
     viewers.textContent = session.others().map((other) => other.user.name).join(", ");
   });
   session.doc.on("update", () => {
     if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
     else if (map.selectedConnection && !typingIn(details)) showConnection(map.selectedConnection);
-    else refreshSignatures();
+    else shown.refreshSignatures();
   });
 }
 

@@ -5,7 +5,8 @@
 import { type Entry, LOCAL, moveSystem, roots } from "./chain";
 import { svg } from "./dom";
 import type { ChainSession } from "./session";
-import { classLabel, type UniverseData } from "./universe";
+import { securityBand, spaceLabel, WSPACE_FIRST_ID } from "./labels";
+import type { UniverseData } from "./universe";
 
 const SEND_EVERY_MS = 100;
 const NODE_W = 120;
@@ -29,7 +30,7 @@ export class ChainMap {
     private readonly editable: () => boolean,
     private readonly universe: UniverseData,
   ) {
-    universe.onChange = () => this.draw();
+    universe.subscribe(() => this.draw());
     this.layer = svg("g");
     this.element = svg("svg", { class: "map", role: "img", "aria-label": "chain map" }, this.layer);
     session.doc.on("update", (_update: Uint8Array, origin: unknown) => {
@@ -96,7 +97,7 @@ export class ChainMap {
       });
       return [group];
     });
-    void this.universe.want([...systems.keys()].map(Number));
+    this.universe.want([...systems.keys()].map(Number));
     const pilots = this.session.pilots();
     const nodes = [...systems.entries()].map(([id, system]) => this.node(id, system, position(id)!, sigCount.get(id) ?? 0, watchers.get(id) ?? [], pilots.get(id)?.length ?? 0));
     this.layer.replaceChildren(...lines, ...nodes);
@@ -106,7 +107,7 @@ export class ChainMap {
     const alias = String(system.get("alias") || "");
     const status = String(system.get("status") || "unknown");
     const info = this.universe.system(Number(id));
-    const kind = info ? (Number(id) >= 31_000_000 ? "wspace" : info.security >= 0.45 ? "high" : info.security > 0 ? "low" : "null") : "unknown";
+    const kind = info ? (Number(id) >= WSPACE_FIRST_ID ? "wspace" : securityBand(info.security)) : "unknown";
     const selected = this.selected === id;
     const group = svg("g", {
       class: `system status-${status} space-${kind}${selected ? " selected" : ""}`,
@@ -115,7 +116,7 @@ export class ChainMap {
     },
       svg("rect", { width: NODE_W, height: NODE_H, rx: 6 }),
       svg("text", { x: 8, y: 15, class: "name" }, info?.name ?? id),
-      svg("text", { x: NODE_W - 38, y: 30, class: "class", "text-anchor": "end" }, classLabel(info)),
+      svg("text", { x: NODE_W - 38, y: 30, class: "class", "text-anchor": "end" }, spaceLabel(info)),
       svg("text", { x: 8, y: 30, class: "alias" }, alias),
       svg("text", { x: NODE_W - 8, y: 15, class: "sigs", "text-anchor": "end" }, signatureCount ? `${signatureCount}◎` : ""));
     if (pilotCount) group.append(svg("text", { x: NODE_W - 8, y: 30, class: "pilots", "text-anchor": "end" }, `${pilotCount}✈`));

@@ -2,6 +2,7 @@
 
 import { call } from "./api";
 import { element } from "./dom";
+import type { UniverseData } from "./universe";
 
 interface Snapshot {
   id: number;
@@ -18,7 +19,21 @@ interface Part {
   changed: { key: string; fields: Record<string, { current: unknown; target: unknown }> }[];
 }
 
-export function snapshotPanel(token: string, chainId: string): HTMLElement {
+const ROOTS = ["systems", "connections", "signatures"] as const;
+
+/** A diff line's subject by name: "system Jita", "connection Jita – Perimeter",
+ * "signature J123456 ABC-123" (keys as in contract section 5). */
+function subject(universe: UniverseData, root: (typeof ROOTS)[number], key: string): (Node | string)[] {
+  if (root === "systems") return [universe.nameText(Number(key))];
+  if (root === "connections") {
+    const [a, b] = key.split("-").map(Number);
+    return [universe.nameText(a), " – ", universe.nameText(b)];
+  }
+  const [system, sig] = key.split(":");
+  return [universe.nameText(Number(system)), ` ${sig}`];
+}
+
+export function snapshotPanel(token: string, chainId: string, universe: UniverseData): HTMLElement {
   const base = `/api/chains/${chainId}/snapshots`;
   const list = element("ul", { class: "snapshots" });
   const detail = element("div", { class: "snapshot-detail" });
@@ -40,11 +55,13 @@ export function snapshotPanel(token: string, chainId: string): HTMLElement {
   const showDiff = async (snapshot: Snapshot) => {
     const diff = await call<Record<string, Part>>(token, "GET", `${base}/${snapshot.id}/diff`);
     const lines: HTMLElement[] = [];
-    for (const root of ["systems", "connections", "signatures"]) {
+    for (const root of ROOTS) {
       const part = diff[root];
-      for (const entry of part.added) lines.push(element("li", { class: "added" }, `+ ${root.slice(0, -1)} ${entry.key}`));
-      for (const entry of part.removed) lines.push(element("li", { class: "removed" }, `− ${root.slice(0, -1)} ${entry.key}`));
-      for (const entry of part.changed) lines.push(element("li", { class: "changed" }, `~ ${root.slice(0, -1)} ${entry.key}: ${Object.keys(entry.fields).join(", ")}`));
+      const line = (kind: string, sign: string, key: string, after = "") =>
+        element("li", { class: kind, "data-key": key }, `${sign} ${root.slice(0, -1)} `, ...subject(universe, root, key), after);
+      for (const entry of part.added) lines.push(line("added", "+", entry.key));
+      for (const entry of part.removed) lines.push(line("removed", "−", entry.key));
+      for (const entry of part.changed) lines.push(line("changed", "~", entry.key, `: ${Object.keys(entry.fields).join(", ")}`));
     }
     const restore = element("button", { class: "restore" }, `Restore #${snapshot.id}`);
     restore.addEventListener("click", async () => {

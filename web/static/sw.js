@@ -1,6 +1,8 @@
 // Offline: keep the app shell, and answer from the cache when the network is away. Pages
-// and the API go to the network first (fresh when online), the cache second.
-const CACHE = "mapper-v1";
+// and the API go to the network first (fresh when online), the cache second. System lookups
+// and searches are left to the page, which keeps the systems it has seen (universe.ts):
+// caching each query here would grow without bound and still miss the next one.
+const CACHE = "mapper-v2";
 const SHELL = ["/", "/app.js", "/style.css", "/index.html"];
 
 self.addEventListener("install", (event) => {
@@ -8,14 +10,16 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(self.clients.claim());
+  const old = caches.keys().then((names) => Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name))));
+  event.waitUntil(old.then(() => self.clients.claim()));
 });
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== location.origin || url.pathname.startsWith("/ws/")) return;
-  const cacheable = request.mode === "navigate" || SHELL.includes(url.pathname) || url.pathname.startsWith("/api/universe/") || /^\/api\/chains\/[^/]+$/.test(url.pathname);
+  const lookup = url.pathname === "/api/universe/systems";
+  const cacheable = request.mode === "navigate" || SHELL.includes(url.pathname) || (url.pathname.startsWith("/api/universe/") && !lookup) || /^\/api\/chains\/[^/]+$/.test(url.pathname);
   if (!cacheable) return;
   event.respondWith(
     fetch(request)

@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mapper import web
-from mapper.api import chains, edge, health, snapshots, universe
+from mapper.api import chains, edge, eve, health, snapshots, universe
 from mapper.api.errors import (
     ApiError,
     handle_api_error,
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         *chains.routes,
         *snapshots.routes,
         *universe.routes,
+        *eve.routes,
         WebSocketRoute("/ws/chains/{chain_id}", chain_socket),
         WebSocketRoute("/ws/users/me", user_socket),
         WebSocketRoute("/ws/intel", intel_socket),

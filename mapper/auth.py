@@ -11,10 +11,8 @@ issuer vouches for. A `roles` or `groups` claim that is not a list rejects the t
 entries that do not match those forms are dropped, not fatal: an issuer may add other group kinds
 without locking its users out.
 
-An external issuer's JWKS given as a URL is fetched on first use and cached. A token whose `kid`
-is not among the cached keys, or keys older than `max_age_s`, trigger a new fetch, at most one
-every `refresh_interval_s` (so a flood of bogus kids cannot hammer the issuer); concurrent
-verifications share one fetch in flight. When a refresh fails the keys already held stay in use.
+An external issuer's JWKS given as a URL is fetched on first use and cached (`Keys`, which the
+EVE login uses for EVE's keys too).
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -107,6 +105,92 @@ class BuiltinIssuer:
         return {"keys": [dict(self._public_jwk)]}
 
 
+class Keys:
+    """A JWKS: fixed keys, or fetched from `url` on first use and cached.
+
+    A `kid` not among the cached keys, or keys older than `max_age_s`, trigger a new fetch, at
+    most one every `refresh_interval_s` (so a flood of bogus kids cannot hammer the issuer);
+    concurrent lookups share one fetch in flight. When a fetch fails the keys held stay in use.
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[jwt.PyJWK] = (),
+        *,
+        url: str | None = None,
+        refresh_interval_s: float = 30.0,
+        max_age_s: float = 600.0,
+    ) -> None:
+        self._keys: tuple[jwt.PyJWK, ...] | None = tuple(keys) if url is None else None
+        self._url = url
+        self._refresh_interval_s = refresh_interval_s
+        self._max_age_s = max_age_s
+        self._fetched_at = -float("inf")  # time.monotonic() of the last successful fetch
+        self._attempted_at = -float("inf")  # ... and of the last attempt, for the rate limit
+        self._fetching: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def aclose(self) -> None:
+        if self._fetching is not None:
+            self._fetching.cancel()
+            self._fetching = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def key_for(self, kid: str | None) -> jwt.PyJWK:
+        """The key that signed a token with this `kid`; raises `AuthError` when none does."""
+        if self._url is not None and (
+            self._keys is None
+            or time.monotonic() - self._fetched_at > self._max_age_s
+            or (kid is not None and all(key.key_id != kid for key in self._keys))
+        ):
+            await self._refresh(self._url)
+        if self._keys is None:
+            raise AuthError("the token issuer's keys could not be fetched; try again shortly")
+        if kid is None:
+            if len(self._keys) == 1:
+                return self._keys[0]
+            raise AuthError("the token has no kid and the issuer has several keys")
+        for key in self._keys:
+            if key.key_id == kid:
+                return key
+        raise AuthError(f"the token's key (kid {kid[:64]!r}) is not one of the issuer's keys")
+
+    async def _refresh(self, url: str) -> None:
+        if self._fetching is None:
+            if time.monotonic() - self._attempted_at < self._refresh_interval_s:
+                return
+            self._attempted_at = time.monotonic()
+            self._fetching = asyncio.create_task(self._fetch(url))
+        # Shielded: a caller that gives up must not cancel the fetch the others wait on.
+        await asyncio.shield(self._fetching)
+
+    async def _fetch(self, url: str) -> None:
+        try:
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S)
+            response = await self._client.get(url)
+            response.raise_for_status()
+            self._keys = _parse_jwks(response.json(), url)
+            self._fetched_at = time.monotonic()
+        except (httpx.HTTPError, ValueError) as error:
+            # Logged, not raised: the callers see the outcome as keys present or missing.
+            log.warning("could not fetch the token issuer's keys from %s: %s", url, error)
+        finally:
+            self._fetching = None
+
+
+class Directory(Protocol):
+    """What the service knows now about a user of the built-in EVE login, which their token
+    (signed hours ago) may no longer say: their characters, corporations and alliances, and
+    whether they signed out since."""
+
+    async def current(self, identity: Identity) -> Identity:
+        """`identity` as it stands now; raises `AuthError` when its token was withdrawn."""
+        ...
+
+
 class Authenticator:
     """Turns a bearer token into an `Identity`, or raises `AuthError`."""
 
@@ -126,14 +210,10 @@ class Authenticator:
         self.audience = audience
         self.leeway_s = leeway_s
         self.builtin = builtin
-        self._keys: tuple[jwt.PyJWK, ...] | None = tuple(keys) if jwks_url is None else None
-        self._jwks_url = jwks_url
-        self._refresh_interval_s = refresh_interval_s
-        self._max_age_s = max_age_s
-        self._fetched_at = -float("inf")  # time.monotonic() of the last successful fetch
-        self._attempted_at = -float("inf")  # ... and of the last attempt, for the rate limit
-        self._fetching: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._keys = Keys(
+            keys, url=jwks_url, refresh_interval_s=refresh_interval_s, max_age_s=max_age_s
+        )
+        self.directory: Directory | None = None  # set by the EVE login when it is on
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Authenticator:
@@ -186,7 +266,7 @@ class Authenticator:
         if alg not in ALGORITHMS:
             shown = str(alg)[:20]
             raise AuthError(f"token algorithm {shown!r} is not accepted; use {_ACCEPTED}")
-        key = await self._key_for(header.get("kid"))
+        key = await self._keys.key_for(header.get("kid"))
         try:
             claims = jwt.decode(
                 token,
@@ -199,56 +279,13 @@ class Authenticator:
             )
         except jwt.PyJWTError as error:
             raise AuthError(_reason(error)) from None
-        return _identity(claims)
+        identity = _identity(claims)
+        if self.directory is not None:
+            identity = await self.directory.current(identity)
+        return identity
 
     async def aclose(self) -> None:
-        if self._fetching is not None:
-            self._fetching.cancel()
-            self._fetching = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def _key_for(self, kid: str | None) -> jwt.PyJWK:
-        if self._jwks_url is not None and (
-            self._keys is None
-            or time.monotonic() - self._fetched_at > self._max_age_s
-            or (kid is not None and all(key.key_id != kid for key in self._keys))
-        ):
-            await self._refresh(self._jwks_url)
-        if self._keys is None:
-            raise AuthError("the token issuer's keys could not be fetched; try again shortly")
-        if kid is None:
-            if len(self._keys) == 1:
-                return self._keys[0]
-            raise AuthError("the token has no kid and the issuer has several keys")
-        for key in self._keys:
-            if key.key_id == kid:
-                return key
-        raise AuthError(f"the token's key (kid {kid[:64]!r}) is not one of the issuer's keys")
-
-    async def _refresh(self, url: str) -> None:
-        if self._fetching is None:
-            if time.monotonic() - self._attempted_at < self._refresh_interval_s:
-                return
-            self._attempted_at = time.monotonic()
-            self._fetching = asyncio.create_task(self._fetch(url))
-        # Shielded: a caller that gives up must not cancel the fetch the others wait on.
-        await asyncio.shield(self._fetching)
-
-    async def _fetch(self, url: str) -> None:
-        try:
-            if self._client is None:
-                self._client = httpx.AsyncClient(timeout=FETCH_TIMEOUT_S)
-            response = await self._client.get(url)
-            response.raise_for_status()
-            self._keys = _parse_jwks(response.json(), url)
-            self._fetched_at = time.monotonic()
-        except (httpx.HTTPError, ValueError) as error:
-            # Logged, not raised: the callers see the outcome as keys present or missing.
-            log.warning("could not fetch the token issuer's keys from %s: %s", url, error)
-        finally:
-            self._fetching = None
+        await self._keys.aclose()
 
 
 def _identity(claims: dict[str, Any]) -> Identity:
@@ -265,6 +302,9 @@ def _identity(claims: dict[str, Any]) -> Identity:
     exp = claims["exp"]
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise AuthError("the token's exp must be a number")
+    iat = claims.get("iat", 0)
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise AuthError("the token's iat must be a number")
     valid_groups = (g for g in groups if isinstance(g, str) and _GROUP.fullmatch(g))
     return Identity(
         user_id=sub,
@@ -272,6 +312,7 @@ def _identity(claims: dict[str, Any]) -> Identity:
         admin="admin" in roles,
         groups=tuple(dict.fromkeys(valid_groups)),
         expires_at=float(exp),
+        issued_at=float(iat),
     )
 
 

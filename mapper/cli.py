@@ -137,7 +137,10 @@ def _serve(args: argparse.Namespace) -> None:
     from mapper.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
-    logs.configure(settings.log_level, secrets=[settings.token_provider_secret])
+    logs.configure(
+        settings.log_level,
+        secrets=[settings.token_provider_secret, settings.eve_client_secret, settings.secret_key],
+    )
     app = create_app(settings)
     builtin = app.state.service.auth.builtin
     if builtin is not None:

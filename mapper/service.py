@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mapper.auth import Authenticator
+from mapper.auth import Authenticator, AuthError, BuiltinIssuer
 from mapper.chains.access import ChainAccess
 from mapper.chains.chains import Chains
 from mapper.chains.connections import OpenConnections
@@ -13,8 +13,11 @@ from mapper.chains.maintenance import ChainMaintenance
 from mapper.chains.schema import SchemaGuard
 from mapper.chains.snapshots import Snapshots
 from mapper.core.clock import Clock, SystemClock
+from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
 from mapper.core.tasks import Tasks
+from mapper.eve.setup import EveLogin
+from mapper.persistence.accounts import AccountStore
 from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
 from mapper.persistence.retention import Retention
@@ -34,7 +37,7 @@ from mapper.sync.esi import EsiClient, user_agent
 from mapper.sync.evescout import EveScoutClient
 from mapper.sync.intel import Intel
 from mapper.sync.live import LiveStatus
-from mapper.sync.tokens import TokenProvider
+from mapper.sync.tokens import TokenProvider, Tokens
 from mapper.universe.index import Universe
 
 log = logging.getLogger("mapper")
@@ -94,13 +97,6 @@ class Service:
             fanout=self.fanout,
             presence=self._watch_presence,
         )
-        self.live = LiveStatus(
-            SyncStore(self.store.engine),
-            self.rooms,
-            self.presence,
-            self.universe,  # the star map: which systems stargates join
-            jump_gap_s=settings.jump_gap_s,
-        )
         # One ESI client for the process: ESI's error limit counts all of its calls.
         self.esi = EsiClient(
             settings.esi_base_url,
@@ -110,12 +106,36 @@ class Service:
             user_agent=user_agent(settings.public_url),
             on_answer=lambda status: self.metrics.esi_answers.labels(status=str(status)).inc(),
         )
+        self.eve = (
+            EveLogin(
+                settings,
+                AccountStore(self.store.engine),
+                _builtin(self.auth),
+                self.esi,
+                clock=self.clock,
+                tasks=self.tasks.group("eve"),
+                connected_users=self._connected_users,
+            )
+            if EveLogin.check(settings)
+            else None
+        )
+        if self.eve is not None:
+            self.auth.directory = self.eve.accounts
+            self.eve.accounts.access_changed = self._access_changed
+        self.live = LiveStatus(
+            SyncStore(self.store.engine),
+            self.rooms,
+            self.presence,
+            self.universe,  # the star map: which systems stargates join
+            jump_gap_s=settings.jump_gap_s,
+        )
         self.sync = _sync_engine(
             settings,
             self.store,
             self.presence,
             self.live,
             self.esi,
+            self.eve.custody if self.eve is not None else None,
             self.clock,
             self.metrics,
             self.tasks.group("sync"),
@@ -155,7 +175,7 @@ class Service:
         )
         # The use cases: what the HTTP API and the sockets may do to chains.
         access = ChainAccess(self.store)
-        documents = ChainDocuments(self.store, self.rooms, self.writer.flush)
+        documents = ChainDocuments(self.store, self.rooms, self.writer.flush, self.chain_rooms)
         self.connections = OpenConnections(self.store, self.rooms)
         self.chains = Chains(
             self.store,
@@ -164,6 +184,7 @@ class Service:
             self.writer.flush,
             members_changed=self._members_changed,
             deleted=self._deleted,
+            names=self.eve.member_names if self.eve is not None else None,
         )
         self.snapshots = Snapshots(
             self.store,
@@ -183,16 +204,23 @@ class Service:
         self.writer.start()
         self.rooms.start()
         self.maintenance.start()
+        if self.eve is not None:
+            await self.eve.start()
         if self.sync is not None:
             self.sync.start()
         else:
-            log.info("live status off: set MAPPER_TOKEN_PROVIDER_URL to refresh characters")
+            log.info(
+                "live status off: set MAPPER_EVE_CLIENT_ID (the EVE login) or "
+                "MAPPER_TOKEN_PROVIDER_URL to refresh characters"
+            )
         if self.settings.intel:
             self.intel.start()
 
     async def stop(self) -> None:
         if self.sync is not None:
             await self.sync.close()
+        if self.eve is not None:
+            await self.eve.close()
         await self.intel.close()
         await self.esi.aclose()
         self.rooms.close()
@@ -216,6 +244,28 @@ class Service:
         if self.fanout is not None:
             self.fanout.publish_control(fanout.ACCESS, chain_id)
         await self.connections.apply_members(chain_id)
+
+    def _connected_users(self) -> set[str]:
+        """Users with a socket open to this process: whose groups the EVE login keeps current."""
+        return {
+            connection.identity.user_id
+            for room in self.rooms.rooms()
+            for connection in room.connections
+        }
+
+    async def _access_changed(self, user_id: str) -> None:
+        """A user's characters or groups changed: give their open sockets the new identity;
+        a socket of a user who signed out closes (4401), one that lost its chain closes (4403)."""
+        assert self.eve is not None
+        accounts = self.eve.accounts
+
+        def current(identity: Identity) -> Identity | None:
+            try:
+                return accounts.now(identity)
+            except AuthError:
+                return None
+
+        await self.connections.apply_user(user_id, current)
 
     def _deleted(self, chain_id: str) -> None:
         """Close a deleted chain's open sockets, in every process."""
@@ -257,11 +307,20 @@ def _sync_engine(
     presence: PresenceTracker,
     live: LiveStatus,
     esi: EsiClient,
+    custody: Tokens | None,
     clock: Clock,
     metrics: Metrics,
     tasks: Tasks,
 ) -> SyncEngine | None:
-    if not settings.token_provider_url:
+    """The sync engine, with the EVE login's tokens or the external token provider's."""
+    tokens: Tokens
+    if custody is not None:
+        tokens = custody
+    elif settings.token_provider_url:
+        tokens = TokenProvider(
+            settings.token_provider_url, settings.token_provider_secret, clock=clock
+        )
+    else:
         return None
     return SyncEngine(
         SyncSettings(
@@ -281,11 +340,14 @@ def _sync_engine(
         store=SyncStore(store.engine),
         tracker=presence,
         live=live,
-        tokens=TokenProvider(
-            settings.token_provider_url, settings.token_provider_secret, clock=clock
-        ),
+        tokens=tokens,
         esi=esi,
         clock=clock,
         metrics=metrics,
         tasks=tasks,
     )
+
+
+def _builtin(auth: Authenticator) -> BuiltinIssuer:
+    assert auth.builtin is not None  # EveLogin.check refuses an external issuer
+    return auth.builtin

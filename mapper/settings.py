@@ -144,7 +144,27 @@ class Settings:
         "idle between requests); past it the one waiting longest is closed; "
         "0: a quarter of the open-files limit",
     )
-    public_url: str = _setting("", "the URL users reach the service at")
+    public_url: str = _setting(
+        "", "the URL users reach the service at (EVE's login comes back to it)"
+    )
+    eve_client_id: str = _setting(
+        "", "the EVE application's client id (developers.eveonline.com); empty: no EVE login"
+    )
+    eve_client_secret: str = _setting("", "the EVE application's secret key", secret=True)
+    eve_sso_base_url: str = _setting("https://login.eveonline.com", "EVE's single sign-on")
+    admins: str = _setting("", "EVE character ids that are service admins (comma-separated)")
+    secret_key: str = _setting(
+        "",
+        "key that encrypts EVE refresh tokens at rest (32+ characters); "
+        "empty: a key file in the data folder",
+        secret=True,
+    )
+    affiliation_check_s: float = _setting(
+        30.0,
+        "present users' corporations and alliances are looked at this often "
+        "(asked of ESI when its cache allows, at least hourly)",
+        duration="s",
+    )
     log_level: str = _setting("info", "log level: debug, info, warning, error")
 
     @property

@@ -228,3 +228,48 @@ class CharacterStatus(Base):
     ship_type_id: Mapped[int | None]
     docked: Mapped[bool | None]
     updated_at: Mapped[int]
+
+
+# The built-in EVE login (contract section 9). No EVE access token is ever stored; refresh
+# tokens only encrypted, by a key that is not in the database.
+
+
+class EveUser(Base):
+    """A person who signed in with EVE; their characters hang off them."""
+
+    __tablename__ = "eve_users"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    created_at: Mapped[int]
+    admin: Mapped[bool]
+    # Tokens of ours issued before this are no longer accepted.
+    signed_out_at: Mapped[int | None]
+
+
+class EveCharacter(Base):
+    __tablename__ = "eve_characters"
+    __table_args__ = (Index("ix_eve_characters_user_id", "user_id"),)
+
+    character_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(ForeignKey("eve_users.id", ondelete="CASCADE"))
+    name: Mapped[str]
+    corporation_id: Mapped[int | None]
+    alliance_id: Mapped[int | None]
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    refresh_token: Mapped[bytes | None]  # encrypted
+    needs_login: Mapped[bool]
+    linked_at: Mapped[int]
+    affiliation_expires_at: Mapped[int]
+
+
+class EveLogin(Base):
+    """A login under way: its `state` (hashed), the browser it is bound to (a hash of the
+    cookie's nonce), its PKCE verifier, and the user linking a character, if one is."""
+
+    __tablename__ = "eve_logins"
+
+    state_hash: Mapped[str] = mapped_column(primary_key=True)
+    browser_hash: Mapped[str]
+    verifier: Mapped[str]
+    link_user_id: Mapped[str | None]
+    created_at: Mapped[int]

@@ -7,7 +7,7 @@ from typing import Any
 
 from mapper.core.roles import ROLES
 
-MEMBER_KINDS = ("user", "corp", "alliance")
+MEMBER_KINDS = ("user", "character", "corp", "alliance")
 SNAPSHOT_REASONS = ("periodic", "manual", "pre-restore", "unload", "delete")
 # Taken by the service on its own, so thinned with age; the others stay until deleted.
 THINNED_REASONS = ("periodic", "unload")
@@ -78,7 +78,9 @@ class AuditEntry:
 def check_member(member: str) -> None:
     kind, _, ident = member.partition(":")
     if kind not in MEMBER_KINDS or not ident:
-        raise ValueError(f"member {member!r} is not user:<sub>, corp:<id> or alliance:<id>")
+        raise ValueError(
+            f"member {member!r} is not user:<sub>, character:<id>, corp:<id> or alliance:<id>"
+        )
 
 
 def check_role(role: str) -> None:

@@ -143,6 +143,22 @@ class Store:
             rows = await conn.execute(query.order_by(Chain.created_at, Chain.id))
         return [ChainRecord(*row) for row in rows]
 
+    async def rename_chain(self, chain_id: str, name: str, *, actor: str) -> ChainRecord | None:
+        """Rename a live chain, with its audit entry; None if no such live chain."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(Chain)
+                    .where(Chain.id == chain_id, Chain.deleted_at.is_(None))
+                    .values(name=name)
+                    .returning(*_CHAIN)
+                )
+            ).first()
+            if row is None:
+                return None
+            await _audit(conn, chain_id, actor, "rename", {"name": name}, now_ms())
+        return ChainRecord(*row)
+
     async def delete_chain(
         self, chain_id: str, *, actor: str, final_state: bytes, counts: Mapping[str, int]
     ) -> bool:

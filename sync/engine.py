@@ -33,7 +33,7 @@ from mapper.sync.datasets import Dataset, Fetched
 from mapper.sync.esi import EsiClient, EsiError, TokenRefused
 from mapper.sync.live import LiveStatus
 from mapper.sync.ratelimit import RateLimiter
-from mapper.sync.tokens import Grant, TokenProvider, TokenProviderError
+from mapper.sync.tokens import Grant, TokenProviderError, Tokens
 
 log = logging.getLogger("mapper.sync")
 
@@ -70,7 +70,7 @@ class SyncEngine:
         store: SyncStore,
         tracker: PresenceTracker,
         live: LiveStatus,
-        tokens: TokenProvider,
+        tokens: Tokens,
         esi: EsiClient,
         clock: Clock,
         metrics: Metrics,

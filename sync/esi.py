@@ -160,6 +160,37 @@ class EsiClient:
             raise EsiError(f"ESI rate limit reached for {path}", retry_at=until)
         raise EsiError(f"ESI answered {path} with {status}")
 
+    async def post(self, path: str, body: Any) -> Read:
+        """A public POST route (names, ids, affiliation): no token, no ETag; its answer's
+        `Expires` says how long it may be kept. 404 answers `Read(None, ...)`: ESI's way of
+        saying that an id or a name is unknown."""
+        now = self._clock.now()
+        if now < self._paused_until:
+            raise EsiError("ESI asked us to wait", retry_at=self._paused_until)
+        self.calls += 1
+        try:
+            response = await self._http.post(path, json=body)
+        except httpx.TimeoutException:
+            self._answered(0)
+            raise EsiError(f"ESI did not answer {path} in time") from None
+        except httpx.TransportError as error:
+            self._answered(0)
+            raise EsiError(f"ESI unreachable for {path}: {redact(str(error))}") from None
+        self._answered(response.status_code)
+        now = self._clock.now()
+        self._watch_error_limit(response, now)
+        if response.status_code == 404:
+            return Read(None, fresh=True, expires_at=now)
+        if response.status_code != 200:
+            if response.status_code == 420:
+                self._paused_until = max(self._paused_until, now + _reset_s(response))
+            raise EsiError(f"ESI answered {path} with {response.status_code}")
+        try:
+            answer = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise EsiError(f"ESI answered {path} with malformed JSON") from None
+        return Read(answer, fresh=True, expires_at=_expires_at(response, now))
+
     def _answered(self, status: int) -> None:
         if self._on_answer is not None:
             self._on_answer(status)

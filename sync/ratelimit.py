@@ -29,6 +29,10 @@ class RateLimiter:
                 return
             await self._clock.sleep(wait)
 
+    def allow(self, key: Hashable) -> bool:
+        """Count a run of `key` now if it may run now; False (counting nothing) if not."""
+        return self._try(key) <= 0
+
     def _try(self, key: Hashable) -> float:
         now = self._clock.now()
         bucket = self._buckets.setdefault(key, _Bucket(self._burst, now))

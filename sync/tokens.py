@@ -1,5 +1,6 @@
-"""EVE access tokens from the token provider: the app that holds token custody (contract
-section 6). It also says which characters a user has.
+"""EVE access tokens for the sync engine (contract section 6), from `Tokens`: the external token
+provider here (the app that holds token custody), or the built-in EVE login's custody. Either
+also says which characters a user has.
 
 Tokens live in memory only, and only until they expire; nothing here is ever written to the
 database, a live document or awareness.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -38,7 +39,20 @@ class TokenProviderError(Exception):
     """The provider could not be asked or did not answer usefully; try again later."""
 
 
+class Tokens(Protocol):
+    """Where the sync engine gets a user's characters and their access tokens."""
+
+    async def grants(self, user_id: str, group: str) -> list[Grant]:
+        """The user's characters with tokens for the rate-limit `group` (a character without a
+        usable token has `access_token` None); raises `TokenProviderError` to try later."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 class TokenProvider:
+    """`Tokens` from an external token provider (`MAPPER_TOKEN_PROVIDER_URL`)."""
+
     def __init__(self, url: str, secret: str, *, clock: Clock, timeout_s: float = 10.0) -> None:
         # Caught here, at start, rather than as a refused request on every sync run.
         if not secret:

@@ -104,7 +104,9 @@ async def test_builtin_round_trip(auth: Authenticator, builtin: BuiltinIssuer) -
         admin=True,
         groups=("corp:98000001", "alliance:99000002"),
         expires_at=identity.expires_at,
+        issued_at=identity.issued_at,
     )
+    assert abs(identity.issued_at - time.time()) < 5
     assert identity.member_keys == ("user:alice", "corp:98000001", "alliance:99000002")
     assert abs(identity.expires_at - (time.time() + 8 * 3600)) < 5
 

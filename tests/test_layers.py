@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "mapper.cli",
             "mapper.client",
             "mapper.connection_limits",
+            "mapper.eve",
             "mapper.service",
             "mapper.settings",
             "mapper.transport",

@@ -18,7 +18,7 @@ from mapper.core.tasks import Tasks
 from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
 from mapper.persistence.store import Store
-from mapper.rooms.manager import RoomManager
+from mapper.rooms.manager import RoomKind, RoomManager
 
 
 def user(user_id: str, *groups: str) -> Identity:
@@ -58,10 +58,11 @@ def chains(store: Store, announced: Announced) -> Chains:
         """Nothing to flush: these tests write no document updates through a writer."""
 
     rooms = RoomManager(Metrics(), clock=SystemClock(), tasks=Tasks(), idle_s=60)
+    kind = RoomKind("chain", store.load_chain_updates, store=None, flush=None)
     return Chains(
         store,
         ChainAccess(store),
-        ChainDocuments(store, rooms, flush),
+        ChainDocuments(store, rooms, flush, kind),
         flush,
         members_changed=announced.members_changed,
         deleted=announced.chain_deleted,

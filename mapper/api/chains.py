@@ -66,8 +66,18 @@ async def delete_chain(request: Request) -> Response:
 
 async def list_members(request: Request) -> Response:
     identity = await caller(request)
-    members = await service_of(request).chains.members(identity, chain_id_of(request))
-    return JSONResponse({"items": [{"member": m, "role": r} for m, r in sorted(members.items())]})
+    members = await service_of(request).chains.member_list(identity, chain_id_of(request))
+    return JSONResponse(
+        {"items": [{"member": m, "role": r, "name": name} for m, r, name in members]}
+    )
+
+
+async def rename_chain(request: Request) -> Response:
+    identity = await caller(request)
+    chain = await service_of(request).chains.rename(
+        identity, chain_id_of(request), json_body(request).get("name")
+    )
+    return JSONResponse(chain_json(chain, roles.OWNER))  # only an owner may rename
 
 
 async def put_member(request: Request) -> Response:
@@ -93,6 +103,7 @@ routes = [
     EdgeRoute("/api/chains", create_chain, "POST"),
     EdgeRoute("/api/chains", list_chains, "GET"),
     EdgeRoute("/api/chains/{chain_id}", get_chain, "GET"),
+    EdgeRoute("/api/chains/{chain_id}", rename_chain, "PATCH"),
     EdgeRoute("/api/chains/{chain_id}", delete_chain, "DELETE"),
     EdgeRoute("/api/chains/{chain_id}/document", get_document, "GET"),
     EdgeRoute("/api/chains/{chain_id}/members", list_members, "GET"),

@@ -46,6 +46,13 @@ def _system_id(raw: str) -> int:
     return value
 
 
+def _character_id(raw: str) -> int:
+    value = ids.number(raw, ids.MAX_ROW_ID)
+    if value is None:
+        raise ApiError(404, "no such character of yours")
+    return value
+
+
 def _member(raw: str) -> str:
     if not roles.MEMBER_PATTERN.fullmatch(raw):
         raise ApiError(422, BAD_MEMBER)
@@ -58,6 +65,7 @@ PATH_PARAMS: dict[str, Callable[[str], object]] = {
     "snapshot_id": _snapshot_id,
     "system_id": _system_id,
     "member": _member,
+    "character_id": _character_id,
 }
 
 

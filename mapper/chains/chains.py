@@ -21,6 +21,8 @@ MembersChanged = Callable[[str], Awaitable[None]]
 """Applies a chain's new members to its open sockets, in every process of the service."""
 Deleted = Callable[[str], None]
 """Closes a deleted chain's open sockets, in every process of the service."""
+MemberNames = Callable[[list[str]], Awaitable[dict[str, str]]]
+"""The names of members (a character's, corporation's, alliance's or user's) where known."""
 
 
 class Chains:
@@ -33,6 +35,7 @@ class Chains:
         *,
         members_changed: MembersChanged,
         deleted: Deleted,
+        names: MemberNames | None = None,
     ) -> None:
         self._store = store
         self._access = access
@@ -40,6 +43,7 @@ class Chains:
         self._flush = flush
         self._members_changed = members_changed
         self._deleted = deleted
+        self._names = names
 
     async def create(self, identity: Identity, name: object) -> ChainRecord:
         """A new chain, owned by the caller."""
@@ -77,6 +81,24 @@ class Chains:
         """Member key to role, for an owner."""
         await self._access.authorize(identity, chain_id, roles.OWNER)
         return await self._store.members(chain_id)
+
+    async def member_list(
+        self, identity: Identity, chain_id: str
+    ) -> list[tuple[str, str, str | None]]:
+        """(member, role, name where known) of each member, for an owner."""
+        members = await self.members(identity, chain_id)
+        keys = sorted(members)
+        names = await self._names(keys) if self._names is not None and keys else {}
+        return [(key, members[key], names.get(key)) for key in keys]
+
+    async def rename(self, identity: Identity, chain_id: str, name: object) -> ChainRecord:
+        """Give the chain a new name, for an owner."""
+        await self._access.authorize(identity, chain_id, roles.OWNER)
+        chain = await self._store.rename_chain(chain_id, _chain_name(name), actor=identity.user_id)
+        if chain is None:
+            raise NotFound(NO_CHAIN)
+        await self._documents.set_name(chain_id, chain.name)
+        return chain
 
     async def set_role(
         self, identity: Identity, chain_id: str, member: str, role: object

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 NO_CHAIN = "no such chain, or not one you can see"  # the same for both: ids reveal nothing
 NO_SNAPSHOT = "no such snapshot of this chain"
-BAD_MEMBER = "member must be user:<id>, corp:<digits> or alliance:<digits>"
+BAD_MEMBER = "member must be user:<id>, character:<digits>, corp:<digits> or alliance:<digits>"
 
 
 class Refused(Exception):

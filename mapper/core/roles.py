@@ -14,7 +14,9 @@ OWNER = "owner"
 ROLES = (VIEWER, EDITOR, OWNER)  # weakest first
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 
-MEMBER_PATTERN = re.compile(f"user:{USER_ID}|corp:[0-9]{{1,20}}|alliance:[0-9]{{1,20}}")
+MEMBER_PATTERN = re.compile(
+    f"user:{USER_ID}|character:[0-9]{{1,20}}|corp:[0-9]{{1,20}}|alliance:[0-9]{{1,20}}"
+)
 
 
 def strongest(roles: Iterable[str]) -> str | None:

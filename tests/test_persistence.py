@@ -373,15 +373,23 @@ async def test_folds_racing_appends_lose_and_repeat_nothing(
     chain = await store.create_chain("Home", "alice")
     edited = EditedDoc()
 
+    appended = asyncio.Event()
+
     async def append() -> None:
         for _ in range(40):
             await store.append_updates({chain.id: edited.edit(3)})
+        appended.set()
 
     async def fold() -> None:
-        for _ in range(15):
+        # Until the appends end, however the two interleave (on SQLite the writer's thread
+        # can finish a batch before a fold starts, or not); bounded all the same.
+        for _ in range(500):
             await store.fold(chain.id, fold_updates)
+            if appended.is_set():
+                return
 
     await asyncio.gather(append(), fold(), fold())
+    await store.fold(chain.id, fold_updates)
     loaded = await store.load_chain_updates(chain.id)
     edited.assert_rebuilt_by(loaded)
     # Each update is held once: by the base, or by a row after it, never by both.

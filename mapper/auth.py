@@ -22,9 +22,7 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import re
-import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +36,7 @@ from jwt.algorithms import ECAlgorithm
 
 from mapper.core.identity import Identity
 from mapper.core.ids import USER_ID
+from mapper.core.secret_files import read_or_create
 from mapper.settings import Settings, SettingsError
 
 log = logging.getLogger("mapper.auth")
@@ -385,44 +384,16 @@ def _thumbprint(public_jwk: dict[str, Any]) -> str:
 
 
 def _load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    try:
-        pem = path.read_bytes()
-    except FileNotFoundError:
-        return _create_key(path)
-    except OSError as error:
-        raise SettingsError(f"cannot read the signing key {path}: {error.strerror}") from None
-    if path.stat().st_mode & 0o077:
-        log.warning("%s is readable by other users; chmod 600 it", path)
+    pem = read_or_create(path, _new_key_pem, "the signing key")
     return _parse_key(pem, path)
 
 
-def _create_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
+def _new_key_pem() -> bytes:
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole under a temporary name, then linked into place: readers never see a
-        # partial key, and link (unlike rename) never replaces a key another process just made.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return _parse_key(path.read_bytes(), path)
-    except OSError as error:
-        raise SettingsError(f"cannot create the signing key {path}: {error.strerror}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
-    log.info("created a new signing key in %s", path)
-    return key
 
 
 def _parse_key(pem: bytes, path: Path) -> ec.EllipticCurvePrivateKey:

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
-import os
-import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from mapper.core.secret_files import read_or_create
 from mapper.settings import SettingsError
-
-log = logging.getLogger("mapper.eve.vault")
 
 KEY_FILE = "secret.key"
 MIN_SECRET_CHARS = 32
@@ -51,33 +47,7 @@ class Vault:
 
 
 def _load_or_create(path: Path) -> bytes:
-    try:
-        key = path.read_bytes().strip()
-    except FileNotFoundError:
-        key = Fernet.generate_key()
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(key)
-                file.flush()
-                os.fsync(file.fileno())
-            try:
-                # link, not rename: a key another process made meanwhile is kept, and used.
-                os.link(temporary, path)
-            except FileExistsError:
-                key = path.read_bytes().strip()
-            else:
-                log.info("created a new key for EVE refresh tokens in %s", path)
-        except OSError as error:
-            raise SettingsError(f"cannot create the key file {path}: {error.strerror}") from None
-        finally:
-            temporary.unlink(missing_ok=True)
-    except OSError as error:
-        raise SettingsError(f"cannot read the key file {path}: {error.strerror}") from None
-    if path.stat().st_mode & 0o077:
-        log.warning("%s is readable by other users; chmod 600 it", path)
+    key = read_or_create(path, Fernet.generate_key, "the key for EVE refresh tokens").strip()
     try:
         Fernet(key)
     except ValueError:

@@ -162,6 +162,9 @@ async def test_pasting_probe_scanner_results(sqlite_server: MapperServer) -> Non
         scout, other = await two_maps(browser, server, chain, owner)
         await add_system(scout, 31000005)
         await system(scout, 31000005).click()
+        # The system's facts arrive after the panel shows and push the paste box down: a click
+        # while they land can miss the button (seen once in CI), so they come first.
+        await expect(scout.get_by_text("Statics:")).to_be_visible(timeout=TIMEOUT_MS)
         paste = scout.get_by_label("probe scanner paste")
         await paste.fill(ENGLISH)
         await scout.get_by_role("button", name="Apply paste").click()

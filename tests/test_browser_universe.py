@@ -85,8 +85,8 @@ async def connect(page: Page, a: int, b: int) -> None:
 
 
 async def select_connection(page: Page, a: int, b: int) -> None:
-    line = page.locator(f'[data-key="{min(a, b)}-{max(a, b)}"] line').first
-    await line.dispatch_event("pointerdown")
+    line = page.locator(f'[data-key="{min(a, b)}-{max(a, b)}"] path').first
+    await line.dispatch_event("click")
 
 
 async def test_the_page_shows_names_classes_effect_statics_and_tonnes(

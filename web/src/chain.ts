@@ -39,12 +39,26 @@ export function addSystem(doc: Y.Doc, id: number, x: number, y: number, by: stri
 }
 
 export function moveSystem(doc: Y.Doc, id: string, x: number, y: number): void {
-  const system = roots(doc).systems.get(id);
-  if (!system) return;
+  placeSystems(doc, new Map([[id, { x, y }]]));
+}
+
+/** Move systems in one transaction (one undo step), writing only the values that change. */
+export function placeSystems(doc: Y.Doc, places: Map<string, { x: number; y: number }>): void {
+  const { systems } = roots(doc);
   doc.transact(() => {
-    system.set("x", Math.round(x));
-    system.set("y", Math.round(y));
+    for (const [id, { x, y }] of places) {
+      const system = systems.get(id);
+      if (!system) continue;
+      if (system.get("x") !== Math.round(x)) system.set("x", Math.round(x));
+      if (system.get("y") !== Math.round(y)) system.set("y", Math.round(y));
+    }
   }, LOCAL);
+}
+
+/** The system a chain reads from (contract section 5, `meta.home`). */
+export function setHome(doc: Y.Doc, id: number): void {
+  const { meta } = roots(doc);
+  if (meta.get("home") !== id) doc.transact(() => meta.set("home", id), LOCAL);
 }
 
 /** Remove systems and whatever hangs on them: their connections and signatures. */

@@ -1,8 +1,9 @@
 // The app: `/` lists chains, `/chains/{id}` is the map. Routes by path; signs in with the
 // token from the URL fragment.
 
+import "@xyflow/react/dist/style.css";
 import { call, type Chain, takeToken, tokenUser } from "./api";
-import { addSystem, connect, removeSystems, roots } from "./chain";
+import { addSystem, connect, removeSystems, roots, setFields, setHome } from "./chain";
 import { connectionPanel } from "./connectionPanel";
 import { showChains } from "./chains";
 import { element } from "./dom";
@@ -96,6 +97,22 @@ function bindShortcuts(session: ChainSession, editable: () => boolean, actions: 
   });
 }
 
+/** What a system's menu (long press, right click) offers an editor. */
+function systemMenu(session: ChainSession, id: string, actions: { connectFrom: (id: string) => void; remove: (id: string) => void }) {
+  const system = roots(session.doc).systems.get(id);
+  const locked = system?.get("locked") === true;
+  const edit = (fields: Record<string, unknown>) => {
+    session.endStep();
+    if (system) setFields(session.doc, system, fields);
+  };
+  return [
+    { label: "Connect", run: () => actions.connectFrom(id) },
+    { label: "Make home", run: () => setHome(session.doc, Number(id)) },
+    { label: locked ? "Unlock" : "Lock", run: () => edit({ locked: !locked }) },
+    { label: "Delete", run: () => actions.remove(id) },
+  ];
+}
+
 async function showMap(root: HTMLElement, token: string, chainId: string): Promise<void> {
   const user = tokenUser(token);
   const { name, role } = await knownChain(token, chainId);
@@ -103,14 +120,14 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
   const universe = new UniverseData(token);
-  const map = new ChainMap(session, editable, universe);
+  const map = new ChainMap(session, editable(), universe, token);
   const banner = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
   const status = element("span", { class: "status" }, "connecting");
   const viewers = element("span", { class: "viewers" });
   const search = systemSearch(universe);
   const systemInput = search.input;
   const add = element("button", { title: "Add the system (A)" }, "Add");
-  const link = element("button", { title: "Connect the two selected systems (C)" }, "Connect");
+  const link = element("button", { title: "Connect the selected system to the next one tapped (C)" }, "Connect");
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
   const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
@@ -127,17 +144,24 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
+    if (map.connecting && systemId && systemId !== map.connecting) {
+      session.endStep();
+      connect(session.doc, Number(map.connecting), Number(systemId));
+    }
+    map.connecting = null;
     map.selectedConnection = null;
     picked = systemId === null ? [] : additive ? [...picked.filter((id) => id !== systemId), systemId].slice(-2) : [systemId];
-    map.selected = picked.at(-1) ?? null;
+    map.picked = picked;
     session.select(map.selected);
     showPanel();
     map.draw();
   };
   map.onSelect = pick;
+  map.onEscape = () => pick(null, false);
   map.onSelectConnection = (key) => {
     picked = [];
-    map.selected = null;
+    map.picked = [];
+    map.connecting = null;
     map.selectedConnection = key;
     session.select(null);
     showConnection(key);
@@ -159,7 +183,8 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     shown.stop();
     shown = NOTHING_SHOWN;
     if (!system) {
-      details.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
+      const hint = editable() ? "Tap a system to see it; then Connect and tap another to connect the two." : "Tap a system to see it.";
+      details.replaceChildren(element("p", { class: "hint" }, hint));
       return;
     }
     const panel = systemPanel({ session, universe, editable: editable(), userId: user.id }, Number(map.selected), system);
@@ -171,9 +196,9 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const addFromInput = async () => {
     const id = await search.chosen();
     if (id === null) return;
-    const count = roots(session.doc).systems.size;
+    const { x, y } = map.place(map.selected);
     session.endStep();
-    addSystem(session.doc, id, 160 + (count % 6) * 150, 80 + Math.floor(count / 6) * 70, user.id);
+    addSystem(session.doc, id, x, y, user.id);
     systemInput.value = "";
     pick(String(id), false);
   };
@@ -181,10 +206,15 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   systemInput.addEventListener("keydown", (event) => {
     if (event.key === "Enter") addFromInput();
   });
+  // Two systems picked: connect them; one: the next system tapped is the other end.
   const connectPicked = () => {
-    if (picked.length !== 2) return;
-    session.endStep();
-    connect(session.doc, Number(picked[0]), Number(picked[1]));
+    if (picked.length === 2) {
+      session.endStep();
+      connect(session.doc, Number(picked[0]), Number(picked[1]));
+    } else if (picked.length === 1) {
+      map.connecting = picked[0];
+      map.draw();
+    }
   };
   const removePicked = () => {
     if (!picked.length) return;
@@ -193,6 +223,17 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     pick(null, false);
   };
   link.addEventListener("click", connectPicked);
+  const menuActions = {
+    connectFrom: (from: string) => {
+      pick(from, false);
+      connectPicked();
+    },
+    remove: (gone: string) => {
+      pick(gone, false);
+      removePicked();
+    },
+  };
+  map.menuItems = (id) => (editable() ? systemMenu(session, id, menuActions) : []);
   remove.addEventListener("click", removePicked);
   undo.addEventListener("click", () => session.undo.undo());
   redo.addEventListener("click", () => session.undo.redo());

@@ -1,0 +1,150 @@
+// The map canvas (React Flow): pan by dragging the background, zoom by wheel, pinch or the
+// buttons, "Fit map" to bring every system into view, a minimap, the view kept per chain.
+// Nodes and edges come from ChainGraph (the document); a drag is shown locally while it
+// lasts and written once when it ends.
+
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import {
+  MiniMap, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, type XYPosition,
+} from "@xyflow/react";
+import { ConnectionLine } from "./ConnectionLine";
+import type { ChainGraph, ConnectionEdge, SystemNode } from "./graph";
+import { HelpOverlay, type MenuAt, type MenuItem, SystemMenu } from "./Overlays";
+import { BoxActionsContext, SystemBox } from "./SystemBox";
+import { loadViewport, saveViewport } from "./viewport";
+
+const nodeTypes = { system: SystemBox };
+const edgeTypes = { connection: ConnectionLine };
+const FIT = { padding: 0.15, maxZoom: 1.2, duration: 150 };
+
+export interface CanvasHandlers {
+  onSelect: (systemId: string | null, additive: boolean) => void;
+  onSelectConnection: (key: string) => void;
+  onEscape: () => void;
+  onTidy: () => void;
+  menuItems: (systemId: string) => MenuItem[];
+  onReady: (flow: ReactFlowInstance<SystemNode, ConnectionEdge>) => void;
+}
+
+export interface CanvasProps extends CanvasHandlers {
+  graph: ChainGraph;
+  chainId: string;
+  editable: boolean;
+}
+
+function typing(target: EventTarget | null): boolean {
+  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
+}
+
+function ViewButtons({ editable, onTidy, onHelp }: { editable: boolean; onTidy: () => void; onHelp: () => void }) {
+  const flow = useReactFlow();
+  return (
+    <Panel position="top-left" className="view-buttons">
+      <button type="button" aria-label="Zoom in" title="Zoom in (+)" onClick={() => flow.zoomIn({ duration: 150 })}>+</button>
+      <button type="button" aria-label="Zoom out" title="Zoom out (-)" onClick={() => flow.zoomOut({ duration: 150 })}>−</button>
+      <button type="button" aria-label="Fit map" title="Fit map (F)" onClick={() => flow.fitView(FIT)}>⤢</button>
+      {editable && <button type="button" title="Lay out the chain as a tree from its home system (undo takes it back)" onClick={onTidy}>Tidy</button>}
+      <button type="button" aria-label="Shortcuts" title="Shortcuts (?)" onClick={onHelp}>?</button>
+    </Panel>
+  );
+}
+
+/** Keys the canvas answers: `?` help, F fit, + and - zoom, Escape closes or deselects. */
+function useCanvasKeys(overlayOpen: boolean, closeOverlays: () => void, toggleHelp: () => void, onEscape: () => void) {
+  const flow = useReactFlow();
+  useEffect(() => {
+    const keys = (event: KeyboardEvent) => {
+      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Escape") {
+        if (overlayOpen) closeOverlays();
+        else onEscape();
+      } else if (event.key === "?") toggleHelp();
+      else if (event.key === "f") void flow.fitView(FIT);
+      else if (event.key === "+" || event.key === "=") void flow.zoomIn({ duration: 150 });
+      else if (event.key === "-") void flow.zoomOut({ duration: 150 });
+    };
+    document.addEventListener("keydown", keys);
+    return () => document.removeEventListener("keydown", keys);
+  }, [flow, overlayOpen, closeOverlays, toggleHelp, onEscape]);
+}
+
+/** The nodes to draw: the document's, with the one being dragged where the pointer has it. */
+function useDraggedNodes(graph: ChainGraph) {
+  const { nodes, edges } = useSyncExternalStore(graph.subscribe, graph.snapshot);
+  const [drag, setDrag] = useState<{ id: string; position: XYPosition } | null>(null);
+  const shown = useMemo(
+    () => (drag ? nodes.map((node) => (node.id === drag.id ? { ...node, position: drag.position, dragging: true } : node)) : nodes),
+    [nodes, drag],
+  );
+  const onNodesChange = useCallback((changes: NodeChange<SystemNode>[]) => {
+    for (const change of changes) {
+      if (change.type === "position" && change.dragging && change.position) setDrag({ id: change.id, position: change.position });
+    }
+  }, []);
+  const onNodeDragStop = useCallback((_event: unknown, node: SystemNode) => {
+    graph.move(node.id, node.position.x, node.position.y);
+    setDrag(null);
+  }, [graph]);
+  return { nodes: shown, edges, onNodesChange, onNodeDragStop };
+}
+
+function Canvas(props: CanvasProps) {
+  const { graph, chainId, editable } = props;
+  const { nodes, edges, onNodesChange, onNodeDragStop } = useDraggedNodes(graph);
+  const [menu, setMenu] = useState<MenuAt | null>(null);
+  const [help, setHelp] = useState(false);
+  const wrapper = useRef<HTMLDivElement>(null);
+  const kept = useMemo(() => loadViewport(chainId), [chainId]);
+  const fitted = useRef(kept !== null);
+  const flow = useReactFlow<SystemNode, ConnectionEdge>();
+  const closeOverlays = useCallback(() => { setMenu(null); setHelp(false); }, []);
+  const toggleHelp = useCallback(() => setHelp((open) => !open), []);
+  useCanvasKeys(menu !== null || help, closeOverlays, toggleHelp, props.onEscape);
+  useEffect(() => {
+    // A chain opened for the first time here: fit it once its systems have arrived.
+    if (fitted.current || !nodes.length) return;
+    fitted.current = true;
+    requestAnimationFrame(() => void flow.fitView({ ...FIT, duration: 0 }));
+  }, [nodes.length, flow]);
+  const openMenu = useCallback((systemId: string, x: number, y: number) => {
+    const box = wrapper.current?.getBoundingClientRect();
+    const items = props.menuItems(systemId);
+    const title = graph.snapshot().nodes.find((node) => node.id === systemId)?.data.name ?? systemId;
+    if (box && items.length) setMenu({ title, items, x: x - box.left, y: y - box.top });
+  }, [props.menuItems, graph]);
+  const actions = useMemo(() => ({ openMenu }), [openMenu]);
+  return (
+    <BoxActionsContext.Provider value={actions}>
+      <div className="canvas" ref={wrapper}>
+        <ReactFlow<SystemNode, ConnectionEdge>
+          nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
+          onNodesChange={onNodesChange} onNodeDragStop={onNodeDragStop}
+          onNodeClick={(event, node) => props.onSelect(node.id, event.shiftKey)}
+          onEdgeClick={(_event, edge) => edge.data?.kind !== "thera" && props.onSelectConnection(edge.id)}
+          onPaneClick={() => props.onSelect(null, false)}
+          onNodeContextMenu={(event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); }}
+          onMoveEnd={(_event, viewport) => saveViewport(chainId, viewport)}
+          onInit={props.onReady}
+          defaultViewport={kept ?? undefined}
+          minZoom={0.05} maxZoom={2.5}
+          nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}
+          nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark"
+        >
+          <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
+          <MiniMap pannable zoomable ariaLabel="Minimap" nodeClassName={(node) => `mini status-${(node as SystemNode).data.status}`} />
+          {graph.picks.connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
+        </ReactFlow>
+        {menu && <SystemMenu menu={menu} close={closeOverlays} />}
+        {help && <HelpOverlay close={closeOverlays} />}
+      </div>
+    </BoxActionsContext.Provider>
+  );
+}
+
+export function MapCanvas(props: CanvasProps) {
+  return (
+    <ReactFlowProvider>
+      <Canvas {...props} />
+    </ReactFlowProvider>
+  );
+}

@@ -1,0 +1,110 @@
+// A system on the canvas, dense like Tripwire's: class and name, alias, effect, statics with
+// the class each leads to, status, lock, pilots, kills of the last hour, signatures, and who
+// else has it selected. A long press (touch) or a right click opens its menu.
+
+import { createContext, memo, useContext, useRef, useState, type PointerEvent } from "react";
+import { Handle, type NodeProps, Position } from "@xyflow/react";
+import { classLabel } from "../labels";
+import type { SystemNode } from "./graph";
+
+const LONG_PRESS_MS = 500;
+const MOVE_CANCELS_PX = 8;
+
+export interface BoxActions {
+  openMenu: (systemId: string, x: number, y: number) => void;
+}
+
+export const BoxActionsContext = createContext<BoxActions>({ openMenu: () => {} });
+
+const SHORT_CLASS: Record<string, string> = { "high-sec": "HS", "low-sec": "LS", "null-sec": "NS", Thera: "Thera", shattered: "Shat", Pochven: "Poch" };
+
+function shortClass(target: number | null): string {
+  const label = classLabel(target);
+  return SHORT_CLASS[label] ?? (label.startsWith("Drifter") ? "Drift" : label || "?");
+}
+
+/** Opens the menu after a touch held still; a move (a drag or a pan) cancels it. */
+function useLongPress(systemId: string) {
+  const { openMenu } = useContext(BoxActionsContext);
+  const timer = useRef<{ id: ReturnType<typeof setTimeout>; x: number; y: number } | null>(null);
+  const cancel = () => {
+    if (timer.current) clearTimeout(timer.current.id);
+    timer.current = null;
+  };
+  return {
+    onPointerDown: (event: PointerEvent) => {
+      if (event.pointerType !== "touch") return;
+      const { clientX: x, clientY: y } = event;
+      cancel();
+      timer.current = { id: setTimeout(() => openMenu(systemId, x, y), LONG_PRESS_MS), x, y };
+    },
+    onPointerMove: (event: PointerEvent) => {
+      const start = timer.current;
+      if (start && Math.hypot(event.clientX - start.x, event.clientY - start.y) > MOVE_CANCELS_PX) cancel();
+    },
+    onPointerUp: cancel,
+    onPointerCancel: cancel,
+  };
+}
+
+function Pilots({ names }: { names: string[] }) {
+  const [open, setOpen] = useState(false);
+  if (!names.length) return null;
+  return (
+    <span className="pilots-wrap">
+      <button type="button" className="pilots nodrag" title={names.join(", ")} aria-label={`${names.length} pilots: ${names.join(", ")}`}
+        onClick={(event) => { event.stopPropagation(); setOpen(!open); }}>
+        {names.length}✈
+      </button>
+      {open && <span className="pilot-names" role="tooltip">{names.join(", ")}</span>}
+    </span>
+  );
+}
+
+function TopRow({ data }: { data: SystemNode["data"] }) {
+  const kills = data.kills ? data.kills.ships + data.kills.pods : 0;
+  return (
+    <div className="row top">
+      <span className={`class space-${data.space}`}>{data.classLabel || "?"}</span>
+      <span className="name">{data.name}</span>
+      {data.home && <span className="home" title="home system">⌂</span>}
+      {data.locked && <span className="locked" title="locked">🔒</span>}
+      {kills > 0 && <span className="kills" title={`kills in the last hour: ${data.kills!.ships} ships, ${data.kills!.pods} pods, ${data.kills!.npcs} NPCs`}>{kills}☠</span>}
+      <Pilots names={data.pilots} />
+    </div>
+  );
+}
+
+function BottomRows({ data }: { data: SystemNode["data"] }) {
+  const statics = data.statics.map((item) => `${item.code}→${shortClass(item.targetClass)}`).join(" ");
+  const thera = data.theraLinks.length ? `${data.theraLinks.length} EVE-Scout` : "";
+  return (
+    <>
+      <div className="row">
+        <span className="alias">{data.alias}</span>
+        <span className="effect" title={data.effect}>{data.effect}</span>
+      </div>
+      <div className="row">
+        <span className="statics">{statics}</span>
+        {thera && <span className="thera" title="EVE-Scout's Thera and Turnur connections here">{thera}</span>}
+        {data.signatures > 0 && <span className="sigs" title="signatures">{data.signatures}◎</span>}
+      </div>
+    </>
+  );
+}
+
+function SystemBoxView({ data }: NodeProps<SystemNode>) {
+  const press = useLongPress(data.id);
+  const classes = ["system", `status-${data.status}`, `space-${data.space}`, data.picked ? "selected" : "", data.connecting ? "connecting" : "", data.locked ? "locked" : ""];
+  return (
+    <div className={classes.filter(Boolean).join(" ")} data-system={data.id} {...press}>
+      <Handle type="target" position={Position.Top} isConnectable={false} className="centre-handle" />
+      <Handle type="source" position={Position.Top} isConnectable={false} className="centre-handle" />
+      <TopRow data={data} />
+      <BottomRows data={data} />
+      {data.watchers.length > 0 && <div className="watchers" title={`selected by ${data.watchers.join(", ")}`}>👁 {data.watchers.join(", ")}</div>}
+    </div>
+  );
+}
+
+export const SystemBox = memo(SystemBoxView);

@@ -1,0 +1,289 @@
+// The chain document bound to the canvas: the document stays the single source of truth,
+// and the canvas's nodes and edges are derived from it. A change rebuilds only the nodes and
+// edges it touched, so React Flow redraws only those; a drag writes x/y once, at its end.
+
+import * as Y from "yjs";
+import type { Edge, Node } from "@xyflow/react";
+import { moveSystem, roots } from "../chain";
+import type { ChainSession, Pilot, Presence } from "../session";
+import { securityBand, spaceLabel, WSPACE_FIRST_ID } from "../labels";
+import { readStatics, type Static, type UniverseData, type WormholeType } from "../universe";
+import { type Jump, massStage, readJumps, type MassStage } from "../wormholes";
+import type { IntelFeed, TheraLink } from "./intel";
+import { NODE_H, NODE_W } from "./sizes";
+
+export interface SystemData extends Record<string, unknown> {
+  id: string;
+  name: string;
+  alias: string;
+  status: string;
+  locked: boolean;
+  space: string; // high, low, null, c1..c6, thera, shattered, drifter, pochven, unknown
+  classLabel: string;
+  effect: string;
+  statics: Static[];
+  signatures: number;
+  pilots: string[]; // who flies there: the user's name, or the character id
+  kills: { ships: number; pods: number; npcs: number } | null;
+  watchers: string[];
+  theraLinks: TheraLink[];
+  home: boolean;
+  picked: boolean;
+  connecting: boolean;
+}
+
+export interface ConnectionData extends Record<string, unknown> {
+  key: string;
+  kind: string; // wormhole, stargate, bridge, thera
+  whType: string;
+  typedEnd: "source" | "target" | null;
+  mass: MassStage;
+  eol: boolean;
+  eolAt: number | null;
+  createdAt: number | null;
+  size: string;
+  type: WormholeType | undefined;
+  jumps: Jump[];
+  expiresAt: number | null; // EVE-Scout's end, for Thera and Turnur links
+  picked: boolean;
+}
+
+export type SystemNode = Node<SystemData, "system">;
+export type ConnectionEdge = Edge<ConnectionData, "connection">;
+
+export interface Picks {
+  systems: string[];
+  connection: string | null;
+  connecting: string | null;
+}
+
+export interface GraphState {
+  nodes: SystemNode[];
+  edges: ConnectionEdge[];
+}
+
+function spaceOf(info: ReturnType<UniverseData["system"]>): string {
+  if (!info) return "unknown";
+  if (info.id < WSPACE_FIRST_ID || info.wormholeClass === null) return securityBand(info.security);
+  const special: Record<number, string> = { 12: "thera", 13: "shattered", 25: "pochven" };
+  if (info.wormholeClass >= 1 && info.wormholeClass <= 6) return `c${info.wormholeClass}`;
+  return special[info.wormholeClass] ?? (info.wormholeClass >= 14 && info.wormholeClass <= 18 ? "drifter" : "unknown");
+}
+
+const finite = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
+
+export class ChainGraph {
+  private state: GraphState = { nodes: [], edges: [] };
+  private readonly nodeCache = new Map<string, SystemNode>();
+  private readonly edgeCache = new Map<string, ConnectionEdge>();
+  private readonly listeners = new Set<() => void>();
+  private wormholeTypes: WormholeType[] = [];
+  picks: Readonly<Picks> = { systems: [], connection: null, connecting: null };
+  private editable: boolean;
+  private pending = false;
+
+  constructor(private readonly session: ChainSession, private readonly universe: UniverseData, private readonly intel: IntelFeed, editable: boolean) {
+    this.editable = editable;
+    const { systems, connections, signatures, meta } = roots(session.doc);
+    systems.observeDeep((events) => this.touched(events, "node"));
+    connections.observeDeep((events) => this.touched(events, "edge"));
+    signatures.observe(() => this.rebuildAll("node"));
+    meta.observe(() => this.rebuildAll("node"));
+    session.provider.awareness.on("change", () => this.rebuildAll("node"));
+    universe.subscribe(() => this.rebuildAll("node"));
+    intel.subscribe(() => this.rebuildAll());
+    void universe.wormholes().then((types) => {
+      this.wormholeTypes = types;
+      this.rebuildAll();
+    });
+    this.rebuildAll();
+  }
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly snapshot = (): GraphState => this.state;
+
+  setPicks(picks: Picks): void {
+    const before = this.picks;
+    this.picks = picks;
+    const changed = new Set([...before.systems, ...picks.systems, before.connecting ?? "", picks.connecting ?? ""]);
+    for (const id of changed) this.nodeCache.delete(id);
+    for (const key of [before.connection, picks.connection]) if (key) this.edgeCache.delete(key);
+    this.schedule();
+  }
+
+  /** Where the drag ended: written once, and only when it moved. */
+  move(id: string, x: number, y: number): void {
+    const system = roots(this.session.doc).systems.get(id);
+    if (!system) return;
+    const [cx, cy] = [Math.round(x + NODE_W / 2), Math.round(y + NODE_H / 2)];
+    if (system.get("x") === cx && system.get("y") === cy) return;
+    this.session.endStep();
+    moveSystem(this.session.doc, id, cx, cy);
+    this.session.endStep();
+  }
+
+  private touched(events: Y.YEvent<Y.AbstractType<unknown>>[], kind: "node" | "edge"): void {
+    const cache: Map<string, unknown> = kind === "node" ? this.nodeCache : this.edgeCache;
+    for (const event of events) {
+      if (event.path.length) cache.delete(String(event.path[0]));
+      else for (const key of event.keys.keys()) cache.delete(key);
+    }
+    if (kind === "edge") for (const key of [...this.edgeCache.keys()]) if (key.startsWith("thera:")) this.edgeCache.delete(key);
+    this.schedule();
+  }
+
+  private rebuildAll(kind?: "node" | "edge"): void {
+    if (kind !== "edge") this.nodeCache.clear();
+    if (kind !== "node") this.edgeCache.clear();
+    this.schedule();
+  }
+
+  /** One rebuild a task, however many events a transaction or a burst sends. */
+  private schedule(): void {
+    if (this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => {
+      this.pending = false;
+      this.state = { nodes: this.buildNodes(), edges: this.buildEdges() };
+      for (const listener of this.listeners) listener();
+    });
+  }
+
+  private buildNodes(): SystemNode[] {
+    const { systems, signatures, meta } = roots(this.session.doc);
+    const signatureCount = new Map<string, number>();
+    for (const key of signatures.keys()) {
+      const system = key.split(":")[0];
+      signatureCount.set(system, (signatureCount.get(system) ?? 0) + 1);
+    }
+    const watchers = new Map<string, string[]>();
+    for (const other of this.session.others()) {
+      if (other.selected) watchers.set(other.selected, [...new Set([...(watchers.get(other.selected) ?? []), other.user.name])]);
+    }
+    const pilots = this.pilotNames();
+    const home = String(meta.get("home") ?? "");
+    this.universe.want([...systems.keys()].map(Number));
+    const nodes: SystemNode[] = [];
+    for (const [id, system] of systems) {
+      let node = this.nodeCache.get(id);
+      if (!node) {
+        node = this.node(id, system, { signatures: signatureCount.get(id) ?? 0, watchers: watchers.get(id) ?? [], pilots: pilots.get(id) ?? [], home: home === id });
+        this.nodeCache.set(id, node);
+      }
+      nodes.push(node);
+    }
+    for (const id of [...this.nodeCache.keys()]) if (!systems.has(id)) this.nodeCache.delete(id);
+    return nodes;
+  }
+
+  private pilotNames(): Map<string, string[]> {
+    const users = new Map<string, string>();
+    for (const state of this.session.provider.awareness.getStates().values()) {
+      const user = (state as Partial<Presence>)?.user;
+      if (user?.id) users.set(user.id, user.name);
+    }
+    const names = new Map<string, string[]>();
+    for (const [system, pilots] of this.session.pilots()) {
+      names.set(system, pilots.map((pilot: Pilot) => users.get(pilot.userId) ?? `#${pilot.characterId}`));
+    }
+    return names;
+  }
+
+  private node(id: string, system: Y.Map<unknown>, live: Pick<SystemData, "signatures" | "watchers" | "pilots" | "home">): SystemNode {
+    const info = this.universe.system(Number(id));
+    const locked = system.get("locked") === true;
+    const x = finite(system.get("x")) ?? 0;
+    const y = finite(system.get("y")) ?? 0;
+    const data: SystemData = {
+      id,
+      name: info?.name ?? id,
+      alias: String(system.get("alias") ?? ""),
+      status: String(system.get("status") ?? "unknown"),
+      locked,
+      space: spaceOf(info),
+      classLabel: spaceLabel(info),
+      effect: info?.effect ?? "",
+      statics: info?.statics ? readStatics(info.statics, this.wormholeTypes) : [],
+      kills: this.intel.kills(id),
+      theraLinks: this.intel.linksOf(Number(id)),
+      picked: this.picks.systems.includes(id),
+      connecting: this.picks.connecting === id,
+      ...live,
+    };
+    return {
+      id,
+      type: "system",
+      position: { x: x - NODE_W / 2, y: y - NODE_H / 2 },
+      width: NODE_W,
+      height: NODE_H,
+      draggable: this.editable && !locked,
+      selected: data.picked,
+      data,
+      ariaLabel: `${data.name}${data.alias ? ` (${data.alias})` : ""}`,
+    };
+  }
+
+  private buildEdges(): ConnectionEdge[] {
+    const { systems, connections } = roots(this.session.doc);
+    const edges: ConnectionEdge[] = [];
+    for (const [key, connection] of connections) {
+      const [a, b] = key.split("-");
+      if (!systems.has(a) || !systems.has(b)) continue;
+      let edge = this.edgeCache.get(key);
+      if (!edge) {
+        edge = this.edge(key, a, b, connection);
+        this.edgeCache.set(key, edge);
+      }
+      edges.push(edge);
+    }
+    for (const link of this.intel.links()) {
+      const [a, b] = [String(link.inSystem), String(link.outSystem)];
+      if (!systems.has(a) || !systems.has(b) || connections.has(a < b ? `${a}-${b}` : `${b}-${a}`)) continue;
+      edges.push(this.theraEdge(link));
+    }
+    for (const key of [...this.edgeCache.keys()]) if (!key.startsWith("thera:") && !connections.has(key)) this.edgeCache.delete(key);
+    return edges;
+  }
+
+  private edge(key: string, a: string, b: string, connection: Y.Map<unknown>): ConnectionEdge {
+    const whType = String(connection.get("whType") ?? "").toUpperCase();
+    const side = connection.get("whSide");
+    const type = this.wormholeTypes.find((candidate) => candidate.code === whType);
+    const rawJumps = connection.get("jumps");
+    const jumps = readJumps(rawJumps instanceof Y.Array ? rawJumps.toJSON() : rawJumps);
+    const fields = { createdAt: connection.get("createdAt"), eol: connection.get("eol"), eolAt: connection.get("eolAt"), mass: connection.get("mass") };
+    const data: ConnectionData = {
+      key,
+      kind: String(connection.get("kind") ?? "wormhole"),
+      whType,
+      typedEnd: side === "a" ? "source" : side === "b" ? "target" : null,
+      mass: massStage(fields, type, jumps),
+      eol: connection.get("eol") === true,
+      eolAt: finite(connection.get("eolAt")),
+      createdAt: finite(connection.get("createdAt")),
+      size: String(connection.get("size") ?? ""),
+      type,
+      jumps,
+      expiresAt: null,
+      picked: this.picks.connection === key,
+    };
+    return { id: key, type: "connection", source: a, target: b, data, selected: data.picked };
+  }
+
+  private theraEdge(link: TheraLink): ConnectionEdge {
+    const id = `thera:${link.id}`;
+    const cached = this.edgeCache.get(id);
+    if (cached) return cached;
+    const data: ConnectionData = {
+      key: id, kind: "thera", whType: link.whType, typedEnd: null, mass: "fresh", eol: false, eolAt: null,
+      createdAt: link.updatedAt, size: link.size, type: undefined, jumps: [], expiresAt: link.expiresAt, picked: false,
+    };
+    const edge: ConnectionEdge = { id, type: "connection", source: String(link.inSystem), target: String(link.outSystem), data, selectable: false };
+    this.edgeCache.set(id, edge);
+    return edge;
+  }
+}

@@ -83,9 +83,7 @@ async def test_two_scouts_converge_and_undo(sqlite_server: MapperServer) -> None
         await alice.mouse.down()
         await alice.mouse.move(box["x"] + 140, box["y"] + 130, steps=8)
         await alice.mouse.up()
-        await bob.wait_for_function(
-            MOVED, arg=[31000005, 31000007, before], timeout=TIMEOUT_MS
-        )
+        await bob.wait_for_function(MOVED, arg=[31000005, 31000007, before], timeout=TIMEOUT_MS)
 
         # Undo takes back Alice's own last edits only: the move, then the connection.
         await alice.keyboard.press("Control+z")

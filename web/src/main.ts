@@ -199,6 +199,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     const { x, y } = map.place(map.selected);
     session.endStep();
     addSystem(session.doc, id, x, y, user.id);
+    map.reveal({ x, y });
     systemInput.value = "";
     pick(String(id), false);
   };

@@ -67,6 +67,16 @@ export class ChainMap {
     return placeAround({ x: Math.round(centre.x), y: Math.round(centre.y) }, taken);
   }
 
+  /** Pan (keeping the zoom) so that the point, a system's centre, is in view. */
+  reveal({ x, y }: Point): void {
+    if (!this.flow) return;
+    const box = this.element.getBoundingClientRect();
+    const at = this.flow.flowToScreenPosition({ x, y });
+    const margin = 100;
+    const seen = at.x > box.left + margin && at.x < box.right - margin && at.y > box.top + margin && at.y < box.bottom - margin;
+    if (!seen) void this.flow.setCenter(x, y, { zoom: this.flow.getZoom(), duration: 150 });
+  }
+
   /** The whole chain as a tree from its home system: one edit, so one undo takes it back. */
   tidy(): void {
     const { systems, connections, meta } = roots(this.session.doc);

@@ -7,7 +7,7 @@ import { memo } from "react";
 import { BaseEdge, type EdgeProps } from "@xyflow/react";
 import { shortDuration, timeLeft } from "../wormholes";
 import type { ConnectionData, ConnectionEdge } from "./graph";
-import { useMinute } from "./clock";
+import { useTimeText } from "./clock";
 import { NODE_H, NODE_W } from "./sizes";
 
 const END_GAP = 16; // how far past the box's edge the end labels sit
@@ -56,10 +56,9 @@ function EndLabels({ data, ends }: { data: ConnectionData; ends: Ends }) {
 }
 
 function ConnectionLineView({ id, sourceX, sourceY, targetX, targetY, data }: EdgeProps<ConnectionEdge>) {
-  useMinute();
+  const middle = useTimeText((now) => (data ? middleText(data, now) : ""));
   if (!data) return null;
   const ends = { sx: sourceX, sy: sourceY, tx: targetX, ty: targetY };
-  const middle = middleText(data, Date.now());
   const classes = data.kind === "wormhole"
     ? `connection mass-${data.mass}${data.eol ? " eol" : ""} size-${data.size || "any"}${data.picked ? " selected" : ""}`
     : `connection kind-${data.kind}${data.picked ? " selected" : ""}`;

@@ -1,20 +1,16 @@
-// One shared clock for everything on the canvas that counts down: it ticks once a minute
-// (what the lines show is in minutes), so a chain of 600 lines redraws once a minute, not
-// once a second.
+// One shared clock for what counts down on the canvas. It ticks every second, but a line
+// redraws only when the text it shows changes (once a minute for "3h 12m"), so a chain of
+// 600 lines costs a few string comparisons a second.
 
 import { useSyncExternalStore } from "react";
 
 const TICK_MS = 1000;
 const listeners = new Set<() => void>();
-let minute = Math.floor(Date.now() / 60_000);
 let timer: ReturnType<typeof setInterval> | null = null;
 
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
   timer ??= setInterval(() => {
-    const now = Math.floor(Date.now() / 60_000);
-    if (now === minute) return;
-    minute = now;
     for (const each of listeners) each();
   }, TICK_MS);
   return () => {
@@ -26,7 +22,7 @@ function subscribe(listener: () => void): () => void {
   };
 }
 
-/** The current minute; the component redraws when it changes. */
-export function useMinute(): number {
-  return useSyncExternalStore(subscribe, () => minute);
+/** `text(now)`, kept current: the component redraws when the answer changes. */
+export function useTimeText(text: (now: number) => string): string {
+  return useSyncExternalStore(subscribe, () => text(Date.now()));
 }

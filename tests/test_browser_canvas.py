@@ -1,0 +1,276 @@
+"""The map canvas in real Chromium (issue 15): pan, zoom, fit, the view kept per chain, a
+system dragged off the edge brought back by "Fit map", new systems next to their parent, tidy
+as one undo step, tap-to-connect and the long-press menu on a touch phone, the countdown of an
+end-of-life connection written by another client, and a viewer without edit actions."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.async_api import Page, expect
+from pycrdt import Doc, Map
+
+from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
+from tests.chains import create_chain, grant, join
+from tests.server import MapperServer
+
+A, B, C = 31000005, 31000007, 31000009
+VIEW = """() => {
+    const match = document.querySelector(".react-flow__viewport").style.transform
+        .match(/translate\\(([-\\d.]+)px, ([-\\d.]+)px\\) scale\\(([-\\d.]+)\\)/);
+    return match.slice(1).map(Number);
+}"""
+
+
+def system(page: Page, system_id: int):
+    return page.locator(f'[data-system="{system_id}"]')
+
+
+async def add_system(page: Page, system_id: int) -> None:
+    await page.get_by_label("system id").fill(str(system_id))
+    await page.get_by_label("system id").press("Enter")
+    await expect(system(page, system_id)).to_be_visible(timeout=TIMEOUT_MS)
+
+
+async def view(page: Page) -> list[float]:
+    """The canvas's pan (x, y) and zoom."""
+    return await page.evaluate(VIEW)
+
+
+async def until_view(page: Page, check: str) -> None:
+    """Wait until `check` (JS over x, y, zoom) holds for the canvas's view."""
+    await page.wait_for_function(
+        f"() => {{ const [x, y, zoom] = ({VIEW})(); return {check}; }}", timeout=TIMEOUT_MS
+    )
+
+
+async def box(page: Page, system_id: int) -> dict[str, float]:
+    found = await system(page, system_id).bounding_box()
+    assert found is not None
+    return found
+
+
+async def map_box(page: Page) -> dict[str, float]:
+    found = await page.locator(".react-flow").bounding_box()
+    assert found is not None
+    return found
+
+
+def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (
+        inner["x"] >= outer["x"]
+        and inner["y"] >= outer["y"]
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+    )
+
+
+async def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    await page.mouse.move(*start)
+    await page.mouse.down()
+    await page.mouse.move(*end, steps=10)
+    await page.mouse.up()
+
+
+async def test_pan_zoom_fit_and_the_view_kept_per_chain(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(page, A)
+        await add_system(page, B)
+        area = await map_box(page)
+        x, y, zoom = await view(page)
+
+        # Pan: drag the background (below the systems, left of the minimap).
+        empty = (area["x"] + 80, area["y"] + area["height"] - 60)
+        await drag(page, empty, (empty[0] + 100, empty[1] - 50))
+        await until_view(page, f"Math.abs(x - {x + 100}) < 2 && Math.abs(y - {y - 50}) < 2")
+
+        # Zoom: the wheel, then the buttons.
+        _, _, zoom = await view(page)
+        await page.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+        await page.mouse.wheel(0, -400)
+        await until_view(page, f"zoom > {zoom * 1.1}")
+        _, _, zoom = await view(page)
+        await page.get_by_role("button", name="Zoom out").click()
+        await until_view(page, f"zoom < {zoom * 0.9}")
+        _, _, zoom = await view(page)
+        await page.get_by_role("button", name="Zoom in").click()
+        await until_view(page, f"zoom > {zoom * 1.1}")
+
+        # A system dragged past the top-left edge, then the view panned away from it: "Fit
+        # map" brings it back into view.
+        start = await box(page, A)
+        await drag(page, (start["x"] + 20, start["y"] + 10), (area["x"] + 2, area["y"] + 2))
+        away = (area["x"] + area["width"] * 0.55, area["y"] + area["height"] - 30)
+        await drag(page, away, (away[0] - 400, away[1] - 300))
+        await expect(system(page, A)).not_to_be_in_viewport()
+        await page.get_by_role("button", name="Fit map").click()
+        await expect(system(page, A)).to_be_in_viewport(ratio=0.99, timeout=TIMEOUT_MS)
+        await page.wait_for_timeout(300)  # the fit's short animation
+        area = await map_box(page)
+        assert inside(await box(page, A), area) and inside(await box(page, B), area)
+        await page.screenshot(path=artifact("canvas-fit.png"))
+
+        # The view is kept for the chain: a reload opens where the scout left it.
+        kept = await view(page)
+        await page.reload()
+        await expect(system(page, A)).to_be_visible(timeout=TIMEOUT_MS)
+        await until_view(
+            page,
+            f"Math.abs(x - {kept[0]}) < 2 && Math.abs(y - {kept[1]}) < 2"
+            f" && Math.abs(zoom - {kept[2]}) < 0.01",
+        )
+
+
+async def test_new_systems_go_next_to_their_parent_and_tidy_is_one_undo(
+    sqlite_server: MapperServer,
+) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(page, A)
+        await add_system(page, B)  # reached from A, which was selected
+        parent, child = await box(page, A), await box(page, B)
+        assert child["x"] > parent["x"] + parent["width"]
+        assert child["x"] < parent["x"] + 2 * parent["width"]
+        assert abs(child["y"] - parent["y"]) < 2
+        await system(page, A).click()
+        await add_system(page, C)  # A's second: beside it too, not on top of B
+        second = await box(page, C)
+        assert abs(second["x"] - child["x"]) < 2
+        assert abs(second["y"] - child["y"]) >= child["height"]
+
+        # Tidy lays the chain out as a tree from home (A); one undo puts every system back.
+        await system(page, C).click()
+        await page.keyboard.press("c")
+        await system(page, B).click()
+        await expect(page.locator(f'[data-key="{B}-{C}"]')).to_have_count(1)
+        before = [await box(page, system_id) for system_id in (A, B, C)]
+        await page.get_by_role("button", name="Tidy").click()
+        await page.wait_for_timeout(400)  # the fit after tidying
+        await page.keyboard.press("Control+z")
+        await page.get_by_role("button", name="Fit map").click()
+        await page.wait_for_timeout(400)
+        after = [await box(page, system_id) for system_id in (A, B, C)]
+        offsets = [(b["x"] - before[0]["x"], b["y"] - before[0]["y"]) for b in before]
+        restored = [(b["x"] - after[0]["x"], b["y"] - after[0]["y"]) for b in after]
+        scale = after[0]["width"] / before[0]["width"]
+        for (bx, by), (ax, ay) in zip(offsets, restored, strict=True):
+            assert abs(bx * scale - ax) < 3 and abs(by * scale - ay) < 3
+        await page.screenshot(path=artifact("canvas-placement.png"))
+
+
+async def test_a_phone_connects_two_systems_by_tapping(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        phone = await browser.new_context(
+            viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+        )
+        page = await open_map(phone, server, chain, owner)
+        await add_system(page, A)
+        await add_system(page, B)
+        connect = page.get_by_role("button", name="Connect")
+        await expect(connect).to_be_in_viewport(ratio=0.99)
+        await expect(page.get_by_role("button", name="Fit map")).to_be_in_viewport(ratio=0.99)
+
+        # Tap a system, then "Connect", then the other.
+        await system(page, A).tap()
+        await expect(system(page, A)).to_have_class(re.compile(r"\bselected\b"))
+        await connect.tap()
+        await expect(page.get_by_text("Tap the system to connect to")).to_be_visible()
+        await system(page, B).tap()
+        await expect(page.locator(f'[data-key="{A}-{B}"]')).to_have_count(1, timeout=TIMEOUT_MS)
+        await expect(page.get_by_text("Tap the system to connect to")).to_have_count(0)
+
+        # A long press opens the system's menu; Escape closes it, then deselects.
+        await page.get_by_role("button", name="Fit map").tap()
+        await expect(system(page, A)).to_be_in_viewport(ratio=0.99, timeout=TIMEOUT_MS)
+        await page.wait_for_timeout(300)  # the fit's short animation
+        target = await box(page, A)
+        touch = await phone.new_cdp_session(page)
+        point = {"x": target["x"] + target["width"] / 2, "y": target["y"] + target["height"] / 2}
+        await touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+        menu = page.get_by_role("menu")
+        await expect(menu).to_be_visible(timeout=TIMEOUT_MS)
+        await touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        await expect(menu.get_by_role("menuitem", name="Delete")).to_be_visible()
+        await page.screenshot(path=artifact("canvas-phone-menu.png"))
+        await page.keyboard.press("Escape")
+        await expect(menu).to_have_count(0)
+        await system(page, B).tap()
+        await page.keyboard.press("Escape")
+        await expect(page.locator(".system.selected")).to_have_count(0)
+        await page.screenshot(path=artifact("canvas-phone.png"))
+
+
+def end_of_life_hole(doc: Doc, eol_at: float) -> None:
+    """Two systems and an end-of-life H296 (typed at A's end) between them."""
+    systems = doc.get("systems", type=Map)
+    for system_id, x in ((A, 100.0), (B, 400.0)):
+        systems[str(system_id)] = Map(
+            {"id": system_id, "x": x, "y": 100.0, "status": "unknown", "alias": ""}
+        )
+    doc.get("connections", type=Map)[f"{A}-{B}"] = Map(
+        {
+            "a": A,
+            "b": B,
+            "kind": "wormhole",
+            "whType": "H296",
+            "whSide": "a",
+            "mass": "critical",
+            "eol": True,
+            "eolAt": eol_at,
+            "size": "",
+            "createdAt": eol_at - 3_600_000,
+            "updatedAt": eol_at,
+        }
+    )
+
+
+async def test_an_end_of_life_connection_counts_down(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), server, chain, owner)
+        writer = await join(server, chain, owner)
+        # 50 s into its last 4 hours: "3h 59m" left, "3h 58m" ten seconds later.
+        writer.edit(lambda doc: end_of_life_hole(doc, time.time() * 1000 - 50_000))
+        line = page.locator(f'[data-key="{A}-{B}"]')
+        await expect(line).to_have_class(
+            re.compile(r"\bmass-critical\b.*\beol\b"), timeout=TIMEOUT_MS
+        )
+        await expect(line.locator(".middle")).to_have_text("EOL 3h 59m")
+        await expect(line.locator(".typed")).to_have_text("H296")
+        await expect(line.locator(".k162")).to_have_text("K162")
+        await expect(line.locator(".middle")).to_have_text("EOL 3h 58m", timeout=20_000)
+        await page.screenshot(path=artifact("canvas-eol.png"))
+        await writer.close()
+
+
+async def test_a_viewer_gets_no_edit_actions_on_the_canvas(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:watcher", "viewer")
+    async with chromium() as browser:
+        owner_page = await open_map(await browser.new_context(), server, chain, owner)
+        await add_system(owner_page, A)
+        page = await open_map(await browser.new_context(), server, chain, server.token("watcher"))
+        await expect(system(page, A)).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(page.get_by_role("button", name="Tidy")).to_have_count(0)
+        await system(page, A).click(button="right")
+        await expect(page.get_by_role("menu")).to_have_count(0)
+        # The shortcuts are listed for everyone.
+        await page.keyboard.press("?")
+        await expect(page.get_by_role("dialog", name="Shortcuts")).to_be_visible()
+        await page.keyboard.press("Escape")
+        await expect(page.get_by_role("dialog", name="Shortcuts")).to_have_count(0)

@@ -1,5 +1,7 @@
-"""How the browser app copes with a large chain: load time and drag smoothness in Debian's
-Chromium, and a screenshot of a realistic small chain for the docs.
+"""How the map canvas copes with a large chain, in Debian's Chromium: time to open, frame
+times while panning, zooming and dragging, and how soon another client's edit shows. Prints
+figures; not a test. With --screenshot, instead a realistic small chain for the docs (pilots
+and kills from a fake ESI, Thera from a fake EVE-Scout; see bench/chain_screenshot.py).
 
     python bench/browser_map.py                   # 500 systems, 600 connections, 2,000 sigs
     python bench/browser_map.py --screenshot mapper/docs/map.png
@@ -14,8 +16,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from playwright.async_api import Page
 from pycrdt import Doc, Map, Text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,6 +28,7 @@ from tests.browser import chromium
 from tests.chains import create_chain, join
 from tests.databases import database
 from tests.server import MapperServer
+from tests.wire import WireClient
 
 FIRST = 31_000_001
 
@@ -94,6 +99,111 @@ def fill(doc: Doc, systems: int, connections: int, signatures: int, seed: int = 
             )
 
 
+FRAMES = """() => { window.frames_ = []; let last = performance.now();
+    const tick = (now) => { window.frames_.push(now - last); last = now;
+        if (window.frames_.length < 100000) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick); }"""
+# A point of the canvas's background (no system or line under it), to pan from.
+EMPTY_POINT = """() => { const box = document.querySelector(".react-flow").getBoundingClientRect();
+    for (let y = box.top + 60; y < box.bottom - 20; y += 7)
+    for (let x = box.left + 20; x < box.right - 220; x += 7) {
+        const hit = document.elementFromPoint(x, y);
+        if (hit && hit.classList.contains("react-flow__pane")) return [x, y]; }
+    return null; }"""
+# Resolves with the time (ms since the epoch) the system's alias reads `text` on screen.
+SEEN = """([id, text]) => new Promise((resolve) => {
+    const box = () => document.querySelector(`[data-system="${id}"] .alias`);
+    const observer = new MutationObserver(() => { if (box()?.textContent === text) {
+        observer.disconnect(); resolve(performance.timeOrigin + performance.now()); } });
+    observer.observe(document.querySelector(".react-flow"),
+        {subtree: true, childList: true, characterData: true});
+    window.seenReady_ = true; })"""
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+async def frame_times(page: Page, interact: Callable[[], Awaitable[None]]) -> list[float]:
+    """rAF intervals (ms) while `interact` runs."""
+    await page.evaluate(FRAMES)
+    await interact()
+    return (await page.evaluate("window.frames_")).copy()[2:]
+
+
+async def open_chain(page: Page, url: str, systems: int, runs: int) -> None:
+    loads = []
+    for _ in range(runs):
+        await page.goto("about:blank")
+        started = time.perf_counter()
+        await page.goto(url)
+        await page.wait_for_function(
+            f"document.querySelectorAll('[data-system]').length === {systems}", polling="raf"
+        )
+        loads.append((time.perf_counter() - started) * 1000)
+    print(f"open a {systems}-system chain: median {statistics.median(loads):.0f} ms over {runs}")
+
+
+async def pan_zoom_drag(page: Page) -> None:
+    await page.get_by_role("button", name="Fit map").click()
+    await page.wait_for_timeout(500)
+    area = await page.locator(".react-flow").bounding_box()
+    assert area is not None
+    centre = (area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+
+    async def pan() -> None:
+        x, y = await page.evaluate(EMPTY_POINT)
+        await page.mouse.move(x, y)
+        await page.mouse.down()
+        for step in range(60):
+            await page.mouse.move(x + step * 3, y + step * 2)
+        await page.mouse.up()
+
+    async def zoom() -> None:
+        await page.mouse.move(*centre)
+        for step in range(40):
+            await page.mouse.wheel(0, -60 if step < 20 else 60)
+            await page.wait_for_timeout(16)
+
+    async def drag() -> None:
+        node = await page.locator(f'[data-system="{FIRST}"]').bounding_box()
+        assert node is not None
+        await page.mouse.move(node["x"] + 5, node["y"] + 5)
+        await page.mouse.down()
+        for step in range(60):
+            await page.mouse.move(node["x"] + 5 + step * 4, node["y"] + 5 + step * 2)
+        await page.mouse.up()
+
+    for name, interact in (("pan", pan), ("zoom", zoom), ("drag", drag)):
+        frames = await frame_times(page, interact)
+        print(
+            f"{name}: {len(frames)} frames, median {statistics.median(frames):.1f} ms, "
+            f"p95 {p95(frames):.1f} ms, worst {max(frames):.1f} ms"
+        )
+
+
+async def remote_edits(page: Page, writer: WireClient, count: int) -> None:
+    """Another client (pycrdt) renames a system; how long until this page shows it."""
+    latencies = []
+    for index in range(count):
+        text = f"remote {index}"
+        seen = asyncio.ensure_future(page.evaluate(SEEN, [FIRST, text]))
+        await page.wait_for_function("window.seenReady_ === true")
+        await page.evaluate("window.seenReady_ = false")
+        sent = time.time() * 1000
+        writer.edit(
+            lambda doc, text=text: doc.get("systems", type=Map)[str(FIRST)].__setitem__(
+                "alias", text
+            )
+        )
+        latencies.append(await seen - sent)
+    print(
+        f"remote edit to screen: median {statistics.median(latencies):.1f} ms, "
+        f"p95 {p95(latencies):.1f} ms over {count}"
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder, database("sqlite", Path(folder)) as url:
         server = MapperServer(Path(folder) / "data", url).start()
@@ -104,41 +214,12 @@ async def main(args: argparse.Namespace) -> None:
             writer.edit(lambda doc: fill(doc, args.systems, args.connections, args.signatures))
             await asyncio.sleep(1.0)
             async with chromium() as browser:
-                page = await (
-                    await browser.new_context(viewport={"width": 1400, "height": 900})
-                ).new_page()
-                loads = []
-                for _ in range(args.runs):
-                    await page.goto("about:blank")
-                    started = time.perf_counter()
-                    await page.goto(f"{server.http}/chains/{chain}#token={token}")
-                    await page.locator("[data-system]").nth(args.systems - 1).wait_for()
-                    loads.append((time.perf_counter() - started) * 1000)
-                median = statistics.median(loads)
-                print(f"open {args.systems}-system chain: median {median:.0f} ms over {args.runs}")
-                if args.screenshot:
-                    await page.screenshot(path=args.screenshot)
-                    print(f"screenshot: {args.screenshot}")
-                box = await page.locator(f'[data-system="{FIRST}"]').bounding_box()
-                assert box is not None
-                await page.evaluate("""() => { window.frames_ = []; let last = performance.now();
-                    const tick = (now) => { window.frames_.push(now - last); last = now;
-                    if (window.frames_.length < 10000) requestAnimationFrame(tick); };
-                    requestAnimationFrame(tick); }""")
-                await page.mouse.move(box["x"] + 20, box["y"] + 10)
-                await page.mouse.down()
-                started = time.perf_counter()
-                for step in range(60):
-                    await page.mouse.move(box["x"] + 20 + step * 4, box["y"] + 10 + step * 2)
-                await page.mouse.up()
-                drag_ms = (time.perf_counter() - started) * 1000
-                frames = await page.evaluate("window.frames_.slice(2)")
-                frames.sort()
-                p95 = frames[int(len(frames) * 0.95)]
-                print(
-                    f"drag of 60 moves: {drag_ms:.0f} ms; frame interval median "
-                    f"{statistics.median(frames):.1f} ms, p95 {p95:.1f} ms"
-                )
+                context = await browser.new_context(viewport={"width": 1400, "height": 900})
+                page = await context.new_page()
+                chain_url = f"{server.http}/chains/{chain}#token={token}"
+                await open_chain(page, chain_url, args.systems, args.runs)
+                await pan_zoom_drag(page)
+                await remote_edits(page, writer, args.edits)
             await writer.close()
         finally:
             server.stop()
@@ -150,5 +231,12 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=600)
     parser.add_argument("--signatures", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--screenshot", default="")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    if arguments.screenshot:
+        from bench.chain_screenshot import screenshot
+
+        asyncio.run(screenshot(Path(arguments.screenshot)))
+    else:
+        asyncio.run(main(arguments))

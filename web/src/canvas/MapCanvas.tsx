@@ -5,7 +5,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
-  MiniMap, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, type XYPosition,
+  MiniMap, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, type XYPosition,
 } from "@xyflow/react";
 import { ConnectionLine } from "./ConnectionLine";
 import type { ChainGraph, ConnectionEdge, SystemNode } from "./graph";
@@ -16,6 +16,7 @@ import { loadViewport, saveViewport } from "./viewport";
 const nodeTypes = { system: SystemBox };
 const edgeTypes = { connection: ConnectionLine };
 const FIT = { padding: 0.15, maxZoom: 1.2, duration: 150 };
+const FAR_BELOW_ZOOM = 0.5; // zoomed out further, boxes show their class and name only
 
 export interface CanvasHandlers {
   onSelect: (systemId: string | null, additive: boolean) => void;
@@ -97,6 +98,7 @@ function Canvas(props: CanvasProps) {
   const kept = useMemo(() => loadViewport(chainId), [chainId]);
   const fitted = useRef(kept !== null);
   const flow = useReactFlow<SystemNode, ConnectionEdge>();
+  const far = useStore((state) => state.transform[2] < FAR_BELOW_ZOOM);
   const closeOverlays = useCallback(() => { setMenu(null); setHelp(false); }, []);
   const toggleHelp = useCallback(() => setHelp((open) => !open), []);
   useCanvasKeys(menu !== null || help, closeOverlays, toggleHelp, props.onEscape);
@@ -115,7 +117,7 @@ function Canvas(props: CanvasProps) {
   const actions = useMemo(() => ({ openMenu }), [openMenu]);
   return (
     <BoxActionsContext.Provider value={actions}>
-      <div className="canvas" ref={wrapper}>
+      <div className={far ? "canvas far" : "canvas"} ref={wrapper}>
         <ReactFlow<SystemNode, ConnectionEdge>
           nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
           onNodesChange={onNodesChange} onNodeDragStop={onNodeDragStop}
@@ -128,7 +130,7 @@ function Canvas(props: CanvasProps) {
           defaultViewport={kept ?? undefined}
           minZoom={0.05} maxZoom={2.5}
           nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}
-          nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark"
+          nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark" onlyRenderVisibleElements
         >
           <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
           <MiniMap pannable zoomable ariaLabel="Minimap" nodeClassName={(node) => `mini status-${(node as SystemNode).data.status}`} />

@@ -48,6 +48,9 @@ export interface ConnectionData extends Record<string, unknown> {
   picked: boolean;
 }
 
+/** What a system box shows from outside its Y.Map. */
+type Live = Pick<SystemData, "signatures" | "watchers" | "pilots" | "home" | "theraLinks">;
+
 export type SystemNode = Node<SystemData, "system">;
 export type ConnectionEdge = Edge<ConnectionData, "connection">;
 
@@ -74,7 +77,9 @@ const finite = (value: unknown): number | null => (typeof value === "number" && 
 
 export class ChainGraph {
   private state: GraphState = { nodes: [], edges: [] };
-  private readonly nodeCache = new Map<string, SystemNode>();
+  // Each node with what it was built from outside its Y.Map (see liveKey): a node is built
+  // again only when its Y.Map changed (it leaves the cache) or that key differs.
+  private readonly nodeCache = new Map<string, { node: SystemNode; key: string }>();
   private readonly edgeCache = new Map<string, ConnectionEdge>();
   private readonly listeners = new Set<() => void>();
   private wormholeTypes: WormholeType[] = [];
@@ -87,11 +92,10 @@ export class ChainGraph {
     const { systems, connections, signatures, meta } = roots(session.doc);
     systems.observeDeep((events) => this.touched(events, "node"));
     connections.observeDeep((events) => this.touched(events, "edge"));
-    signatures.observe(() => this.rebuildAll("node"));
-    meta.observe(() => this.rebuildAll("node"));
-    session.provider.awareness.on("change", () => this.rebuildAll("node"));
-    universe.subscribe(() => this.rebuildAll("node"));
-    intel.subscribe(() => this.rebuildAll());
+    for (const source of [signatures, meta]) source.observe(() => this.schedule());
+    session.provider.awareness.on("change", () => this.schedule());
+    universe.subscribe(() => this.schedule());
+    intel.subscribe(() => this.rebuildAll("edge"));
     void universe.wormholes().then((types) => {
       this.wormholeTypes = types;
       this.rebuildAll();
@@ -109,8 +113,6 @@ export class ChainGraph {
   setPicks(picks: Picks): void {
     const before = this.picks;
     this.picks = picks;
-    const changed = new Set([...before.systems, ...picks.systems, before.connecting ?? "", picks.connecting ?? ""]);
-    for (const id of changed) this.nodeCache.delete(id);
     for (const key of [before.connection, picks.connection]) if (key) this.edgeCache.delete(key);
     this.schedule();
   }
@@ -166,15 +168,21 @@ export class ChainGraph {
     }
     const pilots = this.pilotNames();
     const home = String(meta.get("home") ?? "");
+    const thera = new Map<string, TheraLink[]>();
+    for (const link of this.intel.links()) {
+      for (const end of [String(link.inSystem), String(link.outSystem)]) thera.set(end, [...(thera.get(end) ?? []), link]);
+    }
     this.universe.want([...systems.keys()].map(Number));
     const nodes: SystemNode[] = [];
     for (const [id, system] of systems) {
-      let node = this.nodeCache.get(id);
-      if (!node) {
-        node = this.node(id, system, { signatures: signatureCount.get(id) ?? 0, watchers: watchers.get(id) ?? [], pilots: pilots.get(id) ?? [], home: home === id });
-        this.nodeCache.set(id, node);
+      const live: Live = { signatures: signatureCount.get(id) ?? 0, watchers: watchers.get(id) ?? [], pilots: pilots.get(id) ?? [], home: home === id, theraLinks: thera.get(id) ?? [] };
+      const key = this.liveKey(id, live);
+      let cached = this.nodeCache.get(id);
+      if (cached?.key !== key) {
+        cached = { node: this.node(id, system, live), key };
+        this.nodeCache.set(id, cached);
       }
-      nodes.push(node);
+      nodes.push(cached.node);
     }
     for (const id of [...this.nodeCache.keys()]) if (!systems.has(id)) this.nodeCache.delete(id);
     return nodes;
@@ -193,7 +201,18 @@ export class ChainGraph {
     return names;
   }
 
-  private node(id: string, system: Y.Map<unknown>, live: Pick<SystemData, "signatures" | "watchers" | "pilots" | "home">): SystemNode {
+  /** What a node shows that its Y.Map does not hold, as one string to compare. */
+  private liveKey(id: string, live: Live): string {
+    const info = this.universe.system(Number(id));
+    const kills = this.intel.kills(id);
+    return [
+      live.signatures, live.watchers.join(), live.pilots.join(), live.home, this.picks.systems.includes(id), this.picks.connecting === id,
+      info?.name, info?.security, info?.wormholeClass, info?.effect, JSON.stringify(info?.statics ?? null), this.wormholeTypes.length,
+      kills ? [kills.ships, kills.pods, kills.npcs].join() : "", live.theraLinks.length,
+    ].join("|");
+  }
+
+  private node(id: string, system: Y.Map<unknown>, live: Live): SystemNode {
     const info = this.universe.system(Number(id));
     const locked = system.get("locked") === true;
     const x = finite(system.get("x")) ?? 0;
@@ -209,7 +228,6 @@ export class ChainGraph {
       effect: info?.effect ?? "",
       statics: info?.statics ? readStatics(info.statics, this.wormholeTypes) : [],
       kills: this.intel.kills(id),
-      theraLinks: this.intel.linksOf(Number(id)),
       picked: this.picks.systems.includes(id),
       connecting: this.picks.connecting === id,
       ...live,

@@ -61,10 +61,6 @@ export class IntelFeed {
     return links;
   }
 
-  linksOf(systemId: number): TheraLink[] {
-    return this.links().filter((link) => link.inSystem === systemId || link.outSystem === systemId);
-  }
-
   private connect(token: string): void {
     const base = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     const doc = new Y.Doc();

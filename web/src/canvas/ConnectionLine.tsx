@@ -10,7 +10,7 @@ import type { ConnectionData, ConnectionEdge } from "./graph";
 import { useTimeText } from "./clock";
 import { NODE_H, NODE_W } from "./sizes";
 
-const END_GAP = 16; // how far past the box's edge the end labels sit
+const END_GAP = 18; // how far past the box's edge the end labels sit
 
 interface Ends {
   sx: number;

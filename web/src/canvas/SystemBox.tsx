@@ -61,6 +61,16 @@ function Pilots({ names }: { names: string[] }) {
   );
 }
 
+/** Drawn, not an emoji: it looks the same wherever the page runs. */
+function Padlock() {
+  return (
+    <svg className="locked" width="9" height="10" viewBox="0 0 9 10" role="img" aria-label="locked">
+      <rect x="1" y="4.5" width="7" height="5.5" rx="1" fill="currentColor" />
+      <path d="M2.5 4.5V3a2 2 0 0 1 4 0v1.5" stroke="currentColor" fill="none" />
+    </svg>
+  );
+}
+
 function TopRow({ data }: { data: SystemNode["data"] }) {
   const kills = data.kills ? data.kills.ships + data.kills.pods : 0;
   return (
@@ -68,7 +78,7 @@ function TopRow({ data }: { data: SystemNode["data"] }) {
       <span className={`class space-${data.space}`}>{data.classLabel || "?"}</span>
       <span className="name">{data.name}</span>
       {data.home && <span className="home" title="home system">⌂</span>}
-      {data.locked && <span className="locked" title="locked">🔒</span>}
+      {data.locked && <Padlock />}
       {kills > 0 && <span className="kills" title={`kills in the last hour: ${data.kills!.ships} ships, ${data.kills!.pods} pods, ${data.kills!.npcs} NPCs`}>{kills}☠</span>}
       <Pilots names={data.pilots} />
     </div>
@@ -102,7 +112,7 @@ function SystemBoxView({ data }: NodeProps<SystemNode>) {
       <Handle type="source" position={Position.Top} isConnectable={false} className="centre-handle" />
       <TopRow data={data} />
       <BottomRows data={data} />
-      {data.watchers.length > 0 && <div className="watchers" title={`selected by ${data.watchers.join(", ")}`}>👁 {data.watchers.join(", ")}</div>}
+      {data.watchers.length > 0 && <div className="watchers" title={`selected by ${data.watchers.join(", ")}`}>◉ {data.watchers.join(", ")}</div>}
     </div>
   );
 }

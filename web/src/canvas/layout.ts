@@ -10,7 +10,7 @@ export interface Point {
   y: number;
 }
 
-const GAP_X = 60;
+const GAP_X = 130; // room on each line for its type codes and its time left
 const GAP_Y = 24;
 const STEP_X = NODE_W + GAP_X;
 const STEP_Y = NODE_H + GAP_Y;

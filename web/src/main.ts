@@ -3,11 +3,15 @@
 
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, connect, removeSystems, roots } from "./chain";
+import { chainTitle } from "./chainTitle";
 import { connectionPanel } from "./connectionPanel";
 import { showChains } from "./chains";
+import { showConnectivity } from "./connectivity";
 import { element } from "./dom";
 import { ChainMap } from "./map";
+import { viewerList } from "./presence";
 import { ChainSession } from "./session";
+import { returnAfterSignIn } from "./signInAgain";
 import { snapshotPanel } from "./snapshots";
 import { type ShownPanel, systemPanel } from "./systemPanel";
 import { systemSearch } from "./systemSearch";
@@ -27,6 +31,7 @@ async function start(): Promise<void> {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(() => undefined);
   }
+  returnAfterSignIn();
   const token = takeToken();
   if (!token) {
     root.replaceChildren(element("p", {}, "Sign in: open the link that `mapper serve` printed, or the one your host app gave you."));
@@ -47,29 +52,6 @@ async function knownChain(token: string, chainId: string): Promise<Pick<Chain, "
     // Offline: the last known name and role, and the chain as IndexedDB has it.
   }
   return loadStored(known, { name: "Chain", role: "viewer" });
-}
-
-/** The toolbar's live/offline word and the offline banner, following the socket. */
-function showConnectivity(session: ChainSession, status: HTMLElement, banner: HTMLElement): void {
-  const show = () => {
-    const online = session.provider.wsconnected && navigator.onLine;
-    status.textContent = online ? "live" : "offline";
-    status.className = `status ${online ? "live" : "offline"}`;
-    banner.hidden = online;
-  };
-  session.provider.on("status", show);
-  // The browser knows first: drop a socket that can no longer carry anything, and come
-  // back at once rather than at the provider's next backoff.
-  window.addEventListener("offline", () => {
-    session.provider.disconnect();
-    show();
-  });
-  window.addEventListener("online", () => {
-    session.provider.connect();
-    show();
-  });
-  if (!navigator.onLine) session.provider.disconnect();
-  show();
 }
 
 interface Shortcuts {
@@ -98,15 +80,15 @@ function bindShortcuts(session: ChainSession, editable: () => boolean, actions: 
 
 async function showMap(root: HTMLElement, token: string, chainId: string): Promise<void> {
   const user = tokenUser(token);
-  const { name, role } = await knownChain(token, chainId);
-  const title = element("h1", {}, name);
+  const known = await knownChain(token, chainId);
+  const { role } = known;
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
+  const title = chainTitle(session, token, known);
   const universe = new UniverseData(token);
   const map = new ChainMap(session, editable, universe);
-  const banner = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
-  const status = element("span", { class: "status" }, "connecting");
-  const viewers = element("span", { class: "viewers" });
+  const snapshots = role === "owner" ? snapshotPanel(token, chainId, universe) : null;
+  const connectivity = showConnectivity(session, () => snapshots?.refresh());
   const search = systemSearch(universe);
   const systemInput = search.input;
   const add = element("button", { title: "Add the system (A)" }, "Add");
@@ -117,13 +99,13 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const panel = element("aside", { class: "panel" });
   const details = element("div", { class: "details" });
   panel.append(details);
-  if (role === "owner") panel.append(snapshotPanel(token, chainId, universe));
-  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers, characterDots(token));
+  if (snapshots) panel.append(snapshots.element);
+  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, connectivity.status, viewerList(session, user.id), characterDots(token));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
-  root.replaceChildren(banner, toolbar, search.suggestions, element("main", {}, map.element, panel));
+  root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, panel));
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
@@ -159,7 +141,8 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     shown.stop();
     shown = NOTHING_SHOWN;
     if (!system) {
-      details.replaceChildren(element("p", { class: "hint" }, "Select a system; shift-click a second one to connect them."));
+      const hint = editable() ? "Select a system; shift-click a second one to connect them." : "Select a system to see its details.";
+      details.replaceChildren(element("p", { class: "hint" }, hint));
       return;
     }
     const panel = systemPanel({ session, universe, editable: editable(), userId: user.id }, Number(map.selected), system);
@@ -197,10 +180,6 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   undo.addEventListener("click", () => session.undo.undo());
   redo.addEventListener("click", () => session.undo.redo());
   bindShortcuts(session, editable, { removePicked, connectPicked, focusAdd: () => systemInput.focus() });
-  showConnectivity(session, status, banner);
-  session.provider.awareness.on("change", () => {
-    viewers.textContent = session.others().map((other) => other.user.name).join(", ");
-  });
   session.doc.on("update", () => {
     if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
     else if (map.selectedConnection && !typingIn(details)) showConnection(map.selectedConnection);

@@ -1,0 +1,61 @@
+// The toolbar's connection word and the banner above the map, following the chain's socket:
+// "live"; "offline" with the offline banner (edits kept, sent when the connection is back);
+// or, when the service closed the socket for good (4401, 4403, 4404), "signed out" with the
+// way to sign in again, never the offline banner: nothing would be sent however long one waited.
+
+import { element } from "./dom";
+import type { ChainSession } from "./session";
+import { type Refusal, refusalOf, signInAgain } from "./signInAgain";
+
+export interface Connectivity {
+  /** The banners, for the top of the page. */
+  element: HTMLElement;
+  /** The word for the toolbar. */
+  status: HTMLElement;
+}
+
+/** `onOnline` runs each time the socket is live again after a drop. */
+export function showConnectivity(session: ChainSession, onOnline: () => void): Connectivity {
+  const { provider } = session;
+  const status = element("span", { class: "status" }, "connecting");
+  const offline = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
+  const banners = element("div", { class: "banners" }, offline);
+  let refused: Refusal | null = null;
+  let wasOnline = false;
+  let dropped = false; // online once, then not: `onOnline` when it is back
+  const show = () => {
+    const online = provider.wsconnected && navigator.onLine;
+    const word = refused ? "signed out" : online ? "live" : "offline";
+    status.textContent = word;
+    status.className = `status ${refused ? "signed-out" : online ? "live" : "offline"}`;
+    offline.hidden = online || refused !== null;
+    if (!online && wasOnline) dropped = true;
+    if (online && dropped) {
+      dropped = false;
+      onOnline();
+    }
+    wasOnline = online;
+  };
+  provider.on("status", show);
+  // y-websocket stops reconnecting by itself on these codes (4400-4499) and says so here.
+  provider.on("closed", ({ code }: { code: number }) => {
+    const refusal = refusalOf(code);
+    if (refusal === null || refused !== null) return;
+    refused = refusal;
+    banners.append(signInAgain(refusal));
+    show();
+  });
+  // The browser knows first: drop a socket that can no longer carry anything, and come
+  // back at once rather than at the provider's next backoff.
+  addEventListener("offline", () => {
+    provider.disconnect();
+    show();
+  });
+  addEventListener("online", () => {
+    if (refused === null) provider.connect();
+    show();
+  });
+  if (!navigator.onLine) provider.disconnect();
+  show();
+  return { element: banners, status };
+}

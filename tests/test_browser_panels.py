@@ -8,11 +8,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import httpx
 from playwright.async_api import ConsoleMessage, Page, expect
 from pycrdt import Map
 
 from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
-from tests.chains import create_chain, document, grant, join
+from tests.chains import auth, create_chain, document, grant, join
 from tests.server import MapperServer
 
 J_SPACE = 31000005  # Thera in the built-in universe: wormhole space with no stargates
@@ -175,6 +176,24 @@ async def _sign_in_again(server: MapperServer) -> None:
         while str(JITA) not in document(server, owner, chain)["systems"]:
             assert time.monotonic() < deadline, "the edit made while signed out never arrived"
             await asyncio.sleep(0.1)
+
+
+async def test_a_revoked_member_is_told_so_not_offline(sqlite_server: MapperServer) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    grant(server, owner, chain, "user:scout", "editor")
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), server, chain, server.token("scout"))
+        revoke = httpx.delete(
+            f"{server.http}/api/chains/{chain}/members/user:scout", headers=auth(owner)
+        )
+        assert revoke.status_code == 204, revoke.text
+        await expect(page.get_by_role("alert")).to_contain_text(
+            "You no longer have access", timeout=TIMEOUT_MS
+        )
+        await expect(page.locator(".status")).to_have_text("no access")
+        await expect(page.get_by_text("Offline: your edits are kept")).to_be_hidden()
 
 
 async def test_the_page_logs_no_console_errors(sqlite_server: MapperServer) -> None:

@@ -1,7 +1,8 @@
 // The toolbar's connection word and the banner above the map, following the chain's socket:
 // "live"; "offline" with the offline banner (edits kept, sent when the connection is back);
-// or, when the service closed the socket for good (4401, 4403, 4404), "signed out" with the
-// way to sign in again, never the offline banner: nothing would be sent however long one waited.
+// or, when the service closed the socket for good, "signed out" (4401) with the way to sign in
+// again or "no access" (4403, 4404), never the offline banner: nothing would be sent however long
+// one waited.
 
 import { element } from "./dom";
 import type { ChainSession } from "./session";
@@ -25,7 +26,7 @@ export function showConnectivity(session: ChainSession, onOnline: () => void): C
   let dropped = false; // online once, then not: `onOnline` when it is back
   const show = () => {
     const online = provider.wsconnected && navigator.onLine;
-    const word = refused ? "signed out" : online ? "live" : "offline";
+    const word = refused === "expired" ? "signed out" : refused === "revoked" ? "no access" : online ? "live" : "offline";
     status.textContent = word;
     status.className = `status ${refused ? "signed-out" : online ? "live" : "offline"}`;
     offline.hidden = online || refused !== null;

@@ -27,13 +27,8 @@ export function returnAfterSignIn(): void {
   if (/^\/chains\/[^/]+$/.test(back)) history.replaceState(null, "", back + location.hash);
 }
 
-/** The message and the way back in; from now on a new token reloads the page. */
+/** What happened and the way back in; from now on a new token reloads the page. */
 export function signInAgain(refusal: Refusal): HTMLElement {
-  const message = refusal === "expired"
-    ? "Your sign-in has expired. Your edits are kept on this device and sent when you sign in again."
-    : "You no longer have access to this chain. Edits made since are kept on this device only.";
-  const way = element("span", { class: "sign-in" }, "To sign in again, open the login link that `mapper serve` printed (or one from `mapper token`, or your host app) in any tab.");
-  void offerEveLogin(way);
   const known = localStorage.getItem(TOKEN_KEY);
   addEventListener("storage", (event) => {
     if (event.key === TOKEN_KEY && event.newValue && event.newValue !== known) location.reload();
@@ -41,6 +36,13 @@ export function signInAgain(refusal: Refusal): HTMLElement {
   addEventListener("hashchange", () => {
     if (new URLSearchParams(location.hash.slice(1)).has("token")) location.reload();
   });
+  if (refusal === "revoked") {
+    const message = "You no longer have access to this chain: an owner removed you, or your corporation or alliance. Edits made since stay on this device.";
+    return element("div", { class: "banner signed-out", role: "alert" }, message);
+  }
+  const way = element("span", { class: "sign-in" }, "To sign in again, open the login link that `mapper serve` printed (or a new one from `mapper token`, or your host app's) in any tab.");
+  void offerEveLogin(way);
+  const message = "Your sign-in has expired. Your edits are kept on this device and sent when you sign in again.";
   return element("div", { class: "banner signed-out", role: "alert" }, message, " ", way);
 }
 

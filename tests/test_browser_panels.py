@@ -9,12 +9,15 @@ import time
 from pathlib import Path
 
 import httpx
+import jwt
 from playwright.async_api import ConsoleMessage, Page, expect
 from pycrdt import Map
 
 from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
 from tests.chains import auth, create_chain, document, grant, join
-from tests.server import MapperServer
+from tests.fake_sso import Character, FakeSso
+from tests.server import MapperServer, free_port
+from tests.test_eve_login import client, sign_in, sso_env
 
 J_SPACE = 31000005  # Thera in the built-in universe: wormhole space with no stargates
 JITA, PERIMETER, AMARR = 30000142, 30000144, 30002187
@@ -172,10 +175,50 @@ async def _sign_in_again(server: MapperServer) -> None:
         await login.goto(f"{server.http}/#token={server.token('owner')}")
         await expect(page.locator(".status")).to_have_text("live", timeout=TIMEOUT_MS)
         await expect(page.get_by_role("alert")).to_have_count(0)
-        deadline = time.monotonic() + TIMEOUT_MS / 1000
-        while str(JITA) not in document(server, owner, chain)["systems"]:
-            assert time.monotonic() < deadline, "the edit made while signed out never arrived"
-            await asyncio.sleep(0.1)
+        await until_in_document(server, owner, chain, JITA)
+
+
+async def test_with_eve_login_the_page_signs_in_again_and_comes_back(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    alice = Character(91000001, "Alice Avari", corporation_id=98000001)
+    eve = await FakeSso().start()
+    eve.add(alice)
+    port = free_port()
+    env = sso_env(eve, port, MAPPER_AUTH_LEEWAY_S="0")
+    server = MapperServer(tmp_path / "data", sqlite_url, env=env, port=port).start()
+    try:
+        async with client(server) as http:
+            signed_in = await sign_in(http, eve, alice)
+        user_id = jwt_subject(signed_in)
+        chain = create_chain(server, signed_in)
+        async with chromium() as browser:
+            short = server.token(user_id, name=alice.name, ttl_s=6)
+            page = await open_map(await browser.new_context(), server, chain, short)
+            await expect(page.get_by_role("alert")).to_contain_text(
+                "Your sign-in has expired", timeout=20_000
+            )
+            await add_system(page, JITA)
+            eve.at_keyboard = alice.character_id
+            await page.get_by_role("link", name="Sign in again with EVE").click()
+            # EVE's login ends on `/#token=...`; the page goes back to the chain.
+            await page.wait_for_url(f"{server.http}/chains/{chain}", timeout=TIMEOUT_MS)
+            await expect(page.locator(".status")).to_have_text("live", timeout=TIMEOUT_MS)
+            await until_in_document(server, signed_in, chain, JITA)
+    finally:
+        server.stop()
+        await eve.stop()
+
+
+def jwt_subject(token: str) -> str:
+    return str(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+async def until_in_document(server: MapperServer, token: str, chain: str, system_id: int) -> None:
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while str(system_id) not in document(server, token, chain)["systems"]:
+        assert time.monotonic() < deadline, f"{system_id} never reached the service"
+        await asyncio.sleep(0.1)
 
 
 async def test_a_revoked_member_is_told_so_not_offline(sqlite_server: MapperServer) -> None:

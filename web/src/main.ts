@@ -4,7 +4,6 @@
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, connect, removeSystems, roots } from "./chain";
 import { chainTitle } from "./chainTitle";
-import { connectionPanel } from "./connectionPanel";
 import { showChains } from "./chains";
 import { showConnectivity } from "./connectivity";
 import { element } from "./dom";
@@ -13,18 +12,11 @@ import { viewerList } from "./presence";
 import { ChainSession } from "./session";
 import { returnAfterSignIn } from "./signInAgain";
 import { snapshotPanel } from "./snapshots";
-import { type ShownPanel, systemPanel } from "./systemPanel";
+import { sidePanel } from "./sidePanel";
 import { systemSearch } from "./systemSearch";
 import { characterDots } from "./status";
 import { loadStored, saveStored } from "./stored";
 import { UniverseData } from "./universe";
-
-/** True while the user types in a text field inside `area`: a redraw would eat the keys. */
-function typingIn(area: HTMLElement): boolean {
-  const focused = document.activeElement;
-  const typing = (focused instanceof HTMLInputElement && focused.type === "text") || focused instanceof HTMLTextAreaElement;
-  return typing && area.contains(focused);
-}
 
 async function start(): Promise<void> {
   const root = document.getElementById("app")!;
@@ -96,16 +88,13 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
   const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
-  const panel = element("aside", { class: "panel" });
-  const details = element("div", { class: "details" });
-  panel.append(details);
-  if (snapshots) panel.append(snapshots.element);
+  const side = sidePanel({ session, universe, editable: editable(), userId: user.id }, snapshots?.element ?? null);
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, connectivity.status, viewerList(session, user.id), characterDots(token));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
-  root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, panel));
+  root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, side.element));
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
@@ -113,7 +102,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     picked = systemId === null ? [] : additive ? [...picked.filter((id) => id !== systemId), systemId].slice(-2) : [systemId];
     map.selected = picked.at(-1) ?? null;
     session.select(map.selected);
-    showPanel();
+    side.showSystem(map.selected);
     map.draw();
   };
   map.onSelect = pick;
@@ -122,34 +111,9 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     map.selected = null;
     map.selectedConnection = key;
     session.select(null);
-    showConnection(key);
+    side.showConnection(key);
     map.draw();
   };
-
-  const NOTHING_SHOWN = { refreshSignatures: () => {}, stop: () => {} };
-  let shown: Pick<ShownPanel, "refreshSignatures" | "stop"> = NOTHING_SHOWN;
-  const showConnection = (key: string) => {
-    const connection = roots(session.doc).connections.get(key);
-    if (!connection) return showPanel();
-    shown.stop();
-    shown = NOTHING_SHOWN;
-    const view = { session, universe, editable: editable(), redraw: () => showConnection(key) };
-    details.replaceChildren(...connectionPanel(view, key, connection));
-  };
-  const showPanel = () => {
-    const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
-    shown.stop();
-    shown = NOTHING_SHOWN;
-    if (!system) {
-      const hint = editable() ? "Select a system; shift-click a second one to connect them." : "Select a system to see its details.";
-      details.replaceChildren(element("p", { class: "hint" }, hint));
-      return;
-    }
-    const panel = systemPanel({ session, universe, editable: editable(), userId: user.id }, Number(map.selected), system);
-    shown = panel;
-    details.replaceChildren(...panel.parts);
-  };
-  showPanel();
 
   const addFromInput = async () => {
     const id = await search.chosen();
@@ -182,8 +146,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   bindShortcuts(session, editable, { removePicked, connectPicked, focusAdd: () => systemInput.focus() });
   session.doc.on("update", () => {
     if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
-    else if (map.selectedConnection && !typingIn(details)) showConnection(map.selectedConnection);
-    else shown.refreshSignatures();
+    else side.refresh();
   });
 }
 

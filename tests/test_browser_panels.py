@@ -239,6 +239,31 @@ async def test_a_revoked_member_is_told_so_not_offline(sqlite_server: MapperServ
         await expect(page.get_by_text("Offline: your edits are kept")).to_be_hidden()
 
 
+async def test_the_snapshot_list_is_read_again_when_back_online(
+    sqlite_server: MapperServer,
+) -> None:
+    server = sqlite_server
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    async with chromium() as browser:
+        context = await browser.new_context()
+        page = await open_map(context, server, chain, owner)
+        await expect(page.locator(".snapshots")).to_be_attached()
+        await context.set_offline(True)
+        await expect(page.locator(".status")).to_have_text("offline", timeout=TIMEOUT_MS)
+        taken = httpx.post(
+            f"{server.http}/api/chains/{chain}/snapshots",
+            json={"label": "taken while away"},
+            headers=auth(owner),
+        )
+        assert taken.status_code == 201, taken.text
+        await context.set_offline(False)
+        await expect(page.locator(".status")).to_have_text("live", timeout=20_000)
+        await expect(page.locator(".snapshots")).to_contain_text(
+            "taken while away", timeout=TIMEOUT_MS
+        )
+
+
 async def test_the_page_logs_no_console_errors(sqlite_server: MapperServer) -> None:
     server = sqlite_server
     owner = server.token("owner")

@@ -22,14 +22,16 @@ export function showConnectivity(session: ChainSession, onOnline: () => void): C
   const offline = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
   const banners = element("div", { class: "banners" }, offline);
   let refused: Refusal | null = null;
+  let failed = false; // a socket closed or could not open: until then the page is connecting
   let wasOnline = false;
   let dropped = false; // online once, then not: `onOnline` when it is back
   const show = () => {
     const online = provider.wsconnected && navigator.onLine;
-    const word = refused === "expired" ? "signed out" : refused === "revoked" ? "no access" : online ? "live" : "offline";
+    const away = !online && (failed || !navigator.onLine);
+    const word = refused === "expired" ? "signed out" : refused === "revoked" ? "no access" : online ? "live" : away ? "offline" : "connecting";
     status.textContent = word;
-    status.className = `status ${refused ? "signed-out" : online ? "live" : "offline"}`;
-    offline.hidden = online || refused !== null;
+    status.className = `status ${refused ? "signed-out" : online ? "live" : away ? "offline" : ""}`;
+    offline.hidden = !away || refused !== null;
     if (!online && wasOnline) dropped = true;
     if (online && dropped) {
       dropped = false;
@@ -37,6 +39,10 @@ export function showConnectivity(session: ChainSession, onOnline: () => void): C
     }
     wasOnline = online;
   };
+  provider.on("connection-close", () => {
+    failed = true;
+    show();
+  });
   provider.on("status", show);
   // y-websocket stops reconnecting by itself on these codes (4400-4499) and says so here.
   provider.on("closed", ({ code }: { code: number }) => {

@@ -1,0 +1,23 @@
+// What the page does when the service ends a chain's socket for good (contract section 4):
+// 4403 (access withdrawn: a role revoked, a pilot who left the corporation the chain was
+// shared with), 4404 (no such chain, or not a member) or 4401 (the sign-in ended). The
+// provider stops reconnecting on these; the page says why instead of looking offline.
+
+import type { ChainSession } from "./session";
+
+const ACCESS_LOST = "You no longer have access to this chain. The copy this browser kept was removed.";
+const SIGNED_OUT = "Your sign-in has ended. Sign in again from the start page.";
+
+/** Shows in `banner` why the chain's socket closed for good. */
+export function watchAccess(session: ChainSession, banner: HTMLElement): void {
+  session.provider.on("closed", ({ code }: { code: number }) => {
+    const lost = code === 4403 || code === 4404;
+    if (!lost && code !== 4401) return;
+    // A copy kept for offline use is no longer the user's to keep.
+    if (lost) session.stored.clearData().catch(() => undefined);
+    banner.textContent = lost ? ACCESS_LOST : SIGNED_OUT;
+    banner.className = "banner lost";
+    banner.setAttribute("role", "alert");
+    banner.hidden = false;
+  });
+}

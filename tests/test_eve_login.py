@@ -30,7 +30,7 @@ from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
 from mapper.persistence.models import EveUser
 from tests.databases import database
-from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso
+from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso, sso_env
 from tests.server import MapperServer, free_port
 from tests.wire import WireClient
 
@@ -51,18 +51,6 @@ async def eve() -> AsyncIterator[FakeSso]:
     fake.name(99000001, "alliance", "Wormhole Society")
     yield fake
     await fake.stop()
-
-
-def sso_env(eve: FakeSso, port: int, **more: str) -> dict[str, str]:
-    return {
-        "MAPPER_EVE_CLIENT_ID": CLIENT_ID,
-        "MAPPER_EVE_CLIENT_SECRET": CLIENT_SECRET,
-        "MAPPER_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "MAPPER_EVE_SSO_BASE_URL": eve.sso_url,
-        "MAPPER_ESI_BASE_URL": eve.esi_url,
-        "MAPPER_AFFILIATION_CHECK_S": "1",
-        **more,
-    }
 
 
 @pytest.fixture

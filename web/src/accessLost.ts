@@ -5,17 +5,21 @@
 
 import type { ChainSession } from "./session";
 
-const ACCESS_LOST = "You no longer have access to this chain. The copy this browser kept was removed.";
-const SIGNED_OUT = "Your sign-in has ended. Sign in again from the start page.";
+const REMOVED = "The copy this browser kept was removed.";
+const WHY: Record<number, string> = {
+  4403: `Your access to this chain was withdrawn. ${REMOVED}`,
+  4404: `This chain does not exist, or you are not one of its members. ${REMOVED}`,
+  4401: "Your sign-in has ended. Sign in again from the start page.",
+};
 
 /** Shows in `banner` why the chain's socket closed for good. */
 export function watchAccess(session: ChainSession, banner: HTMLElement): void {
   session.provider.on("closed", ({ code }: { code: number }) => {
-    const lost = code === 4403 || code === 4404;
-    if (!lost && code !== 4401) return;
+    const why = WHY[code];
+    if (why === undefined) return;
     // A copy kept for offline use is no longer the user's to keep.
-    if (lost) session.stored.clearData().catch(() => undefined);
-    banner.textContent = lost ? ACCESS_LOST : SIGNED_OUT;
+    if (code !== 4401) session.stored.clearData().catch(() => undefined);
+    banner.textContent = why;
     banner.className = "banner lost";
     banner.setAttribute("role", "alert");
     banner.hidden = false;

@@ -140,6 +140,8 @@ function shareDialog(token: string, chain: { id: string; name: string }, renamed
     if (choice === null) return;
     await change(choice.member, role.value);
     choice = null;
+    query.value = "";
+    results.replaceChildren();
     picked.textContent = "Nobody picked yet.";
     give.setAttribute("disabled", "");
   });

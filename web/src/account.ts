@@ -98,8 +98,9 @@ function characterItem(token: string, character: Character, refresh: () => void,
 }
 
 /** The signed-in user's EVE characters with Link, Unlink and Sign out; nothing when the
- * service has no EVE login. */
-export function accountPanel(token: string): HTMLElement {
+ * service has no EVE login. A token the service no longer takes turns `root` into the
+ * sign-in page. */
+export function accountPanel(root: HTMLElement, token: string): HTMLElement {
   const panel = element("section", { class: "account", "aria-labelledby": "account-heading", hidden: "" });
   const list = element("ul", { class: "my-characters", "aria-label": "your EVE characters" });
   const message = element("p", { class: "error", role: "alert", hidden: "" });
@@ -122,7 +123,7 @@ export function accountPanel(token: string): HTMLElement {
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         forgetToken();
-        await showSignIn(document.getElementById("app")!, "Your sign-in has ended; sign in again.");
+        await showSignIn(root, "Your sign-in has ended; sign in again.");
         return;
       }
       failed(error);

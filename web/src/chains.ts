@@ -11,7 +11,7 @@ export async function showChains(root: HTMLElement, token: string): Promise<void
   const form = element("form", { class: "create" },
     element("input", { name: "name", placeholder: "New chain name", required: "", maxlength: "100" }),
     element("button", { type: "submit" }, "Create"));
-  root.append(list, form, accountPanel(token));
+  root.append(list, form, accountPanel(root, token));
   const render = (chains: Chain[]) => {
     list.replaceChildren(...chains.map((chain) => {
       const link = element("a", { href: `/chains/${chain.id}` }, chain.name);

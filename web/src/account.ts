@@ -3,15 +3,11 @@
 
 import { ApiError, call, forgetToken } from "./api";
 import { element } from "./dom";
+import { groupText, type Named, scopeLabel } from "./eveNames";
 
 interface EveLogin {
   enabled: boolean;
   loginUrl: string | null;
-}
-
-interface Named {
-  id: number;
-  name: string | null;
 }
 
 interface Character {
@@ -22,13 +18,6 @@ interface Character {
   scopes: string[];
   needsLogin: boolean;
 }
-
-/** What each scope the login asks for lets the service read. */
-const SCOPE_LABELS: Record<string, string> = {
-  "esi-location.read_online.v1": "online status",
-  "esi-location.read_location.v1": "location",
-  "esi-location.read_ship_type.v1": "ship type",
-};
 
 const SIGN_IN_LINK_TEXT = "Sign in: open the link that `mapper serve` printed, or the one your host app gave you.";
 
@@ -66,15 +55,9 @@ async function linkCharacter(token: string): Promise<void> {
   location.assign(url);
 }
 
-function groupText(character: Character): string {
-  const corporation = character.corporation?.name ?? (character.corporation ? `corporation ${character.corporation.id}` : "no corporation known yet");
-  const alliance = character.alliance ? ` · ${character.alliance.name ?? `alliance ${character.alliance.id}`}` : "";
-  return corporation + alliance;
-}
-
 function characterItem(token: string, character: Character, refresh: () => void, failed: (error: unknown) => void): HTMLElement {
   const scopes = element("ul", { class: "scopes", "aria-label": `scopes ${character.name} granted` },
-    ...character.scopes.map((scope) => element("li", { title: scope }, SCOPE_LABELS[scope] ?? scope)));
+    ...character.scopes.map((scope) => element("li", { title: scope }, scopeLabel(scope))));
   const unlink = element("button", { type: "button", "aria-label": `Unlink ${character.name}` }, "Unlink");
   unlink.addEventListener("click", async () => {
     if (!confirm(`Unlink ${character.name}? Chains shared with this character are no longer yours to see through it.`)) return;
@@ -87,7 +70,7 @@ function characterItem(token: string, character: Character, refresh: () => void,
   });
   const item = element("li", { class: "character", "data-character": String(character.characterId) },
     element("span", { class: "name" }, character.name),
-    element("span", { class: "dim" }, ` ${groupText(character)}`), scopes);
+    element("span", { class: "dim" }, ` ${groupText(character.corporation, character.alliance)}`), scopes);
   if (character.needsLogin) {
     const again = element("button", { type: "button", "aria-label": `Sign in again as ${character.name}` }, "Sign in again");
     again.addEventListener("click", () => linkCharacter(token).catch(failed));

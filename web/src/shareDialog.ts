@@ -3,6 +3,7 @@
 
 import { call } from "./api";
 import { element } from "./dom";
+import { memberLabel } from "./eveNames";
 
 interface Member {
   member: string;
@@ -18,16 +19,8 @@ interface Found {
 }
 
 const ROLES = ["viewer", "editor", "owner"];
-const KINDS: Record<string, string> = { user: "user", character: "character", corp: "corporation", alliance: "alliance" };
 const MIN_QUERY = 3;
 const TYPING_PAUSE_MS = 300;
-
-/** "Wormhole Society (alliance)", or the member key itself when no name is known. */
-function memberLabel(member: Member): string {
-  const at = member.member.indexOf(":");
-  const kind = member.member.slice(0, at);
-  return `${member.name ?? member.member.slice(at + 1)} (${KINDS[kind] ?? kind})`;
-}
 
 function roleSelect(label: string, role: string): HTMLSelectElement {
   const select = element("select", { "aria-label": label }, ...ROLES.map((name) => element("option", { value: name }, name)));
@@ -93,7 +86,7 @@ function shareDialog(token: string, chain: { id: string; name: string }, renamed
     }
   };
   const memberItem = (member: Member) => {
-    const label = memberLabel(member);
+    const label = memberLabel(member.member, member.name);
     const role = roleSelect(`Role of ${label}`, member.role);
     role.addEventListener("change", () => change(member.member, role.value));
     const remove = element("button", { type: "button", "aria-label": `Remove ${label}` }, "Remove");

@@ -112,14 +112,16 @@ async def test_an_owner_renames_the_chain_and_a_viewer_sees_it(sqlite_server: Ma
         page = await open_map(await browser.new_context(), server, chain, owner)
         watcher_token = server.token("watcher")
         watcher = await open_map(await browser.new_context(), server, chain, watcher_token)
-        await expect(watcher.get_by_role("button", name="Rename")).to_have_count(0)
+        await expect(watcher.get_by_role("button", name="Share Home chain")).to_have_count(0)
         # A viewer is not told to shift-click: they cannot connect anything.
         await expect(watcher.locator(".hint")).to_have_text("Select a system to see its details.")
 
-        await page.get_by_role("button", name="Rename").click()
-        await page.get_by_label("chain name").fill("Staging C5")
-        await page.get_by_label("chain name").press("Enter")
-        await expect(page.locator(".toolbar h1")).to_have_text("Staging C5")
+        await page.get_by_role("button", name="Share Home chain").click()
+        dialog = page.get_by_role("dialog")
+        await dialog.get_by_label("Chain name").fill("Staging C5")
+        await dialog.get_by_role("button", name="Rename").click()
+        await expect(page.locator(".toolbar h1")).to_have_text("Staging C5", timeout=TIMEOUT_MS)
+        # The rename reaches every open map through the chain's document.
         await expect(watcher.locator(".toolbar h1")).to_have_text("Staging C5", timeout=TIMEOUT_MS)
 
 
@@ -232,8 +234,9 @@ async def test_a_revoked_member_is_told_so_not_offline(sqlite_server: MapperServ
             f"{server.http}/api/chains/{chain}/members/user:scout", headers=auth(owner)
         )
         assert revoke.status_code == 204, revoke.text
-        await expect(page.get_by_role("alert")).to_contain_text(
-            "You no longer have access", timeout=TIMEOUT_MS
+        await expect(page.get_by_role("alert")).to_have_text(
+            "Your access to this chain was withdrawn. The copy this browser kept was removed.",
+            timeout=TIMEOUT_MS,
         )
         await expect(page.locator(".status")).to_have_text("no access")
         await expect(page.get_by_text("Offline: your edits are kept")).to_be_hidden()

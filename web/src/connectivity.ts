@@ -4,9 +4,9 @@
 // again or "no access" (4403, 4404), never the offline banner: nothing would be sent however long
 // one waited.
 
+import { accessLostBanner } from "./accessLost";
 import { element } from "./dom";
 import type { ChainSession } from "./session";
-import { type Refusal, refusalOf, signInAgain } from "./signInAgain";
 
 export interface Connectivity {
   /** The banners, for the top of the page. */
@@ -21,7 +21,7 @@ export function showConnectivity(session: ChainSession, onOnline: () => void): C
   const status = element("span", { class: "status" }, "connecting");
   const offline = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
   const banners = element("div", { class: "banners" }, offline);
-  let refused: Refusal | null = null;
+  let refused: "expired" | "revoked" | null = null;
   let failed = false; // a socket closed or could not open: until then the page is connecting
   let wasOnline = false;
   let dropped = false; // online once, then not: `onOnline` when it is back
@@ -46,10 +46,11 @@ export function showConnectivity(session: ChainSession, onOnline: () => void): C
   provider.on("status", show);
   // y-websocket stops reconnecting by itself on these codes (4400-4499) and says so here.
   provider.on("closed", ({ code }: { code: number }) => {
-    const refusal = refusalOf(code);
-    if (refusal === null || refused !== null) return;
-    refused = refusal;
-    banners.append(signInAgain(refusal));
+    if (refused !== null) return;
+    const banner = accessLostBanner(session, code);
+    if (banner === null) return;
+    refused = code === 4401 ? "expired" : "revoked";
+    banners.append(banner);
     show();
   });
   // The browser knows first: drop a socket that can no longer carry anything, and come

@@ -1,6 +1,7 @@
 // The app: `/` lists chains, `/chains/{id}` is the map. Routes by path; signs in with the
 // token from the URL fragment.
 
+import { showSignIn } from "./account";
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, connect, removeSystems, roots } from "./chain";
 import { chainTitle } from "./chainTitle";
@@ -11,6 +12,7 @@ import { ChainMap } from "./map";
 import { viewerList } from "./presence";
 import { ChainSession } from "./session";
 import { returnAfterSignIn } from "./signInAgain";
+import { shareButton } from "./shareDialog";
 import { snapshotPanel } from "./snapshots";
 import { sidePanel } from "./sidePanel";
 import { systemSearch } from "./systemSearch";
@@ -25,10 +27,7 @@ async function start(): Promise<void> {
   }
   returnAfterSignIn();
   const token = takeToken();
-  if (!token) {
-    root.replaceChildren(element("p", {}, "Sign in: open the link that `mapper serve` printed, or the one your host app gave you."));
-    return;
-  }
+  if (!token) return showSignIn(root);
   const match = location.pathname.match(/^\/chains\/([^/]+)$/);
   if (match) await showMap(root, token, decodeURIComponent(match[1]));
   else await showChains(root, token);
@@ -76,7 +75,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const { role } = known;
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
-  const title = chainTitle(session, token, known);
+  const title = chainTitle(session, known);
   const universe = new UniverseData(token);
   const map = new ChainMap(session, editable, universe);
   const snapshots = role === "owner" ? snapshotPanel(token, chainId, universe) : null;
@@ -90,6 +89,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
   const side = sidePanel({ session, universe, editable: editable(), userId: user.id }, snapshots?.element ?? null);
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, connectivity.status, viewerList(session, user.id), characterDots(token));
+  if (role === "owner") toolbar.append(shareButton(token, { id: chainId, name: known.name }, (renamed) => (title.textContent = renamed)));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));

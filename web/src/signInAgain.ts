@@ -28,7 +28,8 @@ export function signInAgain(): HTMLElement {
   addEventListener("hashchange", () => {
     if (new URLSearchParams(location.hash.slice(1)).has("token")) location.reload();
   });
-  const way = element("span", { class: "sign-in" }, "To sign in again, open the login link that `mapper serve` printed (or a new one from `mapper token`, or your host app's) in any tab.");
+  const code = (text: string) => element("code", {}, text);
+  const way = element("span", { class: "sign-in" }, "To sign in again, open the login link that ", code("mapper serve"), " printed (or a new one from ", code("mapper token"), ", or your host app's) in any tab.");
   void eveLogin().then(({ enabled, loginUrl }) => {
     if (!enabled || !loginUrl) return;
     const link = element("a", { href: loginUrl }, "Sign in again with EVE");

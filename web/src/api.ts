@@ -1,6 +1,6 @@
 // The service's HTTP API and the caller's token.
 
-const TOKEN_KEY = "mapper.token";
+export const TOKEN_KEY = "mapper.token";
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -18,6 +18,11 @@ export function takeToken(): string | null {
     history.replaceState(null, "", location.pathname + location.search);
   }
   return localStorage.getItem(TOKEN_KEY);
+}
+
+/** Signing out: the page forgets the token. */
+export function forgetToken(): void {
+  localStorage.removeItem(TOKEN_KEY);
 }
 
 /** The user id and name the token carries (its payload; the service checks the signature). */

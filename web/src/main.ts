@@ -2,37 +2,34 @@
 // token from the URL fragment.
 
 import "@xyflow/react/dist/style.css";
+import { showSignIn } from "./account";
 import { call, type Chain, takeToken, tokenUser } from "./api";
-import { addSystem, connect, removeSystems, roots, setFields, setHome } from "./chain";
-import { connectionPanel } from "./connectionPanel";
+import { addSystem, connect, removeSystems, roots } from "./chain";
+import { chainTitle } from "./chainTitle";
 import { showChains } from "./chains";
+import { showConnectivity } from "./connectivity";
 import { element } from "./dom";
 import { ChainMap } from "./map";
+import { viewerList } from "./presence";
 import { ChainSession } from "./session";
+import { returnAfterSignIn } from "./signInAgain";
+import { shareButton } from "./shareDialog";
 import { snapshotPanel } from "./snapshots";
-import { type ShownPanel, systemPanel } from "./systemPanel";
+import { sidePanel } from "./sidePanel";
+import { systemMenu } from "./systemMenu";
 import { systemSearch } from "./systemSearch";
 import { characterDots } from "./status";
 import { loadStored, saveStored } from "./stored";
 import { UniverseData } from "./universe";
-
-/** True while the user types in a text field inside `area`: a redraw would eat the keys. */
-function typingIn(area: HTMLElement): boolean {
-  const focused = document.activeElement;
-  const typing = (focused instanceof HTMLInputElement && focused.type === "text") || focused instanceof HTMLTextAreaElement;
-  return typing && area.contains(focused);
-}
 
 async function start(): Promise<void> {
   const root = document.getElementById("app")!;
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(() => undefined);
   }
+  returnAfterSignIn();
   const token = takeToken();
-  if (!token) {
-    root.replaceChildren(element("p", {}, "Sign in: open the link that `mapper serve` printed, or the one your host app gave you."));
-    return;
-  }
+  if (!token) return showSignIn(root);
   const match = location.pathname.match(/^\/chains\/([^/]+)$/);
   if (match) await showMap(root, token, decodeURIComponent(match[1]));
   else await showChains(root, token);
@@ -48,29 +45,6 @@ async function knownChain(token: string, chainId: string): Promise<Pick<Chain, "
     // Offline: the last known name and role, and the chain as IndexedDB has it.
   }
   return loadStored(known, { name: "Chain", role: "viewer" });
-}
-
-/** The toolbar's live/offline word and the offline banner, following the socket. */
-function showConnectivity(session: ChainSession, status: HTMLElement, banner: HTMLElement): void {
-  const show = () => {
-    const online = session.provider.wsconnected && navigator.onLine;
-    status.textContent = online ? "live" : "offline";
-    status.className = `status ${online ? "live" : "offline"}`;
-    banner.hidden = online;
-  };
-  session.provider.on("status", show);
-  // The browser knows first: drop a socket that can no longer carry anything, and come
-  // back at once rather than at the provider's next backoff.
-  window.addEventListener("offline", () => {
-    session.provider.disconnect();
-    show();
-  });
-  window.addEventListener("online", () => {
-    session.provider.connect();
-    show();
-  });
-  if (!navigator.onLine) session.provider.disconnect();
-  show();
 }
 
 interface Shortcuts {
@@ -97,33 +71,17 @@ function bindShortcuts(session: ChainSession, editable: () => boolean, actions: 
   });
 }
 
-/** What a system's menu (long press, right click) offers an editor. */
-function systemMenu(session: ChainSession, id: string, actions: { connectFrom: (id: string) => void; remove: (id: string) => void }) {
-  const system = roots(session.doc).systems.get(id);
-  const locked = system?.get("locked") === true;
-  const edit = (fields: Record<string, unknown>) => {
-    session.endStep();
-    if (system) setFields(session.doc, system, fields);
-  };
-  return [
-    { label: "Connect", run: () => actions.connectFrom(id) },
-    { label: "Make home", run: () => setHome(session.doc, Number(id)) },
-    { label: locked ? "Unlock" : "Lock", run: () => edit({ locked: !locked }) },
-    { label: "Delete", run: () => actions.remove(id) },
-  ];
-}
-
 async function showMap(root: HTMLElement, token: string, chainId: string): Promise<void> {
   const user = tokenUser(token);
-  const { name, role } = await knownChain(token, chainId);
-  const title = element("h1", {}, name);
+  const known = await knownChain(token, chainId);
+  const { role } = known;
   const editable = () => role !== "viewer";
   const session = new ChainSession(chainId, token, user);
+  const title = chainTitle(session, known);
   const universe = new UniverseData(token);
   const map = new ChainMap(session, editable(), universe, token);
-  const banner = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
-  const status = element("span", { class: "status" }, "connecting");
-  const viewers = element("span", { class: "viewers" });
+  const snapshots = role === "owner" ? snapshotPanel(token, chainId, universe) : null;
+  const connectivity = showConnectivity(session, () => snapshots?.refresh());
   const search = systemSearch(universe);
   const systemInput = search.input;
   const add = element("button", { title: "Add the system (A)" }, "Add");
@@ -131,16 +89,14 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
   const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
-  const panel = element("aside", { class: "panel" });
-  const details = element("div", { class: "details" });
-  panel.append(details);
-  if (role === "owner") panel.append(snapshotPanel(token, chainId, universe));
-  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers, characterDots(token));
+  const side = sidePanel({ session, universe, editable: editable(), userId: user.id }, snapshots?.element ?? null);
+  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, connectivity.status, viewerList(session, user.id), characterDots(token));
+  if (role === "owner") toolbar.append(shareButton(token, { id: chainId, name: known.name }, (renamed) => (title.textContent = renamed)));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
-  root.replaceChildren(banner, toolbar, search.suggestions, element("main", {}, map.element, panel));
+  root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, side.element));
 
   let picked: string[] = [];
   const pick = (systemId: string | null, additive: boolean) => {
@@ -153,7 +109,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     picked = systemId === null ? [] : additive ? [...picked.filter((id) => id !== systemId), systemId].slice(-2) : [systemId];
     map.picked = picked;
     session.select(map.selected);
-    showPanel();
+    side.showSystem(map.selected);
     map.draw();
   };
   map.onSelect = pick;
@@ -164,42 +120,17 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     map.connecting = null;
     map.selectedConnection = key;
     session.select(null);
-    showConnection(key);
+    side.showConnection(key);
     map.draw();
   };
-
-  const NOTHING_SHOWN = { refreshSignatures: () => {}, stop: () => {} };
-  let shown: Pick<ShownPanel, "refreshSignatures" | "stop"> = NOTHING_SHOWN;
-  const showConnection = (key: string) => {
-    const connection = roots(session.doc).connections.get(key);
-    if (!connection) return showPanel();
-    shown.stop();
-    shown = NOTHING_SHOWN;
-    const view = { session, universe, editable: editable(), redraw: () => showConnection(key) };
-    details.replaceChildren(...connectionPanel(view, key, connection));
-  };
-  const showPanel = () => {
-    const system = map.selected ? roots(session.doc).systems.get(map.selected) : undefined;
-    shown.stop();
-    shown = NOTHING_SHOWN;
-    if (!system) {
-      const hint = editable() ? "Tap a system to see it; then Connect and tap another to connect the two." : "Tap a system to see it.";
-      details.replaceChildren(element("p", { class: "hint" }, hint));
-      return;
-    }
-    const panel = systemPanel({ session, universe, editable: editable(), userId: user.id }, Number(map.selected), system);
-    shown = panel;
-    details.replaceChildren(...panel.parts);
-  };
-  showPanel();
 
   const addFromInput = async () => {
     const id = await search.chosen();
     if (id === null) return;
-    const { x, y } = map.place(map.selected);
+    const place = map.place(map.selected);
     session.endStep();
-    addSystem(session.doc, id, x, y, user.id);
-    map.reveal({ x, y });
+    addSystem(session.doc, id, place.x, place.y, user.id);
+    map.reveal(place);
     systemInput.value = "";
     pick(String(id), false);
   };
@@ -224,29 +155,14 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     pick(null, false);
   };
   link.addEventListener("click", connectPicked);
-  const menuActions = {
-    connectFrom: (from: string) => {
-      pick(from, false);
-      connectPicked();
-    },
-    remove: (gone: string) => {
-      pick(gone, false);
-      removePicked();
-    },
-  };
-  map.menuItems = (id) => (editable() ? systemMenu(session, id, menuActions) : []);
+  map.menuItems = (id) => (editable() ? systemMenu(session, id, { pick, connectPicked, removePicked }) : []);
   remove.addEventListener("click", removePicked);
   undo.addEventListener("click", () => session.undo.undo());
   redo.addEventListener("click", () => session.undo.redo());
   bindShortcuts(session, editable, { removePicked, connectPicked, focusAdd: () => systemInput.focus() });
-  showConnectivity(session, status, banner);
-  session.provider.awareness.on("change", () => {
-    viewers.textContent = session.others().map((other) => other.user.name).join(", ");
-  });
   session.doc.on("update", () => {
     if (map.selected && !roots(session.doc).systems.has(map.selected)) pick(null, false);
-    else if (map.selectedConnection && !typingIn(details)) showConnection(map.selectedConnection);
-    else shown.refreshSignatures();
+    else side.refresh();
   });
 }
 

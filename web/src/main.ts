@@ -4,12 +4,13 @@
 import "@xyflow/react/dist/style.css";
 import { showSignIn } from "./account";
 import { call, type Chain, takeToken, tokenUser } from "./api";
-import { addSystem, connect, removeSystems, roots } from "./chain";
+import { addSystem, roots } from "./chain";
 import { chainTitle } from "./chainTitle";
 import { showChains } from "./chains";
 import { showConnectivity } from "./connectivity";
 import { element } from "./dom";
 import { ChainMap } from "./map";
+import { mapPicking } from "./picking";
 import { viewerList } from "./presence";
 import { ChainSession } from "./session";
 import { returnAfterSignIn } from "./signInAgain";
@@ -98,39 +99,15 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   }
   root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, side.element));
 
-  let picked: string[] = [];
-  const pick = (systemId: string | null, additive: boolean) => {
-    if (map.connecting && systemId && systemId !== map.connecting) {
-      session.endStep();
-      connect(session.doc, Number(map.connecting), Number(systemId));
-    }
-    map.connecting = null;
-    map.selectedConnection = null;
-    picked = systemId === null ? [] : additive ? [...picked.filter((id) => id !== systemId), systemId].slice(-2) : [systemId];
-    map.picked = picked;
-    session.select(map.selected);
-    side.showSystem(map.selected);
-    map.draw();
-  };
-  map.onSelect = pick;
-  map.onEscape = () => pick(null, false);
-  map.onSelectConnection = (key) => {
-    picked = [];
-    map.picked = [];
-    map.connecting = null;
-    map.selectedConnection = key;
-    session.select(null);
-    side.showConnection(key);
-    map.draw();
-  };
-
+  const { pick, connectPicked, removePicked } = mapPicking(map, session, side);
   const addFromInput = async () => {
     const id = await search.chosen();
     if (id === null) return;
-    const place = map.place(map.selected);
+    const parent = map.selected;
+    const place = map.place(parent);
     session.endStep();
     addSystem(session.doc, id, place.x, place.y, user.id);
-    map.reveal(place);
+    map.reveal(place, parent);
     systemInput.value = "";
     pick(String(id), false);
   };
@@ -138,22 +115,6 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   systemInput.addEventListener("keydown", (event) => {
     if (event.key === "Enter") addFromInput();
   });
-  // Two systems picked: connect them; one: the next system tapped is the other end.
-  const connectPicked = () => {
-    if (picked.length === 2) {
-      session.endStep();
-      connect(session.doc, Number(picked[0]), Number(picked[1]));
-    } else if (picked.length === 1) {
-      map.connecting = picked[0];
-      map.draw();
-    }
-  };
-  const removePicked = () => {
-    if (!picked.length) return;
-    session.endStep();
-    removeSystems(session.doc, picked);
-    pick(null, false);
-  };
   link.addEventListener("click", connectPicked);
   map.menuItems = (id) => (editable() ? systemMenu(session, id, { pick, connectPicked, removePicked }) : []);
   remove.addEventListener("click", removePicked);

@@ -14,6 +14,9 @@ import { IntelFeed } from "./canvas/intel";
 import { placeAround, placeNear, type Point, tidy } from "./canvas/layout";
 import { MapCanvas } from "./canvas/MapCanvas";
 import type { MenuItem } from "./canvas/Overlays";
+import { NODE_H, NODE_W } from "./canvas/sizes";
+
+const READABLE_ZOOM = 0.6;
 
 export class ChainMap {
   readonly element: HTMLElement;
@@ -67,14 +70,25 @@ export class ChainMap {
     return placeAround({ x: Math.round(centre.x), y: Math.round(centre.y) }, taken);
   }
 
-  /** Pan (keeping the zoom) so that the point, a system's centre, is in view. */
-  reveal({ x, y }: Point): void {
+  /** Pan (keeping the zoom) so that a new system's centre is in view, with the system it was
+   * reached from too when both fit. */
+  reveal(point: Point, from: string | null): void {
     if (!this.flow) return;
     const box = this.element.getBoundingClientRect();
-    const at = this.flow.flowToScreenPosition({ x, y });
-    const margin = 100;
-    const seen = at.x > box.left + margin && at.x < box.right - margin && at.y > box.top + margin && at.y < box.bottom - margin;
-    if (!seen) void this.flow.setCenter(x, y, { zoom: this.flow.getZoom(), duration: 150 });
+    const margin = Math.min(100, box.width / 8);
+    const inView = ({ x, y }: Point) => {
+      const at = this.flow!.flowToScreenPosition({ x, y });
+      return at.x > box.left + margin && at.x < box.right - margin && at.y > box.top + margin && at.y < box.bottom - margin;
+    };
+    const parent = from ? roots(this.session.doc).systems.get(from) : undefined;
+    const other = parent ? { x: Number(parent.get("x")) || 0, y: Number(parent.get("y")) || 0 } : point;
+    if (inView(point) && inView(other)) return;
+    // Zoom out as far as both need (on a phone, say), but not so far the names cannot be read.
+    const span = { x: Math.abs(point.x - other.x) + NODE_W, y: Math.abs(point.y - other.y) + NODE_H };
+    const bothAt = Math.min(this.flow.getZoom(), (box.width - 2 * margin) / span.x, (box.height - 2 * margin) / span.y);
+    const fitsBoth = bothAt >= READABLE_ZOOM;
+    const centre = fitsBoth ? { x: (point.x + other.x) / 2, y: (point.y + other.y) / 2 } : point;
+    void this.flow.setCenter(centre.x, centre.y, { zoom: fitsBoth ? bothAt : this.flow.getZoom(), duration: 150 });
   }
 
   /** The whole chain as a tree from its home system: one edit, so one undo takes it back. */

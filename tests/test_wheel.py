@@ -58,6 +58,7 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
     for folder in ("sync", "presence", "persistence", "universe", "web", "core", "chains"):
         assert (installed / folder / "__init__.py").is_file(), folder
     assert (installed / "web" / "static" / "index.html").is_file()
+    assert (installed / "web" / "static" / "app.css").is_file()  # the map canvas's stylesheet
     assert (installed / "persistence" / "migrations" / "script.py.mako").is_file()
     assert list((installed / "persistence" / "migrations" / "versions").glob("0001_*.py"))
     assert (installed / "docs" / "security.md").is_file()

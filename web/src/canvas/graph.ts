@@ -84,11 +84,9 @@ export class ChainGraph {
   private readonly listeners = new Set<() => void>();
   private wormholeTypes: WormholeType[] = [];
   picks: Readonly<Picks> = { systems: [], connection: null, connecting: null };
-  private editable: boolean;
   private pending = false;
 
-  constructor(private readonly session: ChainSession, private readonly universe: UniverseData, private readonly intel: IntelFeed, editable: boolean) {
-    this.editable = editable;
+  constructor(private readonly session: ChainSession, private readonly universe: UniverseData, private readonly intel: IntelFeed, private readonly editable: boolean) {
     const { systems, connections, signatures, meta } = roots(session.doc);
     systems.observeDeep((events) => this.touched(events, "node"));
     connections.observeDeep((events) => this.touched(events, "edge"));

@@ -276,6 +276,10 @@ async def test_a_viewer_gets_no_edit_actions_on_the_canvas(sqlite_server: Mapper
         await add_system(owner_page, A)
         page = await open_map(await browser.new_context(), server, chain, server.token("watcher"))
         await expect(system(page, A)).to_be_visible(timeout=TIMEOUT_MS)
+        # A system box is named by its system (31000005 is Thera in the built-in universe).
+        await expect(page.get_by_role("group", name="Thera", exact=True)).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
         await expect(page.get_by_role("button", name="Tidy")).to_have_count(0)
         await system(page, A).click(button="right")
         await expect(page.get_by_role("menu")).to_have_count(0)

@@ -125,7 +125,11 @@ function Canvas(props: CanvasProps) {
           onEdgeClick={(_event, edge) => edge.data?.kind !== "thera" && props.onSelectConnection(edge.id)}
           onPaneClick={() => props.onSelect(null, false)}
           onNodeContextMenu={(event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); }}
-          onMoveEnd={(_event, viewport) => saveViewport(chainId, viewport)}
+          onMoveStart={(event) => event?.type !== "wheel" && wrapper.current?.classList.add("panning")}
+          onMoveEnd={(_event, viewport) => {
+            wrapper.current?.classList.remove("panning");
+            saveViewport(chainId, viewport);
+          }}
           onInit={props.onReady}
           defaultViewport={kept ?? undefined}
           minZoom={0.05} maxZoom={2.5}

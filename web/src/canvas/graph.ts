@@ -75,6 +75,10 @@ function spaceOf(info: ReturnType<UniverseData["system"]>): string {
 
 const finite = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
 
+function sameItems<T>(before: T[], after: T[]): T[] {
+  return before.length === after.length && before.every((item, index) => item === after[index]) ? before : after;
+}
+
 export class ChainGraph {
   private state: GraphState = { nodes: [], edges: [] };
   // Each node with what it was built from outside its Y.Map (see liveKey): a node is built
@@ -148,7 +152,11 @@ export class ChainGraph {
     this.pending = true;
     queueMicrotask(() => {
       this.pending = false;
-      this.state = { nodes: this.buildNodes(), edges: this.buildEdges() };
+      // The same array when nothing in it changed: React Flow then skips its work for it.
+      const nodes = sameItems(this.state.nodes, this.buildNodes());
+      const edges = sameItems(this.state.edges, this.buildEdges());
+      if (nodes === this.state.nodes && edges === this.state.edges) return;
+      this.state = { nodes, edges };
       for (const listener of this.listeners) listener();
     });
   }

@@ -34,11 +34,19 @@ Corrections (each write or deletion counts as one):
 | `locked`, `eol` not a bool                                   | false                          |
 | `status` not unknown/friendly/hostile/occupied/empty         | `"unknown"`                    |
 | `kind` not wormhole/stargate/bridge                          | `"wormhole"`                   |
+| `whSide` not a/b/""                                          | `""`                           |
+| `sigA`, `sigB` not a signature id (`AAA-999`) or `""`        | upper-cased if that makes one, |
+|                                                              | else `""`                      |
+| `jumps` not a `Y.Array`                                      | delete `jumps`                 |
+| `jumps` item not a map or `Y.Map` whose `at`, `characterId`, | delete the item                |
+|   `shipTypeId`, `mass` are numbers (`mass` at least 0)       |                                |
+| `jumps` longer than 200                                      | delete the oldest (first) ones |
 | `mass` not fresh/reduced/critical                            | `"fresh"`                      |
 | `size` not small/medium/large/xlarge/capital/""              | `""`                           |
 | `group` not unknown/wormhole/combat/data/relic/gas/ore       | `"unknown"`                    |
 | `alias` not a string / longer than 64                        | `""` / truncated to 64         |
-| `whType`, `type`, `name`, `addedBy`, `by` not a string       | `""`                           |
+| `whType` (connections and signatures), `type`, `name`,       | `""`                           |
+|   `addedBy`, `by` not a string                               |                                |
 | ... longer than 100                                          | truncated to 100               |
 | `notes` not a `Y.Text`                                       | a `Y.Text` holding the value   |
 |                                                              | if it was a string, else empty |
@@ -63,7 +71,7 @@ from collections.abc import Callable, Container, Iterator
 from functools import partial
 from typing import Any
 
-from pycrdt import Doc, Map, Subscription, Text
+from pycrdt import Array, Doc, Map, Subscription, Text
 
 # The guard watches the roots through pycrdt's native observers: their events are read lazily,
 # where pycrdt's own wrappers convert every attribute of every event first, at twice the cost
@@ -77,13 +85,17 @@ ROOTS = ("meta", "systems", "connections", "signatures")
 MAX_ALIAS = 64
 MAX_TEXT = 100
 MAX_NOTES = 10_000
+MAX_JUMPS = 200  # a connection's `jumps`: ships seen passing, newest last
+JUMP_FIELDS = ("at", "characterId", "shipTypeId", "mass")
 FULL_CHECK_SLICE = 256  # entries checked between two yields of enforce_all_in_slices
 
 # Up to 15 digits keeps every id a safe JS integer.
 _ID = "[1-9][0-9]{0,14}"
 _SYSTEM_KEY = re.compile(_ID)
 _CONNECTION_KEY = re.compile(f"({_ID})-({_ID})")
-_SIGNATURE_KEY = re.compile(f"({_ID}):([A-Z]{{3}}-[0-9]{{3}})")
+_SIG = "[A-Z]{3}-[0-9]{3}"
+_SIGNATURE_KEY = re.compile(f"({_ID}):({_SIG})")
+_SIGNATURE_ID = re.compile(_SIG)
 
 OK = object()  # what a rule returns for a valid value
 
@@ -139,6 +151,16 @@ def text(limit: int) -> Rule:
     return rule
 
 
+def signature_id(value: Any) -> Any:
+    """A signature id such as `ABC-123`, or `""` for none."""
+    if not isinstance(value, str):
+        return ""
+    if value == "" or _SIGNATURE_ID.fullmatch(value):
+        return OK
+    upper = value.upper()
+    return upper if _SIGNATURE_ID.fullmatch(upper) else ""
+
+
 MS = integer(0)
 SHORT_TEXT = text(MAX_TEXT)
 
@@ -154,6 +176,9 @@ SYSTEM_RULES: dict[str, Rule] = {
 CONNECTION_RULES: dict[str, Rule] = {
     "kind": one_of("wormhole", "stargate", "bridge"),
     "whType": SHORT_TEXT,
+    "whSide": one_of("", "a", "b"),
+    "sigA": signature_id,
+    "sigB": signature_id,
     "mass": one_of("fresh", "reduced", "critical"),
     "eol": boolean,
     "eolAt": integer(None),
@@ -164,6 +189,7 @@ CONNECTION_RULES: dict[str, Rule] = {
 SIGNATURE_RULES: dict[str, Rule] = {
     "group": one_of("unknown", "wormhole", "combat", "data", "relic", "gas", "ore"),
     "type": SHORT_TEXT,
+    "whType": SHORT_TEXT,
     "name": SHORT_TEXT,
     "createdAt": MS,
     "updatedAt": MS,
@@ -172,10 +198,11 @@ SIGNATURE_RULES: dict[str, Rule] = {
 
 
 _RULES = {"systems": SYSTEM_RULES, "connections": CONNECTION_RULES, "signatures": SIGNATURE_RULES}
-# Fields whose changes need the whole entry checked: identity fields, and `notes` (a Y.Text).
+# Fields whose changes need the whole entry checked: identity fields, and the shared types
+# inside an entry (`notes`, a Y.Text; `jumps`, a Y.Array).
 _ENTRY_FIELDS = {
     "systems": frozenset({"id", "notes"}),
-    "connections": frozenset({"a", "b"}),
+    "connections": frozenset({"a", "b", "jumps"}),
     "signatures": frozenset({"system", "sig", "connection"}),
 }
 
@@ -312,6 +339,7 @@ class SchemaGuard:
                     fixes += self._check_entry(
                         connections, key, connection_identity(key), CONNECTION_RULES
                     )
+                    fixes += self._check_jumps(key)
                     fixes += self._drop_if_dangling(key, systems)
                 removed_connections = any(key not in connections for key in touched["connections"])
                 if any(key not in systems for key in touched["systems"]):
@@ -390,6 +418,25 @@ class SchemaGuard:
         del notes[len(content[:MAX_NOTES].encode()) :]
         return 1
 
+    def _check_jumps(self, key: str) -> int:
+        """Keep connection `key`'s `jumps`, if any, a Y.Array of at most MAX_JUMPS valid items."""
+        connection = self._roots["connections"].get(key)
+        if not isinstance(connection, Map) or "jumps" not in connection:
+            return 0
+        jumps = connection["jumps"]
+        if not isinstance(jumps, Array):
+            del connection["jumps"]
+            return 1
+        items = list(jumps)
+        keep = [index for index, item in enumerate(items) if _valid_jump(item)]
+        # Past the limit the oldest go: they come first.
+        keep_from = set(keep[-MAX_JUMPS:])
+        drop = [index for index in range(len(items)) if index not in keep_from]
+        # From the end, so the indices still to delete stay where they were; runs in one go.
+        for start, stop in reversed(_runs(drop)):
+            del jumps[start:stop]
+        return len(drop)
+
     def _drop_if_dangling(self, key: str, systems: Container[str]) -> int:
         """Delete connection `key` if either of its systems is not among `systems`' keys."""
         connections = self._roots["connections"]
@@ -411,6 +458,26 @@ class SchemaGuard:
             return 0
         signature["connection"] = ""
         return 1
+
+
+def _valid_jump(item: Any) -> bool:
+    if isinstance(item, Map):
+        item = item.to_py()
+    if not isinstance(item, dict):
+        return False
+    values = [item.get(field) for field in JUMP_FIELDS]
+    return all(_is_number(value) for value in values) and values[-1] >= 0
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as (start, stop) ranges of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    return runs
 
 
 def _apply(entry: Map, field: str, fixed: Any) -> int:

@@ -362,6 +362,33 @@ async def test_a_hidden_tab_stops_polling_and_a_silent_one_goes_cold(
     await tab.close()
 
 
+async def test_a_hidden_tab_active_lately_keeps_reads_going_an_idle_one_stops_them(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    """A scout flies with the map in a background tab: `activeAt` a minute ago keeps the
+    reads going; one two hours ago (a tab left open overnight) gets none."""
+    idle = await live.present("/ws/users/me", live.token("bob"), visible=False)
+    await live.update(idle, activeAt=(live.clock.now() - 7200) * 1000)
+    scout = await live.present("/ws/users/me", live.token("alice"), visible=False, client_id=2)
+    await live.update(scout, activeAt=(live.clock.now() - 60) * 1000)
+    await until(lambda: len(eve.esi_calls("location")) >= 2)
+    calls = len(eve.esi_calls("location"))
+    await run_for(live, 60, step=5)
+    assert len(eve.esi_calls("location")) > calls, "the hidden, recently active tab polls on"
+    assert not eve.esi_calls(character_id=BOB_MAIN), "the idle tab's user is not present"
+
+    # Nobody touches the scout's tab: 30 minutes after its activeAt it stops counting.
+    await run_for(live, 1800, step=30)
+    assert live.service is not None and not live.service.presence.is_present("alice")
+    calls = len(eve.calls)
+    await run_for(live, 300, step=30)
+    assert len(eve.calls) == calls, "idle: no polling"
+    await live.update(scout, activeAt=live.clock.now() * 1000)  # input in the hidden tab
+    await until(lambda: len(eve.calls) > calls)
+    for client in (idle, scout):
+        await client.close()
+
+
 async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeEve) -> None:
     token = live.token("bob")
     chain = await chain_with(live, token, JITA, J100001)

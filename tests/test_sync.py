@@ -31,6 +31,7 @@ from tests.wire import WireClient, updates_received
 from tests.yclient import YClient
 
 ALICE_MAIN, ALICE_ALT, BOB_MAIN = 90000001, 90000002, 90000003
+RIFTER_KG = 1067000.0  # the test universe's Rifter (type 587), every pilot's ship
 # Pilots follow presence in well under a second; the bound leaves room for a loaded machine.
 PILOTS_WITHIN_S = 30.0
 
@@ -408,6 +409,10 @@ async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeE
     await until(lambda: f"{PERIMETER}-{J123456}" in connections(watcher))
     link = connections(watcher)[f"{PERIMETER}-{J123456}"]
     assert link["kind"] == "wormhole" and link["whType"] == "" and link["mass"] == "fresh"
+    assert [(j["characterId"], j["shipTypeId"], j["mass"]) for j in link["jumps"]] == [
+        (BOB_MAIN, 587, RIFTER_KG)
+    ]
+    assert "jumps" not in connections(watcher)[f"{JITA}-{PERIMETER}"], "no mass through gates"
     system = watcher.map("systems")[str(J123456)]
     assert system["addedBy"] == "bob" and system["status"] == "unknown"
     assert pilots_seen(watcher)[0]["systemId"] == J123456
@@ -416,6 +421,137 @@ async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeE
 
 def connections(client: WireClient) -> dict[str, Any]:
     return client.map("connections").to_py() or {}
+
+
+async def test_a_jump_through_a_known_connection_counts_the_ship(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("bob")
+    chain = await chain_with(live, token, J100001, J123456)
+    key = f"{J100001}-{J123456}"
+    writer = await live.present(f"/ws/chains/{chain}", token, visible=False, client_id=98)
+    writer.edit(
+        lambda doc: doc.get("connections", type=Map).__setitem__(
+            key, Map({"a": J100001, "b": J123456, "kind": "wormhole", "whType": "B274"})
+        )
+    )
+    eve.pilots[BOB_MAIN].system_id = J100001
+    watcher = await live.present(f"/ws/chains/{chain}", token)
+    await until(lambda: key in connections(watcher))
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+
+    eve.pilots[BOB_MAIN].system_id = J123456
+    await run_for(live, 5)
+    await until(lambda: len(connections(watcher)[key].get("jumps", [])) == 1)
+    eve.pilots[BOB_MAIN].system_id = J100001  # and back again
+    await run_for(live, 5)
+    await until(lambda: len(connections(watcher)[key].get("jumps", [])) == 2)
+    jumps = connections(watcher)[key]["jumps"]
+    assert [(j["characterId"], j["shipTypeId"], j["mass"]) for j in jumps] == [
+        (BOB_MAIN, 587, RIFTER_KG)
+    ] * 2
+    assert jumps[0]["at"] < jumps[1]["at"] <= live.clock.now() * 1000
+    assert set(connections(watcher)) == {key}, "nothing new mapped"
+    assert set(watcher.map("systems").keys()) == {str(J100001), str(J123456)}
+    for client in (writer, watcher):
+        await client.close()
+
+
+async def test_gate_travel_between_two_polls_adds_nothing(
+    live: LiveServer, eve: FakeEve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two gate jumps (Jita, Perimeter, Niarja) inside the gap no longer become a wormhole."""
+    caplog.set_level(logging.INFO, logger="mapper.sync")
+    token = live.token("bob")
+    chain = await chain_with(live, token, JITA)
+    status = await live.present("/ws/users/me", token, client_id=2)
+    watcher = await live.present(f"/ws/chains/{chain}", token)
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+
+    eve.down_until = live.clock.now() + 14  # no sighting while Bob takes two gates
+    eve.pilots[BOB_MAIN].system_id = NIARJA
+    await run_for(live, 30)
+    assert (await projection(live))[BOB_MAIN]["system_id"] == NIARJA
+    assert "not mapped as a jump" in caplog.text
+    assert connections(watcher) == {}
+    assert set(watcher.map("systems").keys()) == {str(JITA)}
+    assert offers(status) == {}
+    for client in (status, watcher):
+        await client.close()
+
+
+def offers(client: WireClient) -> dict[str, Any]:
+    return client.doc.get("offers", type=Map).to_py() or {}
+
+
+async def test_a_known_space_move_gates_do_not_explain_is_offered_not_written(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    """Jita to Niarja (two gates apart) within one 5 s poll: a jump bridge, a jump drive, a
+    titan bridge or a wormhole. The chain gets nothing; the user's page gets an offer."""
+    token = live.token("bob")
+    chain = await chain_with(live, token, JITA)
+    status = await live.present("/ws/users/me", token, client_id=2)
+    watcher = await live.present(f"/ws/chains/{chain}", token)
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+    updates = updates_received(watcher)
+
+    eve.pilots[BOB_MAIN].system_id = NIARJA
+    await run_for(live, 5)
+    await until(lambda: f"{JITA}>{NIARJA}" in offers(status))
+    offer = offers(status)[f"{JITA}>{NIARJA}"]
+    assert (offer["from"], offer["to"], offer["characterId"], offer["mass"]) == (
+        JITA,
+        NIARJA,
+        BOB_MAIN,
+        RIFTER_KG,
+    )
+    await run_for(live, 30)
+    assert connections(watcher) == {}
+    assert set(watcher.map("systems").keys()) == {str(JITA)}
+    assert updates_received(watcher) == updates, "the chain document is untouched"
+    for client in (status, watcher):
+        await client.close()
+
+
+@pytest.mark.usefixtures("node_modules")
+async def test_concurrent_jumps_from_two_stock_clients_both_count(live: LiveServer) -> None:
+    token = live.token("alice")
+    chain = await chain_with(live, token, J100001, J123456)
+    key = f"{J100001}-{J123456}"
+    jumps = ["connections", key, "jumps"]
+    jump = {"at": 1.7e12, "shipTypeId": 587, "mass": RIFTER_KG}
+
+    async def scouts(client: YClient) -> list[int]:
+        document = await client.get()
+        return sorted(j["characterId"] for j in document["connections"][key].get("jumps", []))
+
+    async with (
+        YClient.start(f"{live.ws}/ws/chains", chain, token) as one,
+        YClient.start(f"{live.ws}/ws/chains", chain, token) as two,
+    ):
+        await one.wait_synced()
+        await two.wait_synced()
+        await one.set_map("connections", key, {"a": J100001, "b": J123456, "kind": "wormhole"})
+        await one.push(jumps, [])
+        await two.wait_for(jumps, [])
+        await two.disconnect()  # both append while apart: two scouts on a flaky link
+        await one.push(jumps, [{**jump, "characterId": 1}])
+        await two.push(jumps, [{**jump, "characterId": 2}])
+        await two.connect()
+        for _ in range(250):
+            if await scouts(one) == await scouts(two) == [1, 2]:
+                break
+            await asyncio.sleep(0.02)
+        assert await scouts(one) == await scouts(two) == [1, 2]
+    assert live.service is not None
+    room = live.service.rooms.get(chain)
+    assert room is not None
+    stored = room.doc.get("connections", type=Map)[key]["jumps"]
+    assert sorted(j["characterId"] for j in stored) == [1, 2]
 
 
 @pytest.mark.parametrize(

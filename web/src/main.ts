@@ -3,6 +3,7 @@
 
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, connect, removeSystems, roots } from "./chain";
+import { cleanUpButton } from "./cleanUp";
 import { connectionPanel } from "./connectionPanel";
 import { showChains } from "./chains";
 import { element } from "./dom";
@@ -12,6 +13,7 @@ import { snapshotPanel } from "./snapshots";
 import { type ShownPanel, systemPanel } from "./systemPanel";
 import { systemSearch } from "./systemSearch";
 import { characterDots } from "./status";
+import { scoutPrompts } from "./jumpPrompt";
 import { loadStored, saveStored } from "./stored";
 import { UniverseData } from "./universe";
 
@@ -114,13 +116,15 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
   const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
+  const cleanUp = cleanUpButton(session, universe);
   const panel = element("aside", { class: "panel" });
   const details = element("div", { class: "details" });
-  panel.append(details);
+  const prompts = scoutPrompts({ session, universe, editable, userId: user.id });
+  panel.append(prompts.element, details);
   if (role === "owner") panel.append(snapshotPanel(token, chainId, universe));
-  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, status, viewers, characterDots(token));
+  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, cleanUp, status, viewers, characterDots(token, prompts.watchUser));
   if (!editable()) {
-    for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
+    for (const control of [systemInput, add, link, remove, undo, redo, cleanUp]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
   root.replaceChildren(banner, toolbar, search.suggestions, element("main", {}, map.element, panel));
@@ -151,7 +155,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
     if (!connection) return showPanel();
     shown.stop();
     shown = NOTHING_SHOWN;
-    const view = { session, universe, editable: editable(), redraw: () => showConnection(key) };
+    const view = { session, universe, editable: editable(), redraw: () => showConnection(key), token };
     details.replaceChildren(...connectionPanel(view, key, connection));
   };
   const showPanel = () => {

@@ -4,8 +4,10 @@
 import * as Y from "yjs";
 import { applyScan, type Entry, removeSignatures, roots, setFields } from "./chain";
 import { element } from "./dom";
+import { linkSignature } from "./holes";
 import { parsePaste } from "./paste";
 import type { ChainSession } from "./session";
+import { signatureTypeChoice } from "./signatureHole";
 import { systemFacts } from "./systemFacts";
 import { bindText } from "./textbinding";
 import type { UniverseData } from "./universe";
@@ -68,9 +70,9 @@ function signaturePanel(view: SystemView, systemId: number): { element: HTMLElem
     const rows = [...roots(session.doc).signatures.entries()]
       .filter(([key]) => key.startsWith(`${systemId}:`))
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([, entry]) => element("tr", {}, element("td", {}, String(entry.get("sig"))), element("td", {}, String(entry.get("group"))), element("td", {}, String(entry.get("name") ?? "")), element("td", {}, linkChoice(view, systemId, entry))));
+      .map(([, entry]) => element("tr", {}, element("td", {}, String(entry.get("sig"))), element("td", {}, String(entry.get("group"))), element("td", {}, String(entry.get("name") ?? "")), element("td", {}, signatureTypeChoice(session, view.universe, view.editable, entry)), element("td", {}, linkChoice(view, systemId, entry))));
     heading.textContent = `Signatures (${rows.length})`;
-    table.replaceChildren(element("tr", {}, element("th", {}, "Sig"), element("th", {}, "Group"), element("th", {}, "Name"), element("th", {}, "Leads to")), ...rows);
+    table.replaceChildren(element("tr", {}, element("th", {}, "Sig"), element("th", {}, "Group"), element("th", {}, "Name"), element("th", {}, "Type"), element("th", {}, "Leads to")), ...rows);
   };
   refresh();
   const pasteBox = element("textarea", { "aria-label": "probe scanner paste", rows: "4", placeholder: "Paste probe scanner results (Ctrl+A, Ctrl+C in game)" });
@@ -108,7 +110,7 @@ function linkChoice(view: SystemView, systemId: number, signature: Entry): HTMLE
   if (!view.editable) choice.setAttribute("disabled", "");
   choice.addEventListener("change", () => {
     view.session.endStep();
-    setFields(view.session.doc, signature, { connection: choice.value, updatedAt: Date.now() });
+    linkSignature(view.session.doc, `${systemId}:${signature.get("sig")}`, choice.value);
   });
   return choice;
 }

@@ -46,17 +46,19 @@ export class ChainSession {
     // A hidden tab counts as present only while it was active lately, so the service keeps
     // tracking a scout flying with the map behind the game and stops for a forgotten tab.
     let activeAt = presence.activeAt;
-    const active = (force: boolean) => {
+    const active = () => {
       const now = Date.now();
-      if (!force && now - activeAt < ACTIVE_EVERY_MS) return;
+      if (now - activeAt < ACTIVE_EVERY_MS) return;
       activeAt = now;
       this.provider.awareness.setLocalStateField("activeAt", now);
     };
     document.addEventListener("visibilitychange", () => {
-      this.provider.awareness.setLocalStateField("visible", !document.hidden);
-      active(true); // shown, or hidden: either way it was visible until now
+      // Shown, or hidden: either way it was visible until now. One awareness message.
+      activeAt = Date.now();
+      const state = this.provider.awareness.getLocalState();
+      this.provider.awareness.setLocalState({ ...state, visible: !document.hidden, activeAt });
     });
-    for (const type of INPUT_EVENTS) document.addEventListener(type, () => active(false), { capture: true, passive: true });
+    for (const type of INPUT_EVENTS) document.addEventListener(type, active, { capture: true, passive: true });
   }
 
   /** Ends the current undo step: each action (an add, a connect, a whole drag) undoes

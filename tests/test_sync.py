@@ -712,3 +712,45 @@ async def test_mapper_serve_runs_the_sync_loop(
         assert 'mapper_sync_runs_total{dataset="location"}' in metrics.text
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_after_a_mapped_jump_the_page_asks_which_signature_it_was(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("alice", name="Alice")
+    chain = await chain_with(live, token, J100001)
+    writer = await live.present(f"/ws/chains/{chain}", token, visible=False, client_id=97)
+
+    def scanned(doc: Any) -> None:
+        signatures = doc.get("signatures", type=Map)
+        for system_id, sig in ((J100001, "ABC-123"), (J100001, "GHI-789"), (J123456, "XYZ-999")):
+            signatures[f"{system_id}:{sig}"] = Map(
+                {"system": system_id, "sig": sig, "group": "wormhole", "connection": ""}
+            )
+
+    writer.edit(scanned)
+    key = f"{J100001}-{J123456}"
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), live, chain, token)
+        await expect(page.locator(".characters .dot")).to_have_count(2, timeout=TIMEOUT_MS)
+        await run_for(live, 5)
+        eve.pilots[ALICE_MAIN].system_id = J123456
+        await run_for(live, 5)
+
+        prompt = page.locator(f'.jump-prompt[data-key="{key}"]')
+        await expect(prompt).to_contain_text(
+            "Which signature did you come through?", timeout=TIMEOUT_MS
+        )
+        await expect(prompt.locator("button[data-signature]")).to_have_count(3)
+        await prompt.locator(f'[data-signature="{J100001}:ABC-123"]').click()
+        await expect(prompt.locator("button[data-signature]")).to_have_count(1)
+        await page.screenshot(path=artifact("jump-prompt.png"))
+        await prompt.locator(f'[data-signature="{J123456}:XYZ-999"]').click()
+        await expect(prompt).to_have_count(0)
+        await until(lambda: connections(writer)[key].get("sigB") == "XYZ-999", TIMEOUT_MS / 1000)
+        link = connections(writer)[key]
+        assert (link["sigA"], link["sigB"]) == ("ABC-123", "XYZ-999")
+        signatures = writer.map("signatures").to_py()
+        assert signatures[f"{J100001}:ABC-123"]["connection"] == key
+        assert signatures[f"{J100001}:GHI-789"]["connection"] == ""
+    await writer.close()

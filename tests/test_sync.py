@@ -754,3 +754,29 @@ async def test_after_a_mapped_jump_the_page_asks_which_signature_it_was(
         assert signatures[f"{J100001}:ABC-123"]["connection"] == key
         assert signatures[f"{J100001}:GHI-789"]["connection"] == ""
     await writer.close()
+
+
+async def test_an_offered_move_is_written_only_when_the_scout_confirms_it(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("bob", name="Bob")
+    chain = await chain_with(live, token, JITA)
+    watcher = await live.present(f"/ws/chains/{chain}", token, visible=False, client_id=96)
+    key = f"{JITA}-{NIARJA}"
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), live, chain, token)
+        await expect(page.locator(".characters .dot")).to_have_count(1, timeout=TIMEOUT_MS)
+        await run_for(live, 5)
+        eve.pilots[BOB_MAIN].system_id = NIARJA  # two gates away within one poll
+        await run_for(live, 5)
+
+        offer = page.locator(f'.offer[data-offer="{JITA}>{NIARJA}"]')
+        await expect(offer).to_contain_text("without a stargate", timeout=TIMEOUT_MS)
+        assert connections(watcher) == {}, "nothing written before the scout says so"
+        await offer.get_by_role("button", name="A bridge").click()
+        await expect(offer).to_have_count(0)
+        await until(lambda: key in connections(watcher), TIMEOUT_MS / 1000)
+        assert connections(watcher)[key]["kind"] == "bridge"
+        assert "jumps" not in connections(watcher)[key], "no mass through a bridge"
+        assert str(NIARJA) in watcher.map("systems")
+    await watcher.close()

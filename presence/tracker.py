@@ -74,10 +74,12 @@ class PresenceTracker:
         self._watches[connection] = watch
         self._by_user.setdefault(user_id, set()).add(connection)
         self._by_room.setdefault(room_key, set()).add(connection)
+        # No scan of the user's other connections here: this runs on every awareness renewal.
+        # A present user going idle is the sweep's to notice.
         if (
             before is None
             or self._counts(before, now) != self._counts(watch, now)
-            or (user_id in self._present) != self.is_present(user_id)
+            or user_id not in self._present
         ):
             self._changed(user_id)
 

@@ -737,7 +737,7 @@ async def test_after_a_mapped_jump_the_page_asks_which_signature_it_was(
         eve.pilots[ALICE_MAIN].system_id = J123456
         await run_for(live, 5)
 
-        prompt = page.locator(f'.jump-prompt[data-key="{key}"]')
+        prompt = page.locator(f'.jump-prompt[data-connection="{key}"]')
         await expect(prompt).to_contain_text(
             "Which signature did you come through?", timeout=TIMEOUT_MS
         )

@@ -71,7 +71,7 @@ export function scoutPrompts(view: PromptView): ScoutPrompts {
       asking.delete(key);
       refresh();
     });
-    return element("div", { class: "jump-prompt", "data-key": key },
+    return element("div", { class: "jump-prompt", "data-connection": key },
       element("strong", {}, "Which signature did you come through?"), " ",
       universe.nameText(a), " – ", universe.nameText(b),
       ...(linked(a) ? [] : [end(a)]), ...(linked(b) ? [] : [end(b)]), close);

@@ -76,6 +76,7 @@ from pycrdt import Array, Doc, Map, Subscription, Text
 # The guard watches the roots through pycrdt's native observers: their events are read lazily,
 # where pycrdt's own wrappers convert every attribute of every event first, at twice the cost
 # of the whole check. Only `path` and `keys` are read, and only MapEvents are told apart.
+from pycrdt._pycrdt import ArrayEvent as NativeArrayEvent
 from pycrdt._pycrdt import MapEvent as NativeMapEvent
 
 SCHEMA_VERSION = 1
@@ -255,6 +256,9 @@ class SchemaGuard:
         self._roots: dict[str, Map] = {name: doc.get(name, type=Map) for name in ROOTS}
         # (root, key) of every entry changed since the last pass; for meta the key is the field.
         self._touched: set[tuple[str, str]] = set()
+        # Connections whose `jumps` only gained valid items (or lost some): only its length
+        # needs a look, not every item again.
+        self._grown: set[str] = set()
         self._correcting = False  # inside the guard's own transaction
         self._subscriptions: list[Subscription] = [
             root.integrated.observe_deep(partial(self._on_events, name))
@@ -263,13 +267,15 @@ class SchemaGuard:
 
     def enforce(self) -> int:
         """Correct every entry touched since the last call; returns the number of corrections."""
-        if not self._touched:
+        if not self._touched and not self._grown:
             return 0
         touched: dict[str, set[str]] = {name: set() for name in ROOTS}
         for root, key in self._touched:
             touched[root].add(key)
+        grown = self._grown - touched["connections"]
         self._touched = set()
-        return self._correct(touched)
+        self._grown = set()
+        return self._correct(touched, grown)
 
     def enforce_all(self) -> int:
         """Correct the whole document (after loading it from the database)."""
@@ -280,6 +286,7 @@ class SchemaGuard:
         caller can let other work run in between. Systems come first: connections are then
         checked against the corrected systems, signatures against the corrected connections."""
         self._touched = set()
+        self._grown = set()
         # meta.schema is required, so meta is checked even when empty.
         yield self._correct(
             {"meta": {"schema"}, "systems": set(), "connections": set(), "signatures": set()}
@@ -319,10 +326,14 @@ class SchemaGuard:
                     self._touched.update((root, key) for key in event.keys)
                 continue
             plain_fields = len(path) == 1 and isinstance(event, NativeMapEvent) and root != "meta"
-            if not (plain_fields and _changes_valid(root, event.keys)):
-                self._touched.add((root, str(path[0])))
+            if plain_fields and _changes_valid(root, event.keys):
+                continue
+            if _jumps_added_valid(root, path, event):
+                self._grown.add(str(path[0]))
+                continue
+            self._touched.add((root, str(path[0])))
 
-    def _correct(self, touched: dict[str, set[str]]) -> int:
+    def _correct(self, touched: dict[str, set[str]], grown: set[str] | None = None) -> int:
         systems = self._roots["systems"]
         connections = self._roots["connections"]
         signatures = self._roots["signatures"]
@@ -341,6 +352,8 @@ class SchemaGuard:
                     )
                     fixes += self._check_jumps(key)
                     fixes += self._drop_if_dangling(key, systems)
+                for key in grown or ():
+                    fixes += self._trim_jumps(key)
                 removed_connections = any(key not in connections for key in touched["connections"])
                 if any(key not in systems for key in touched["systems"]):
                     # One read of the system ids instead of two lookups per connection.
@@ -427,7 +440,10 @@ class SchemaGuard:
         if not isinstance(jumps, Array):
             del connection["jumps"]
             return 1
-        items = list(jumps)
+        # The CRDT library's own JSON encoding: reading the Array item by item costs ten times
+        # as much, on every append.
+        with self._doc.transaction() as txn:
+            items = json.loads(jumps.integrated.to_json(txn._txn))
         keep = [index for index, item in enumerate(items) if _valid_jump(item)]
         # Past the limit the oldest go: they come first.
         keep_from = set(keep[-MAX_JUMPS:])
@@ -436,6 +452,16 @@ class SchemaGuard:
         for start, stop in reversed(_runs(drop)):
             del jumps[start:stop]
         return len(drop)
+
+    def _trim_jumps(self, key: str) -> int:
+        """Drop the oldest of connection `key`'s `jumps` beyond MAX_JUMPS."""
+        connection = self._roots["connections"].get(key)
+        jumps = connection.get("jumps") if isinstance(connection, Map) else None
+        if not isinstance(jumps, Array) or len(jumps) <= MAX_JUMPS:
+            return 0
+        excess = len(jumps) - MAX_JUMPS
+        del jumps[:excess]
+        return excess
 
     def _drop_if_dangling(self, key: str, systems: Container[str]) -> int:
         """Delete connection `key` if either of its systems is not among `systems`' keys."""
@@ -460,13 +486,21 @@ class SchemaGuard:
         return 1
 
 
+def _jumps_added_valid(root: str, path: list[Any], event: Any) -> bool:
+    """Whether the event only added valid items to (or removed some from) a connection's
+    `jumps`: the rest was valid already, so the length is all that is left to check."""
+    if root != "connections" or len(path) != 2 or path[1] != "jumps":
+        return False
+    if not isinstance(event, NativeArrayEvent):
+        return False
+    return all(_valid_jump(item) for change in event.delta for item in change.get("insert", ()))
+
+
 def _valid_jump(item: Any) -> bool:
-    if isinstance(item, Map):
-        item = item.to_py()
-    if not isinstance(item, dict):
+    if type(item) is not dict:  # a Y.Map item reads as a dict too
         return False
     values = [item.get(field) for field in JUMP_FIELDS]
-    return all(_is_number(value) for value in values) and values[-1] >= 0
+    return all(map(_is_number, values)) and values[-1] >= 0
 
 
 def _runs(indices: list[int]) -> list[tuple[int, int]]:

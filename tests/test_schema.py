@@ -25,6 +25,7 @@ from mapper.core.clock import SystemClock
 S1, S2, S3 = 31000001, 31000002, 31000003
 CONN = f"{S1}-{S2}"
 SIG = f"{S1}:ABC-123"
+JUMP = {"at": 1.7e12, "characterId": 90000001, "shipTypeId": 587, "mass": 1067000.0}
 
 
 def system(system_id: int, **fields: Any) -> Map:
@@ -520,9 +521,6 @@ def test_close_stops_watching(chain: Chain) -> None:
     assert chain.edit(lambda: chain.root("systems")[str(S1)].__setitem__("x", "bad")) == 0
 
 
-JUMP = {"at": 1.7e12, "characterId": 90000001, "shipTypeId": 587, "mass": 1067000.0}
-
-
 def jumps_of(chain: Chain) -> Array:
     return chain.root("connections")[CONN]["jumps"]
 
@@ -765,6 +763,12 @@ entry_ops = st.sampled_from(list(KEYS)).flatmap(
         ),
         st.tuples(st.just("plain"), st.just(root), st.sampled_from(KEYS[root]), values),
         st.tuples(st.just("delete"), st.just(root), st.sampled_from(KEYS[root])),
+        st.tuples(
+            st.just("append"),
+            st.just(root),
+            st.sampled_from(KEYS[root]),
+            st.lists(st.one_of(st.just(JUMP), values), max_size=3),
+        ),
     )
 )
 meta_ops = st.tuples(
@@ -802,6 +806,10 @@ def apply_op(doc: Doc, op: tuple[Any, ...]) -> None:
         root[key] = realize(rest[0])
     elif kind == "delete":
         root.pop(key, None)
+    elif kind == "append":
+        jumps = root[key].get("jumps") if isinstance(root.get(key), Map) else None
+        if isinstance(jumps, Array):
+            jumps.extend([realize(value) for value in rest[0]])
     elif root_name == "meta":
         root[rest[0]] = realize(rest[1])
     elif isinstance(root.get(key), Map):

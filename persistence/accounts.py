@@ -11,8 +11,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Insert, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mapper.persistence.models import Chain, EveCharacter, EveLogin, EveUser
 
@@ -75,6 +77,33 @@ _CHARACTER = (
     EveCharacter.linked_at,
     EveCharacter.affiliation_expires_at,
 )
+
+
+async def _new_user(conn: AsyncConnection, user_id: str, now: int) -> None:
+    """A user for a character seen for the first time: the service admin when they are the
+    first user of a fresh service (no user and no chain yet). A service used before the login
+    was turned on (its chains made with the admin link) has no first user: its admins are
+    named in MAPPER_ADMINS.
+
+    Two first sign-ins can both find the service fresh (neither sees the other's uncommitted
+    row); the unique index on `first_user` lets one insert win, and the other, which waited
+    for it, inserts nothing and then signs in as an ordinary user."""
+    fresh = not await conn.scalar(select(func.count()).select_from(EveUser)) and not (
+        await conn.scalar(select(func.count()).select_from(Chain))
+    )
+    user = {"id": user_id, "created_at": now, "signed_out_at": None}
+    if fresh:
+        first = _insert_unless_taken(conn.dialect.name, {**user, "admin": True, "first_user": True})
+        if await conn.scalar(first) is not None:
+            return
+    await conn.execute(insert(EveUser).values(**user, admin=False))
+
+
+def _insert_unless_taken(dialect: str, values: dict[str, object]) -> Insert:
+    """An insert into eve_users that inserts nothing where it meets a unique index; it returns
+    the new user's id, or no row. (Not `rowcount`: psycopg leaves it at -1 for this.)"""
+    statement = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return statement(EveUser).values(**values).on_conflict_do_nothing().returning(EveUser.id)
 
 
 def _character(row: Sequence[object]) -> CharacterRecord:
@@ -163,17 +192,7 @@ class AccountStore:
             new_user = user_id is None
             if user_id is None:
                 user_id = uuid.uuid4().hex
-                # A fresh service: no user and no chain yet. One that was used before the
-                # login was turned on (its chains made with the admin link) has no first user:
-                # its admins are named in MAPPER_ADMINS.
-                first = not await conn.scalar(
-                    select(func.count()).select_from(EveUser)
-                ) and not await conn.scalar(select(func.count()).select_from(Chain))
-                await conn.execute(
-                    insert(EveUser).values(
-                        id=user_id, created_at=now, admin=first, signed_out_at=None
-                    )
-                )
+                await _new_user(conn, user_id, now)
             elif not await conn.scalar(select(func.count()).where(EveUser.id == user_id)):
                 # A linking user's first character: their user id came from elsewhere (an
                 # admin link, an external issuer), and now gets a row of its own.

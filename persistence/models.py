@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
@@ -238,10 +249,22 @@ class EveUser(Base):
     """A person who signed in with EVE; their characters hang off them."""
 
     __tablename__ = "eve_users"
+    # One first user at most: of two first sign-ins racing on a fresh service, the second
+    # one's insert meets this index and it signs in as an ordinary user.
+    __table_args__ = (
+        Index(
+            "uq_eve_users_first_user",
+            "first_user",
+            unique=True,
+            sqlite_where=text("first_user"),
+            postgresql_where=text("first_user"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(primary_key=True)
     created_at: Mapped[int]
     admin: Mapped[bool]
+    first_user: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Tokens of ours issued before this are no longer accepted.
     signed_out_at: Mapped[int | None]
 

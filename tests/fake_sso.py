@@ -291,6 +291,20 @@ class FakeSso:
         return JSONResponse(answers[route], headers=_expires(5))
 
 
+def sso_env(eve: FakeSso, port: int, **more: str) -> dict[str, str]:
+    """The settings of a `mapper serve` on `port` that signs people in through `eve`, and looks
+    at its users' corporations every second."""
+    return {
+        "MAPPER_EVE_CLIENT_ID": CLIENT_ID,
+        "MAPPER_EVE_CLIENT_SECRET": CLIENT_SECRET,
+        "MAPPER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MAPPER_EVE_SSO_BASE_URL": eve.sso_url,
+        "MAPPER_ESI_BASE_URL": eve.esi_url,
+        "MAPPER_AFFILIATION_CHECK_S": "1",
+        **more,
+    }
+
+
 async def _form(request: Request) -> dict[str, str]:
     """A form body (python-multipart is not needed for this one kind)."""
     return dict(urllib.parse.parse_qsl((await request.body()).decode()))

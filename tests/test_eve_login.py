@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mapper.eve.custody import TokenCustody
 from mapper.eve.sso import EveSso, SsoError
@@ -26,8 +28,9 @@ from mapper.eve.vault import Vault
 from mapper.persistence.accounts import AccountStore
 from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
+from mapper.persistence.models import EveUser
 from tests.databases import database
-from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso
+from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso, sso_env
 from tests.server import MapperServer, free_port
 from tests.wire import WireClient
 
@@ -48,18 +51,6 @@ async def eve() -> AsyncIterator[FakeSso]:
     fake.name(99000001, "alliance", "Wormhole Society")
     yield fake
     await fake.stop()
-
-
-def sso_env(eve: FakeSso, port: int, **more: str) -> dict[str, str]:
-    return {
-        "MAPPER_EVE_CLIENT_ID": CLIENT_ID,
-        "MAPPER_EVE_CLIENT_SECRET": CLIENT_SECRET,
-        "MAPPER_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "MAPPER_EVE_SSO_BASE_URL": eve.sso_url,
-        "MAPPER_ESI_BASE_URL": eve.esi_url,
-        "MAPPER_AFFILIATION_CHECK_S": "1",
-        **more,
-    }
 
 
 @pytest.fixture
@@ -186,6 +177,31 @@ async def test_on_a_service_used_before_the_first_to_sign_in_is_no_admin(
     async with client(sqlite_mapper) as browser:
         await create_chain(browser, sqlite_mapper.token("admin", admin=True), "From before")
         assert "roles" not in claims(await sign_in(browser, eve, ALICE))
+
+
+async def test_of_first_sign_ins_at_once_one_becomes_admin(engine: AsyncEngine) -> None:
+    """Characters signing in at the same moment on a fresh service (SQLite, and Postgres with
+    its concurrent transactions): each finds no user yet, and exactly one is the admin."""
+    store = AccountStore(engine)
+    for round_ in range(5):
+        async with engine.begin() as conn:
+            await conn.execute(delete(EveUser))
+        signed = await asyncio.gather(
+            *(
+                store.sign_in(
+                    character_id=92000000 + 10 * round_ + n,
+                    name=f"Pilot {n}",
+                    scopes=SCOPES,
+                    refresh_token=None,
+                    link_user_id=None,
+                    admin_characters=(),
+                    now=0,
+                )
+                for n in range(4)
+            )
+        )
+        assert [user.admin for user in signed].count(True) == 1, signed
+        assert sum(record.admin for record in await store.accounts()) == 1
 
 
 async def test_a_forged_or_foreign_state_is_refused(

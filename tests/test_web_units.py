@@ -1,6 +1,6 @@
 """The browser app's unit tests (web/test/*.test.ts) in node: how static data reads on screen
 (class labels, security as EVE shows it, tonnes; contract section 8), how its answers are read,
-pastes, and wormhole lifetime and mass."""
+pastes, wormhole lifetime and mass, and how the EVE login names members and scopes."""
 
 from __future__ import annotations
 

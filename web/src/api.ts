@@ -20,6 +20,11 @@ export function takeToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
 }
 
+/** Signing out: the page forgets the token. */
+export function forgetToken(): void {
+  localStorage.removeItem(TOKEN_KEY);
+}
+
 /** The user id and name the token carries (its payload; the service checks the signature). */
 export function tokenUser(token: string): { id: string; name: string } {
   try {

@@ -1,7 +1,9 @@
 // The start page: the chains the user can see; create one, open one.
 
 import { call, type Chain } from "./api";
+import { accountPanel } from "./account";
 import { element } from "./dom";
+import { shareButton } from "./shareDialog";
 
 export async function showChains(root: HTMLElement, token: string): Promise<void> {
   root.replaceChildren(element("h1", {}, "Chains"));
@@ -9,11 +11,13 @@ export async function showChains(root: HTMLElement, token: string): Promise<void
   const form = element("form", { class: "create" },
     element("input", { name: "name", placeholder: "New chain name", required: "", maxlength: "100" }),
     element("button", { type: "submit" }, "Create"));
-  root.append(list, form);
+  root.append(list, form, accountPanel(root, token));
   const render = (chains: Chain[]) => {
-    list.replaceChildren(...chains.map((chain) =>
-      element("li", {}, element("a", { href: `/chains/${chain.id}` }, chain.name),
-        element("span", { class: "role" }, chain.role))));
+    list.replaceChildren(...chains.map((chain) => {
+      const link = element("a", { href: `/chains/${chain.id}` }, chain.name);
+      const share = chain.role === "owner" ? [shareButton(token, chain, (name) => (link.textContent = name))] : [];
+      return element("li", {}, link, element("span", { class: "role" }, chain.role), ...share);
+    }));
   };
   try {
     render((await call<{ items: Chain[] }>(token, "GET", "/api/chains")).items);

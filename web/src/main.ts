@@ -1,6 +1,8 @@
 // The app: `/` lists chains, `/chains/{id}` is the map. Routes by path; signs in with the
 // token from the URL fragment.
 
+import { watchAccess } from "./accessLost";
+import { showSignIn } from "./account";
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, connect, removeSystems, roots } from "./chain";
 import { cleanUpButton } from "./cleanUp";
@@ -9,6 +11,7 @@ import { showChains } from "./chains";
 import { element } from "./dom";
 import { ChainMap } from "./map";
 import { ChainSession } from "./session";
+import { shareButton } from "./shareDialog";
 import { snapshotPanel } from "./snapshots";
 import { type ShownPanel, systemPanel } from "./systemPanel";
 import { systemSearch } from "./systemSearch";
@@ -30,10 +33,7 @@ async function start(): Promise<void> {
     navigator.serviceWorker.register("/sw.js").catch(() => undefined);
   }
   const token = takeToken();
-  if (!token) {
-    root.replaceChildren(element("p", {}, "Sign in: open the link that `mapper serve` printed, or the one your host app gave you."));
-    return;
-  }
+  if (!token) return showSignIn(root);
   const match = location.pathname.match(/^\/chains\/([^/]+)$/);
   if (match) await showMap(root, token, decodeURIComponent(match[1]));
   else await showChains(root, token);
@@ -123,6 +123,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   panel.append(prompts.element, details);
   if (role === "owner") panel.append(snapshotPanel(token, chainId, universe));
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, cleanUp, status, viewers, characterDots(token, prompts.watchUser));
+  if (role === "owner") toolbar.append(shareButton(token, { id: chainId, name }, (renamed) => (title.textContent = renamed)));
   if (!editable()) {
     for (const control of [systemInput, add, link, remove, undo, redo, cleanUp]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
@@ -202,6 +203,7 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   redo.addEventListener("click", () => session.undo.redo());
   bindShortcuts(session, editable, { removePicked, connectPicked, focusAdd: () => systemInput.focus() });
   showConnectivity(session, status, banner);
+  watchAccess(session, banner);
   session.provider.awareness.on("change", () => {
     viewers.textContent = session.others().map((other) => other.user.name).join(", ");
   });

@@ -459,27 +459,37 @@ async def test_a_jump_through_a_known_connection_counts_the_ship(
 
 
 async def test_gate_travel_between_two_polls_adds_nothing(
-    live: LiveServer, eve: FakeEve, caplog: pytest.LogCaptureFixture
+    sqlite_url: str,
+    tmp_path: Path,
+    clock: ManualClock,
+    eve: FakeEve,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Two gate jumps (Jita, Perimeter, Niarja) inside the gap no longer become a wormhole."""
+    """Two gate jumps (Jita, Perimeter, Niarja) between two reads 15 s apart no longer become
+    a wormhole, nor an offer."""
     caplog.set_level(logging.INFO, logger="mapper.sync")
-    token = live.token("bob")
-    chain = await chain_with(live, token, JITA)
-    status = await live.present("/ws/users/me", token, client_id=2)
-    watcher = await live.present(f"/ws/chains/{chain}", token)
-    await until(lambda: len(eve.esi_calls("location")) >= 1)
-    await run_for(live, 5)
-
-    eve.down_until = live.clock.now() + 14  # no sighting while Bob takes two gates
-    eve.pilots[BOB_MAIN].system_id = NIARJA
-    await run_for(live, 30)
-    assert (await projection(live))[BOB_MAIN]["system_id"] == NIARJA
-    assert "not mapped as a jump" in caplog.text
-    assert connections(watcher) == {}
-    assert set(watcher.map("systems").keys()) == {str(JITA)}
-    assert offers(status) == {}
-    for client in (status, watcher):
-        await client.close()
+    live = await serve(tmp_path, sqlite_url, clock, eve, location_cadence_s=15.0)
+    try:
+        token = live.token("bob")
+        chain = await chain_with(live, token, JITA)
+        status = await live.present("/ws/users/me", token, client_id=2)
+        watcher = await live.present(f"/ws/chains/{chain}", token)
+        await until(lambda: len(eve.esi_calls("location")) >= 1)
+        await run_for(live, 15)
+        reads = len(eve.esi_calls("location"))
+        eve.pilots[BOB_MAIN].system_id = NIARJA
+        await run_for(live, 15)
+        assert len(eve.esi_calls("location")) == reads + 1, "one read, 15 s after the last"
+        await until(lambda: "not mapped as a jump" in caplog.text)
+        assert (await projection(live))[BOB_MAIN]["system_id"] == NIARJA
+        await run_for(live, 30)
+        assert connections(watcher) == {}
+        assert set(watcher.map("systems").keys()) == {str(JITA)}
+        assert offers(status) == {}
+        for client in (status, watcher):
+            await client.close()
+    finally:
+        await live.stop()
 
 
 def offers(client: WireClient) -> dict[str, Any]:

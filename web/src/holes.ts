@@ -123,9 +123,17 @@ export function cleanUpExpired(doc: Y.Doc, types: WormholeType[], now: number): 
     doc.transact(() => {
       for (const key of found.connections) connections.delete(key);
       for (const key of found.signatures) signatures.delete(key);
-      // A signature left pointing at a removed connection leads nowhere now.
+      // A signature left pointing at a removed connection leads nowhere now, and a
+      // connection no longer has the signature it was scanned as.
       const gone = new Set(found.connections);
       for (const signature of signatures.values()) if (gone.has(String(signature.get("connection") ?? ""))) signature.set("connection", "");
+      for (const key of found.signatures) {
+        const [systemId, sig] = key.split(":");
+        for (const [connectionKey, connection] of connections.entries()) {
+          const end = endOf(connectionKey, Number(systemId));
+          if (end && connection.get(sigField(end)) === sig) connection.set(sigField(end), "");
+        }
+      }
     }, LOCAL);
   }
   return { connections: found.connections.length, signatures: found.signatures.length };

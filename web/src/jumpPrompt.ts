@@ -4,7 +4,7 @@
 // known-space move gates do not explain was a wormhole or a bridge (the offers in their own
 // live document, /ws/users/me). Nothing is written until the scout clicks.
 
-import type * as Y from "yjs";
+import * as Y from "yjs";
 import { connectionKey, roots } from "./chain";
 import { element } from "./dom";
 import { confirmOffer, linkSignature } from "./holes";
@@ -41,10 +41,16 @@ export function scoutPrompts(view: PromptView): ScoutPrompts {
   const asking = new Set<string>(); // connections whose jump asks which signature it was
   let characters = new Set<number>();
   let userDoc: Y.Doc | null = null;
-  let started = false;
   const handled = new Set<string>(loadStored<string[]>(HANDLED_KEY, []));
 
-  const connectionsJumps = (): [string, unknown][] => [...roots(session.doc).connections.entries()].map(([key, entry]) => [key, (entry.get("jumps") as Y.Array<unknown> | undefined)?.toJSON?.() ?? []]);
+  /** The `jumps` of the given connections (all of them by default) as plain items. */
+  const jumpsOf = (keys?: Iterable<string>): [string, unknown][] => {
+    const { connections } = roots(session.doc);
+    return [...(keys ?? connections.keys())].map((key) => {
+      const jumps = connections.get(key)?.get("jumps");
+      return [key, jumps instanceof Y.Array ? jumps.toJSON() : []];
+    });
+  };
 
   /** The prompt for one connection: each end's unlinked wormhole signatures as buttons. */
   const ask = (key: string) => {
@@ -100,11 +106,15 @@ export function scoutPrompts(view: PromptView): ScoutPrompts {
     refresh();
   };
 
+  /** Note the jumps of these connections (all by default); unless `quiet`, the new ones of
+   * this user's characters ask. */
+  const noteJumps = (keys?: Iterable<string>, quiet = false) => {
+    const whose = quiet ? new Set<number>() : characters;
+    for (const { key } of freshJumps(seen, jumpsOf(keys), whose, Date.now(), RECENT_JUMP_MS)) asking.add(key);
+  };
+
   const refresh = () => {
     const now = Date.now();
-    const fresh = freshJumps(seen, connectionsJumps(), started ? characters : new Set(), now, RECENT_JUMP_MS);
-    started = true;
-    for (const { key } of fresh) asking.add(key);
     const prompts: HTMLElement[] = [];
     for (const key of [...asking]) {
       const prompt = roots(session.doc).connections.has(key) && view.editable() ? ask(key) : null;
@@ -119,9 +129,22 @@ export function scoutPrompts(view: PromptView): ScoutPrompts {
     offers.replaceChildren(...pending.map(offerPrompt));
   };
 
+  // Only the connections whose jumps changed are read again: a drag reads none.
+  roots(session.doc).connections.observeDeep((events) => {
+    const keys = new Set<string>();
+    for (const event of events) {
+      const changed = event.changes.keys;
+      if (event.path.length === 0) for (const key of changed.keys()) keys.add(key);
+      else if (event.path.length > 1 ? event.path[1] === "jumps" : changed.has("jumps")) keys.add(String(event.path[0]));
+    }
+    if (keys.size) noteJumps(keys);
+  });
   session.doc.on("update", refresh);
   // The jumps already in the document when it loads asked their questions before.
-  session.stored.whenSynced.then(refresh);
+  session.stored.whenSynced.then(() => {
+    noteJumps(undefined, true);
+    refresh();
+  });
   return {
     element: box,
     watchUser: (doc) => {

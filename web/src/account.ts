@@ -22,7 +22,7 @@ interface Character {
 const SIGN_IN_LINK_TEXT = "Sign in: open the link that `mapper serve` printed, or the one your host app gave you.";
 
 /** Whether the service has the EVE login (GET /auth/eve, no token needed). */
-async function eveLogin(): Promise<EveLogin> {
+export async function eveLogin(): Promise<EveLogin> {
   try {
     const response = await fetch("/auth/eve");
     if (response.ok) return (await response.json()) as EveLogin;

@@ -1,6 +1,6 @@
 // The service's HTTP API and the caller's token.
 
-const TOKEN_KEY = "mapper.token";
+export const TOKEN_KEY = "mapper.token";
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {

@@ -77,3 +77,19 @@ export function staticsText(list: { code: string; targetClass: number | null }[]
   if (!list?.length) return "";
   return `Statics: ${list.map((item) => `${item.code} → ${classLabel(item.targetClass) || "?"}`).join(", ")}`;
 }
+
+/** How long ago, as scouts read it: "45m", "3h 12m", "2d 5h"; "0m" for under a minute and for
+ * times ahead of this clock (another scout's clock may run a little fast). */
+export function ageText(ms: number): string {
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+/** Which colour a system's label takes: wormhole space, or its security band. */
+export function spaceKind(info: { id: number; security: number } | null | undefined): "wspace" | "high" | "low" | "null" | "unknown" {
+  if (!info) return "unknown";
+  return info.id >= WSPACE_FIRST_ID ? "wspace" : securityBand(info.security);
+}

@@ -10,25 +10,35 @@ export interface ScannedSignature {
   strength: number; // percent
 }
 
-// Scan group (column 2), by prefix, in every client language: only signatures are kept.
-const SIGNATURE = ["cosmic signature", "kosmische signatur", "signature cosmique", "скрытый сигнал", "宇宙のシグネチャ", "우주 시그니처", "宇宙信号"];
-const ANOMALY = ["cosmic anomaly", "kosmische anomalie", "anomalie cosmique", "космическая аномалия", "宇宙の特異点", "우주 특이점", "宇宙异常"];
+// The game's strings in each client language (English, German, French, Russian, Japanese,
+// Chinese, Korean, Spanish), matched as lowercase prefixes. Checked against the paste code of
+// other mappers: Tripwire's `tripwire.pasteSignatures` (validScanGroups, validTypes: en, de,
+// fr, ru, ja, ko), Pathfinder's js/app/init.js `signatureGroups` (exodus4d/pathfinder: en, de,
+// fr, ru, zh) and Wanderer's assets/js/hooks/Mapper/types/signatures.ts
+// (wanderer-industries/wanderer: ru, fr, de). Spanish ("señal cósmica", "zona de gas") and
+// Chinese "空间信号" come from another mapper's localized paste tests. Not confirmed by any of
+// them, kept from before: "宇宙信号", "宇宙异常", "anomalía cósmica"; the other Spanish group
+// names were not found in a public source, so such rows keep the group's text in the name.
 
-// Group (column 3), by prefix.
+// Scan group (column 2): only signatures are kept.
+const SIGNATURE = ["cosmic signature", "kosmische signatur", "signature cosmique", "скрытый сигнал", "宇宙のシグネチャ", "宇宙信号", "空间信号", "코즈믹 시그니처", "señal cósmica"];
+const ANOMALY = ["cosmic anomaly", "kosmische anomalie", "anomalie cosmique", "космическая аномалия", "宇宙の特異点", "宇宙异常", "코즈믹 어노말리", "anomalía cósmica"];
+
+// Group (column 3).
 const GROUPS: [Group, string[]][] = [
-  ["wormhole", ["wormhole", "wurmloch", "trou de ver", "червоточина", "ワームホール", "웜홀", "虫洞"]],
-  ["combat", ["combat site", "kampfgebiet", "site de combat", "боевой", "戦闘サイト", "전투 사이트", "战斗地点"]],
-  ["data", ["data site", "datengebiet", "site de données", "информационный", "データサイト", "데이터 사이트", "数据地点"]],
-  ["relic", ["relic site", "reliktgebiet", "site de reliques", "археологический", "遺物サイト", "유물 사이트", "遗迹地点"]],
-  ["gas", ["gas site", "gasgebiet", "site de gaz", "газовый", "ガスサイト", "가스 사이트", "气云地点"]],
-  ["ore", ["ore site", "erzgebiet", "site de minerai", "рудный", "鉱石サイト", "광석 사이트", "矿石地点"]],
+  ["wormhole", ["wormhole", "wurmloch", "trou de ver", "червоточина", "ワームホール", "虫洞", "웜홀"]],
+  ["combat", ["combat site", "kampfgebiet", "site de combat", "боевой район", "戦闘サイト", "战斗地点", "전투 사이트"]],
+  ["data", ["data site", "datengebiet", "site de données", "информационный район", "データサイト", "数据地点", "데이터 사이트"]],
+  ["relic", ["relic site", "reliktgebiet", "site de reliques", "археологический район", "遺物サイト", "遗迹地点", "유물 사이트"]],
+  ["gas", ["gas site", "gasgebiet", "site de collecte de gaz", "газовый район", "ガスサイト", "气云地点", "가스 사이트", "zona de gas"]],
+  ["ore", ["ore site", "mineraliengebiet", "site de minerai", "астероидный район", "鉱石サイト", "矿石地点", "채광 사이트"]],
 ];
 
 const SIG_ID = /^[A-Za-z]{3}-\d{3}$/;
 const STRENGTH = /^(\d+(?:[.,]\d+)?)\s*%$/;
 
 function startsWithAny(text: string, prefixes: string[]): boolean {
-  const lowered = text.toLocaleLowerCase();
+  const lowered = text.toLocaleLowerCase().replace(/\u00a0/g, " "); // some clients copy no-break spaces
   return prefixes.some((prefix) => lowered.startsWith(prefix));
 }
 

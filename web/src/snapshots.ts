@@ -33,7 +33,13 @@ function subject(universe: UniverseData, root: (typeof ROOTS)[number], key: stri
   return [universe.nameText(Number(system)), ` ${sig}`];
 }
 
-export function snapshotPanel(token: string, chainId: string, universe: UniverseData): HTMLElement {
+export interface SnapshotPanel {
+  element: HTMLElement;
+  /** List the snapshots again (the page is back online). */
+  refresh: () => void;
+}
+
+export function snapshotPanel(token: string, chainId: string, universe: UniverseData): SnapshotPanel {
   const base = `/api/chains/${chainId}/snapshots`;
   const list = element("ul", { class: "snapshots" });
   const detail = element("div", { class: "snapshot-detail" });
@@ -82,6 +88,9 @@ export function snapshotPanel(token: string, chainId: string, universe: Universe
     label.value = "";
     await refresh();
   });
-  refresh().catch((error) => list.replaceChildren(element("li", { class: "error" }, `Cannot list snapshots: ${error}`)));
-  return panel;
+  const show = () => {
+    refresh().catch((error) => list.replaceChildren(element("li", { class: "error" }, `Cannot list snapshots: ${error}`)));
+  };
+  show();
+  return { element: panel, refresh: show };
 }

@@ -30,12 +30,18 @@ export function characterDots(token: string, watch: (doc: Y.Doc) => void = () =>
     document.addEventListener("visibilitychange", showVisibility);
     characters.observeDeep(render);
     watch(doc);
+    // A 44xx close (the token expired) cannot be mended by retrying: the chain's banner says
+    // how to sign in again, and the new token reloads the page.
+    let refused = false;
+    provider.on("connection-close", (event: CloseEvent | null) => {
+      refused ||= event !== null && event.code >= 4400 && event.code < 4500;
+    });
     provider.on("status", ({ status }: { status: string }) => {
       if (status !== "disconnected") return;
       document.removeEventListener("visibilitychange", showVisibility);
       provider.destroy();
       doc.destroy();
-      setTimeout(connect, RECONNECT_MS);
+      if (!refused) setTimeout(connect, RECONNECT_MS);
     });
   };
   connect();

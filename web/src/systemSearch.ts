@@ -1,4 +1,4 @@
-// The box that adds a system: by id, or by name with suggestions from static data (the
+// A box that names a system (to add it, or to route to it): by id, or by name with suggestions from static data (the
 // service's search, or offline the systems the page has seen).
 
 import { element } from "./dom";
@@ -12,9 +12,18 @@ export interface SystemSearch {
   chosen: () => Promise<number | null>;
 }
 
-export function systemSearch(universe: UniverseData): SystemSearch {
-  const suggestions = element("datalist", { id: "system-suggestions" });
-  const input = element("input", { placeholder: "Add system: name or id", "aria-label": "system id", list: "system-suggestions", autocomplete: "off" });
+/** The box's names: the datalist id (one per box on the page), its label and placeholder. */
+export interface SearchNames {
+  id: string;
+  label: string;
+  placeholder: string;
+}
+
+const ADD_SYSTEM: SearchNames = { id: "system-suggestions", label: "system id", placeholder: "Add system: name or id" };
+
+export function systemSearch(universe: UniverseData, names: SearchNames = ADD_SYSTEM): SystemSearch {
+  const suggestions = element("datalist", { id: names.id });
+  const input = element("input", { placeholder: names.placeholder, "aria-label": names.label, list: names.id, autocomplete: "off" });
   let last: { text: string; ids: number[] } = { text: "", ids: [] };
   input.addEventListener("input", async () => {
     const text = input.value.trim();

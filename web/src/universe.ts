@@ -32,6 +32,16 @@ export interface WormholeType {
   size?: string | null;
 }
 
+/** The route options of contract section 8. */
+export interface RouteOptions {
+  chain: string | null; // use this chain's connections
+  avoidEol: boolean;
+  avoidCritical: boolean;
+  avoidLowNull: boolean;
+  minSize: "" | "medium" | "large" | "xlarge" | "capital";
+  eveScout: boolean; // use EVE-Scout's Thera and Turnur connections
+}
+
 const SYSTEMS_KEY = "mapper.universe.systems";
 const WORMHOLES_KEY = "mapper.universe.wormholes";
 const KEEP_SYSTEMS = 5000; // about 1 MB of local storage
@@ -199,6 +209,22 @@ export class UniverseData {
     const raw = this.systems.get(id)?.statics;
     if (!raw) return null;
     return readStatics(raw, raw.some((item) => typeof item === "string") ? await this.wormholes() : []);
+  }
+
+  /** The systems from `from` to `to`, both included; null when no path exists. */
+  async route(from: number, to: number, options: RouteOptions): Promise<number[] | null> {
+    const query = new URLSearchParams({ from: String(from), to: String(to) });
+    if (options.chain) query.set("chain", options.chain);
+    if (options.minSize) query.set("minSize", options.minSize);
+    for (const flag of ["avoidEol", "avoidCritical", "avoidLowNull", "eveScout"] as const) if (options[flag]) query.set(flag, "1");
+    try {
+      const { path } = await call<{ path: number[] }>(this.token, "GET", `/api/universe/route?${query}`);
+      this.want(path);
+      return path;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   wormholes(): Promise<WormholeType[]> {

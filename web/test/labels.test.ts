@@ -3,7 +3,7 @@
 
 import { strictEqual } from "node:assert";
 import { test } from "node:test";
-import { classLabel, securityBand, securityText, spaceLabel, spaceSummary, staticsText, tonnes, wormholeFacts } from "../src/labels";
+import { ageText, classLabel, securityBand, securityText, spaceLabel, spaceSummary, staticsText, tonnes, wormholeFacts } from "../src/labels";
 
 test("class labels", () => {
   const expected: [number | null, string][] = [
@@ -54,4 +54,14 @@ test("wormhole and statics lines", () => {
     "Statics: B274 → high-sec, C247 → C3, X999 → ?");
   strictEqual(staticsText([]), "");
   strictEqual(staticsText(null), "");
+});
+
+test("signature ages", () => {
+  const minute = 60_000;
+  const expected: [number, string][] = [
+    [-5 * minute, "0m"], [0, "0m"], [59_999, "0m"], [minute, "1m"], [59 * minute, "59m"],
+    [60 * minute, "1h 0m"], [192 * minute, "3h 12m"], [24 * 60 * minute - 1, "23h 59m"],
+    [24 * 60 * minute, "1d 0h"], [53 * 60 * minute + 30 * minute, "2d 5h"],
+  ];
+  for (const [ms, text] of expected) strictEqual(ageText(ms), text);
 });

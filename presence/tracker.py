@@ -9,8 +9,8 @@ counting once `idle_after_s` has passed, a returning one counts at once, a silen
 a closed one stops at once. Presence lives here, in memory, apart from the synced data:
 awareness beats never write to a database or a document.
 
-`activeAt` comes from the client: one in the future counts as now (a client cannot buy itself
-presence beyond what `visible: true` gives anyway).
+`activeAt` comes from the client: one in the future counts as the moment it was heard, and
+renewals repeating it do not move it on.
 
 Listeners hear the user id whenever that user's presence, or the set of chain rooms they
 watch, may have changed.
@@ -36,7 +36,8 @@ class _Watch:
     can_edit: bool
     visible: bool
     renewed_at: float
-    active_at: float  # seconds since the epoch; -inf when the tab never said
+    active_at: float  # seconds since the epoch, never after when it was heard; -inf: never said
+    said_active_at: float  # what the tab said, so that a renewal repeating it changes nothing
 
 
 class PresenceTracker:
@@ -68,9 +69,16 @@ class PresenceTracker:
         states = list(states)
         now = self._now()
         visible = any(state.get("visible") is True for state in states)
-        active_at = min(max((_active_at(state) for state in states), default=-math.inf), now)
+        said = max((_active_at(state) for state in states), default=-math.inf)
         before = self._watches.get(connection)
-        watch = _Watch(user_id, room_key, chain, can_edit, visible, now, active_at)
+        # A tab renews its state every 15 s as it was: an activeAt ahead of the service's clock
+        # (a page whose clock is fast) counts as the moment it was first heard, not as now on
+        # every renewal, or the tab would never go idle.
+        if before is not None and before.said_active_at == said:
+            active_at = before.active_at
+        else:
+            active_at = min(said, now)
+        watch = _Watch(user_id, room_key, chain, can_edit, visible, now, active_at, said)
         self._watches[connection] = watch
         self._by_user.setdefault(user_id, set()).add(connection)
         self._by_room.setdefault(room_key, set()).add(connection)

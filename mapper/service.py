@@ -88,7 +88,9 @@ class Service:
             if settings.redis_url
             else None
         )
-        self.presence = PresenceTracker(self.clock, settings.cold_after_s)
+        self.presence = PresenceTracker(
+            self.clock, settings.cold_after_s, idle_after_s=settings.idle_after_s
+        )
         self.rooms = RoomManager(
             self.metrics,
             clock=self.clock,

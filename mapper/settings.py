@@ -84,6 +84,11 @@ class Settings:
     cold_after_s: float = _setting(
         60.0, "a user stops being present this long after their last visible sign", duration="s"
     )
+    idle_after_s: float = _setting(
+        1800.0,
+        "a hidden tab keeps its user present this long after its last activity (activeAt)",
+        duration="s",
+    )
     jump_gap_s: float = _setting(
         60.0, "longest gap between polls that still maps a jump", duration="s"
     )

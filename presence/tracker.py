@@ -1,9 +1,16 @@
-"""Who is present, and where: derived from live connections and their awareness `visible`.
+"""Who is present, and where: derived from live connections and their awareness `visible` and
+`activeAt`.
 
 A user is present while at least one of their connections (to a chain or to `/ws/users/me`)
-shows `visible: true` renewed within `cold_after_s`. A hidden tab stops counting at once, a
-returning one counts at once, a silent one goes cold. Presence lives here, in memory, apart
-from the synced data: awareness beats never write to a database or a document.
+has awareness renewed within `cold_after_s` that shows `visible: true`, or whose `activeAt`
+(ms epoch: the last moment the tab was visible or had input) is within `idle_after_s`. A scout
+flying with the map in a background tab stays present; a tab left hidden and untouched stops
+counting once `idle_after_s` has passed, a returning one counts at once, a silent one goes cold,
+a closed one stops at once. Presence lives here, in memory, apart from the synced data:
+awareness beats never write to a database or a document.
+
+`activeAt` comes from the client: one in the future counts as the moment it was heard, and
+renewals repeating it do not move it on.
 
 Listeners hear the user id whenever that user's presence, or the set of chain rooms they
 watch, may have changed.
@@ -11,6 +18,7 @@ watch, may have changed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +36,15 @@ class _Watch:
     can_edit: bool
     visible: bool
     renewed_at: float
+    active_at: float  # seconds since the epoch, never after when it was heard; -inf: never said
+    said_active_at: float  # what the tab said, so that a renewal repeating it changes nothing
 
 
 class PresenceTracker:
-    def __init__(self, clock: Clock, cold_after_s: float) -> None:
+    def __init__(self, clock: Clock, cold_after_s: float, *, idle_after_s: float = 0.0) -> None:
         self._now = clock.now
         self._cold_after_s = cold_after_s
+        self._idle_after_s = idle_after_s
         self._watches: dict[Hashable, _Watch] = {}
         self._by_user: dict[str, set[Hashable]] = {}
         self._by_room: dict[str, set[Hashable]] = {}
@@ -55,12 +66,29 @@ class PresenceTracker:
         states: Iterable[Mapping[str, Any]],
     ) -> None:
         """A connection sent awareness: `states` are the ones it holds now."""
+        states = list(states)
+        now = self._now()
         visible = any(state.get("visible") is True for state in states)
+        said = max((_active_at(state) for state in states), default=-math.inf)
         before = self._watches.get(connection)
-        self._watches[connection] = _Watch(user_id, room_key, chain, can_edit, visible, self._now())
+        # A tab renews its state every 15 s as it was: an activeAt ahead of the service's clock
+        # (a page whose clock is fast) counts as the moment it was first heard, not as now on
+        # every renewal, or the tab would never go idle.
+        if before is not None and before.said_active_at == said:
+            active_at = before.active_at
+        else:
+            active_at = min(said, now)
+        watch = _Watch(user_id, room_key, chain, can_edit, visible, now, active_at, said)
+        self._watches[connection] = watch
         self._by_user.setdefault(user_id, set()).add(connection)
         self._by_room.setdefault(room_key, set()).add(connection)
-        if before is None or before.visible != visible or user_id not in self._present:
+        # No scan of the user's other connections here: this runs on every awareness renewal.
+        # A present user going idle is the sweep's to notice.
+        if (
+            before is None
+            or self._counts(before, now) != self._counts(watch, now)
+            or user_id not in self._present
+        ):
             self._changed(user_id)
 
     def left(self, connection: Hashable) -> None:
@@ -128,11 +156,17 @@ class PresenceTracker:
         return sorted(user_id for user_id in users if self.is_present(user_id))
 
     def _live(self, user_id: str) -> Iterable[_Watch]:
-        cutoff = self._now() - self._cold_after_s
+        now = self._now()
         for connection in self._by_user.get(user_id, ()):
             watch = self._watches[connection]
-            if watch.visible and watch.renewed_at >= cutoff:
+            if self._counts(watch, now):
                 yield watch
+
+    def _counts(self, watch: _Watch, now: float) -> bool:
+        """Whether the connection keeps its user present."""
+        if watch.renewed_at < now - self._cold_after_s:
+            return False
+        return watch.visible or watch.active_at >= now - self._idle_after_s
 
     def _changed(self, user_id: str) -> None:
         if self.is_present(user_id):
@@ -141,3 +175,11 @@ class PresenceTracker:
             self._present.discard(user_id)
         for listener in self._listeners:
             listener(user_id)
+
+
+def _active_at(state: Mapping[str, Any]) -> float:
+    """A state's `activeAt` in epoch seconds, or -inf when it has none that reads."""
+    value = state.get("activeAt")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return -math.inf
+    return value / 1000

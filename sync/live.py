@@ -2,6 +2,11 @@
 document (`/ws/users/me`), to the `pilots` of chain awareness, and, for a jump, to the chains
 the pilot has open.
 
+A jump between two known-space systems that stargates do not explain is not written to any
+chain: it goes to the user's live document as an offer (`offers`, keyed `"{from}>{to}"`, at
+most `MAX_OFFERS`, the oldest dropped), and the user's page asks them to confirm it as a
+wormhole or a bridge, which it then writes as an ordinary edit.
+
 Only what changed is written, and only there: an unchanged answer writes nothing and wakes
 nobody. The live documents are rebuilt from the projection whenever a room loads.
 """
@@ -17,12 +22,21 @@ from pycrdt import Doc, Map
 
 from mapper.persistence.sync_store import Character, SyncStore
 from mapper.presence.tracker import PresenceTracker
-from mapper.sync.jumps import Sighting, jump_kind, map_jump
+from mapper.sync.jumps import (
+    OFFER,
+    Sighting,
+    gate_jumps_possible,
+    holds_connection,
+    jump_kind,
+    map_jump,
+    passage,
+)
 from mapper.sync.tokens import Grant
 
 log = logging.getLogger("mapper.sync")
 
 USER_ROOM_PREFIX = "user:"
+MAX_OFFERS = 20  # moves waiting in a user's live document for them to confirm
 
 # Projection columns -> fields of a character in the user's live document.
 LIVE_FIELDS = {"online": "online", "system_id": "systemId", "ship_type_id": "shipTypeId"}
@@ -54,8 +68,12 @@ class LiveDocuments(Protocol):
 
 
 class StarMap(Protocol):
-    async def adjacent(self, a: int, b: int) -> bool:
-        """Whether a stargate joins the two systems."""
+    async def gate_jumps(self, a: int, b: int, limit: int) -> int | None:
+        """Stargate jumps from `a` to `b`, or None when more than `limit`."""
+        ...
+
+    async def ship_mass(self, type_id: int) -> float | None:
+        """A ship type's mass in kg, when static data knows it."""
         ...
 
 
@@ -243,8 +261,10 @@ class LiveStatus:
             self._sightings[character_id] = after
             if before is None or before.system_id == after.system_id:
                 continue
-            adjacent = await self._star_map.adjacent(before.system_id, after.system_id)
-            kind = jump_kind(before, after, gap_s=self._jump_gap_s, adjacent=adjacent)
+            gates = await self._star_map.gate_jumps(
+                before.system_id, after.system_id, gate_jumps_possible(at - before.at)
+            )
+            kind = jump_kind(before, after, gap_s=self._jump_gap_s, gate_jumps=gates)
             if kind is None:
                 log.info(
                     "character %s moved %s -> %s: not mapped as a jump",
@@ -253,24 +273,76 @@ class LiveStatus:
                     after.system_id,
                 )
                 continue
-            for room_key, can_edit in self._tracker.chain_rooms(user_id).items():
-                room = self._rooms.get(room_key)
-                if room is not None and can_edit:
-                    self._map_jump(room_key, before.system_id, after.system_id, kind, user_id, at)
+            ship_type = after.ship_type_id
+            mass = await self._star_map.ship_mass(ship_type) if ship_type is not None else None
+            ship = passage(int(at * 1000), character_id, ship_type, mass)
+            rooms = {
+                room_key: room
+                for room_key, can_edit in self._tracker.chain_rooms(user_id).items()
+                if can_edit and (room := self._rooms.get(room_key)) is not None
+            }
+            origin, target = before.system_id, after.system_id
+            for room_key, room in rooms.items():
+                self._map_jump(room_key, room, origin, target, kind, user_id, ship)
+            if kind == OFFER and _offer_wanted(rooms.values(), origin, target):
+                self._offer(user_id, origin, target, ship)
 
     def _map_jump(
-        self, room_key: str, origin: int, target: int, kind: str, user_id: str, at: float
+        self,
+        room_key: str,
+        room: LiveDocument,
+        origin: int,
+        target: int,
+        kind: str,
+        user_id: str,
+        ship: dict[str, Any],
     ) -> None:
-        room = self._rooms.get(room_key)
-        if room is None:
-            return
         mapped: list[bool] = []
-        room.edit(
-            lambda doc: mapped.append(map_jump(doc, origin, target, kind, user_id, int(at * 1000)))
-        )
+
+        def write(doc: Doc) -> None:
+            mapped.append(map_jump(doc, origin, target, kind, user_id, ship["at"], ship))
+
+        room.edit(write)
         if any(mapped):
             self.live_writes += 1
             log.info("chain %s: mapped a %s jump %s -> %s", room_key, kind, origin, target)
+
+    def _offer(self, user_id: str, origin: int, target: int, ship: dict[str, Any]) -> None:
+        """Ask the user, through their live document, whether the move was a wormhole or a
+        bridge."""
+        room = self._rooms.get(user_room_key(user_id))
+        if room is None:
+            return
+        offer = {"from": origin, "to": target, **ship}
+
+        def write(doc: Doc) -> None:
+            offers = doc.get("offers", type=Map)
+            with doc.transaction():
+                offers[f"{origin}>{target}"] = offer
+                by_age = sorted(offers.items(), key=lambda item: _offer_at(item[1]))
+                for key, _ in by_age[: max(0, len(by_age) - MAX_OFFERS)]:
+                    del offers[key]
+
+        room.edit(write)
+        self.live_writes += 1
+        log.info("offered user %s the move %s -> %s to confirm", user_id, origin, target)
+
+
+def _offer_wanted(rooms: Iterable[LiveDocument], origin: int, target: int) -> bool:
+    """A move is worth offering when a chain the user has open holds one of its systems, and
+    none has a connection that explains it already."""
+    docs = [room.doc for room in rooms]
+    if any(holds_connection(doc, origin, target) for doc in docs):
+        return False
+    return any(
+        str(origin) in systems or str(target) in systems
+        for systems in (doc.get("systems", type=Map) for doc in docs)
+    )
+
+
+def _offer_at(offer: object) -> float:
+    at = offer.get("at") if isinstance(offer, dict) else None
+    return at if isinstance(at, int | float) else 0.0
 
 
 @dataclasses.dataclass(slots=True)

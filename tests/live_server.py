@@ -91,8 +91,12 @@ class LiveServer(OnLoopback):
 
     async def show(self, client: WireClient, visible: bool) -> None:
         """The tab becomes visible or hidden."""
+        await self.update(client, visible=visible)
+
+    async def update(self, client: WireClient, **fields: Any) -> None:
+        """The tab changes fields of its awareness state (`visible`, `activeAt`, ...)."""
         client_id, clock, state, renews = self.awareness[client]
-        state = {**state, "visible": visible}
+        state = {**state, **fields}
         self.awareness[client] = (client_id, clock + 1, state, renews)
         await client.set_awareness(client_id, clock + 1, state)
 

@@ -25,6 +25,7 @@ from mapper.core.clock import SystemClock
 S1, S2, S3 = 31000001, 31000002, 31000003
 CONN = f"{S1}-{S2}"
 SIG = f"{S1}:ABC-123"
+JUMP = {"at": 1.7e12, "characterId": 90000001, "shipTypeId": 587, "mass": 1067000.0}
 
 
 def system(system_id: int, **fields: Any) -> Map:
@@ -230,12 +231,21 @@ FIELD_CASES = [
     ("connections", CONN, "eolAt", 2.5, 2.0),
     ("connections", CONN, "size", "huge", ""),
     ("connections", CONN, "size", lambda: Array(["large"]), ""),
+    ("connections", CONN, "whSide", "c", ""),
+    ("connections", CONN, "whSide", "A", ""),
+    ("connections", CONN, "whSide", None, ""),
+    ("connections", CONN, "sigA", "abc-123", "ABC-123"),
+    ("connections", CONN, "sigA", "ABC123", ""),
+    ("connections", CONN, "sigB", 123, ""),
+    ("connections", CONN, "sigB", "ABC-1234", ""),
     ("connections", CONN, "createdAt", None, 0.0),
     ("connections", CONN, "updatedAt", [1, 2], 0.0),
     # signatures
     ("signatures", SIG, "group", "anomaly", "unknown"),
     ("signatures", SIG, "group", "", "unknown"),
     ("signatures", SIG, "type", {"code": "B274"}, ""),
+    ("signatures", SIG, "whType", 274, ""),
+    ("signatures", SIG, "whType", LONG, LONG[:100]),
     ("signatures", SIG, "name", LONG, LONG[:100]),
     ("signatures", SIG, "name", 1.0, ""),
     ("signatures", SIG, "createdAt", INF, 0.0),
@@ -511,6 +521,70 @@ def test_close_stops_watching(chain: Chain) -> None:
     assert chain.edit(lambda: chain.root("systems")[str(S1)].__setitem__("x", "bad")) == 0
 
 
+def jumps_of(chain: Chain) -> Array:
+    return chain.root("connections")[CONN]["jumps"]
+
+
+def test_valid_jumps_write_nothing(chain: Chain) -> None:
+    chain.server_updates.clear()
+    connection = chain.root("connections")[CONN]
+    assert chain.edit(lambda: connection.__setitem__("jumps", Array([JUMP]))) == 0
+    assert chain.edit(lambda: jumps_of(chain).append({**JUMP, "extra": "kept"})) == 0
+    assert chain.edit(lambda: jumps_of(chain).append(Map(JUMP))) == 0
+    assert len(chain.server_updates) == 3
+    assert len(chain.json()["connections"][CONN]["jumps"]) == 3
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        5,
+        "jump",
+        None,
+        [1, 2],
+        {**JUMP, "mass": "heavy"},
+        {**JUMP, "mass": -5.0},
+        {**JUMP, "at": True},
+        {**JUMP, "shipTypeId": NAN},
+        {k: v for k, v in JUMP.items() if k != "characterId"},
+    ],
+)
+def test_a_bad_jump_is_removed(chain: Chain, bad: Any) -> None:
+    chain.edit(lambda: chain.root("connections")[CONN].__setitem__("jumps", Array([JUMP])))
+    assert chain.edit(lambda: jumps_of(chain).extend([bad, JUMP])) == 1
+    assert chain.json()["connections"][CONN]["jumps"] == [JUMP, JUMP]
+    assert chain.guard.enforce_all() == 0
+
+
+@pytest.mark.parametrize("bad", ["many", 3, lambda: Map({"at": 1}), lambda: Text("x")])
+def test_jumps_that_are_not_an_array_are_deleted(chain: Chain, bad: Any) -> None:
+    value = bad() if callable(bad) else bad
+    assert chain.edit(lambda: chain.root("connections")[CONN].__setitem__("jumps", value)) == 1
+    assert "jumps" not in chain.json()["connections"][CONN]
+
+
+def test_jumps_keep_the_newest_200(chain: Chain) -> None:
+    first = [{**JUMP, "at": float(at)} for at in range(150)]
+    chain.edit(lambda: chain.root("connections")[CONN].__setitem__("jumps", Array(first)))
+    more = [{**JUMP, "at": float(at)} for at in range(150, 260)]
+    assert chain.edit(lambda: jumps_of(chain).extend([*more[:5], "bad", *more[5:]])) == 61
+    kept = chain.json()["connections"][CONN]["jumps"]
+    assert [jump["at"] for jump in kept] == list(range(60, 260))
+
+
+def test_concurrent_jumps_from_two_clients_both_count(chain: Chain) -> None:
+    chain.edit(lambda: chain.root("connections")[CONN].__setitem__("jumps", Array([])))
+    other: Doc = Doc()
+    other.apply_update(chain.client.get_update())
+    jumps_of(chain).append({**JUMP, "characterId": 1})
+    other.get("connections", type=Map)[CONN]["jumps"].append({**JUMP, "characterId": 2})
+    for doc in (chain.client, other):
+        chain.server.apply_update(doc.get_update(chain.server.get_state()))
+    assert chain.guard.enforce() == 0
+    kept = chain.json()["connections"][CONN]["jumps"]
+    assert sorted(jump["characterId"] for jump in kept) == [1, 2]
+
+
 def test_corrections_use_the_schema_origin(chain: Chain) -> None:
     origins: list[Any] = []
     systems = chain.server.get("systems", type=Map)  # a subscription lives as long as its Map
@@ -553,6 +627,12 @@ SPEC: dict[str, dict[str, Callable[[Any], bool]]] = {
     "connections": {
         "kind": is_one_of("wormhole", "stargate", "bridge"),
         "whType": is_string(100),
+        "whSide": is_one_of("", "a", "b"),
+        "sigA": lambda value: value == "" or is_signature_id(value),
+        "sigB": lambda value: value == "" or is_signature_id(value),
+        "jumps": lambda value: (
+            isinstance(value, list) and len(value) <= 200 and all(map(is_jump, value))
+        ),
         "mass": is_one_of("fresh", "reduced", "critical"),
         "eol": lambda value: type(value) is bool,
         "eolAt": lambda value: value is None or is_integer(value),
@@ -563,12 +643,26 @@ SPEC: dict[str, dict[str, Callable[[Any], bool]]] = {
     "signatures": {
         "group": is_one_of("unknown", "wormhole", "combat", "data", "relic", "gas", "ore"),
         "type": is_string(100),
+        "whType": is_string(100),
         "name": is_string(100),
         "createdAt": is_integer,
         "updatedAt": is_integer,
         "by": is_string(100),
     },
 }
+
+
+def is_signature_id(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch("[A-Z]{3}-[0-9]{3}", value) is not None
+
+
+def is_jump(value: Any) -> bool:
+    fields = ("at", "characterId", "shipTypeId", "mass")
+    return (
+        isinstance(value, dict)
+        and all(is_number(value.get(field)) for field in fields)
+        and value["mass"] >= 0
+    )
 
 
 def identity(root: str, key: str) -> dict[str, Any] | None:
@@ -627,6 +721,7 @@ KEYS = {"systems": SYSTEM_KEYS, "connections": CONNECTION_KEYS, "signatures": SI
 FIELDS = [
     *("id", "x", "y", "alias", "status", "locked", "notes", "addedAt", "addedBy"),
     *("a", "b", "kind", "whType", "mass", "eol", "eolAt", "size", "createdAt", "updatedAt"),
+    *("whSide", "sigA", "sigB", "jumps"),
     *("system", "sig", "group", "type", "name", "connection", "by", "extra"),
 ]
 WORDS = [
@@ -638,6 +733,9 @@ WORDS = [
     "large",
     "data",
     "ABC-123",
+    "abc-123",
+    "a",
+    "b",
     *CONNECTION_KEYS,
 ]
 
@@ -650,7 +748,7 @@ values = st.one_of(
     st.sampled_from(WORDS),
     st.text(max_size=3),
     st.just("y" * 120),
-    st.sampled_from(["<map>", "<text>"]),
+    st.sampled_from(["<map>", "<text>", "<jumps>"]),
 )
 fields = st.dictionaries(st.sampled_from(FIELDS), values, max_size=6)
 entry_ops = st.sampled_from(list(KEYS)).flatmap(
@@ -665,6 +763,12 @@ entry_ops = st.sampled_from(list(KEYS)).flatmap(
         ),
         st.tuples(st.just("plain"), st.just(root), st.sampled_from(KEYS[root]), values),
         st.tuples(st.just("delete"), st.just(root), st.sampled_from(KEYS[root])),
+        st.tuples(
+            st.just("append"),
+            st.just(root),
+            st.sampled_from(KEYS[root]),
+            st.lists(st.one_of(st.just(JUMP), values), max_size=3),
+        ),
     )
 )
 meta_ops = st.tuples(
@@ -688,6 +792,8 @@ def realize(value: Any) -> Any:
         return Map({"x": 1})
     if value == "<text>":
         return Text("t")
+    if value == "<jumps>":
+        return Array([JUMP, {"at": "x"}, 5, Map(JUMP), {**JUMP, "mass": -1}])
     return value
 
 
@@ -700,6 +806,10 @@ def apply_op(doc: Doc, op: tuple[Any, ...]) -> None:
         root[key] = realize(rest[0])
     elif kind == "delete":
         root.pop(key, None)
+    elif kind == "append":
+        jumps = root[key].get("jumps") if isinstance(root.get(key), Map) else None
+        if isinstance(jumps, Array):
+            jumps.extend([realize(value) for value in rest[0]])
     elif root_name == "meta":
         root[rest[0]] = realize(rest[1])
     elif isinstance(root.get(key), Map):

@@ -31,6 +31,7 @@ from tests.wire import WireClient, updates_received
 from tests.yclient import YClient
 
 ALICE_MAIN, ALICE_ALT, BOB_MAIN = 90000001, 90000002, 90000003
+RIFTER_KG = 1067000.0  # the test universe's Rifter (type 587), every pilot's ship
 # Pilots follow presence in well under a second; the bound leaves room for a loaded machine.
 PILOTS_WITHIN_S = 30.0
 
@@ -362,6 +363,34 @@ async def test_a_hidden_tab_stops_polling_and_a_silent_one_goes_cold(
     await tab.close()
 
 
+async def test_a_hidden_tab_active_lately_keeps_reads_going_an_idle_one_stops_them(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    """A scout flies with the map in a background tab: `activeAt` a minute ago keeps the
+    reads going; one two hours ago (a tab left open overnight) gets none."""
+    idle = await live.present("/ws/users/me", live.token("bob"), visible=False)
+    await live.update(idle, activeAt=(live.clock.now() - 7200) * 1000)
+    scout = await live.present("/ws/users/me", live.token("alice"), visible=False, client_id=2)
+    await live.update(scout, activeAt=(live.clock.now() - 60) * 1000)
+    # Bounds for a loaded machine: the engine answers in well under a second alone.
+    await until(lambda: len(eve.esi_calls("location")) >= 2, PILOTS_WITHIN_S)
+    calls = len(eve.esi_calls("location"))
+    await run_for(live, 60, step=5)
+    assert len(eve.esi_calls("location")) > calls, "the hidden, recently active tab polls on"
+    assert not eve.esi_calls(character_id=BOB_MAIN), "the idle tab's user is not present"
+
+    # Nobody touches the scout's tab: 30 minutes after its activeAt it stops counting.
+    await run_for(live, 1800, step=30)
+    assert live.service is not None and not live.service.presence.is_present("alice")
+    calls = len(eve.calls)
+    await run_for(live, 300, step=30)
+    assert len(eve.calls) == calls, "idle: no polling"
+    await live.update(scout, activeAt=live.clock.now() * 1000)  # input in the hidden tab
+    await until(lambda: len(eve.calls) > calls, PILOTS_WITHIN_S)
+    for client in (idle, scout):
+        await client.close()
+
+
 async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeEve) -> None:
     token = live.token("bob")
     chain = await chain_with(live, token, JITA, J100001)
@@ -381,6 +410,10 @@ async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeE
     await until(lambda: f"{PERIMETER}-{J123456}" in connections(watcher))
     link = connections(watcher)[f"{PERIMETER}-{J123456}"]
     assert link["kind"] == "wormhole" and link["whType"] == "" and link["mass"] == "fresh"
+    assert [(j["characterId"], j["shipTypeId"], j["mass"]) for j in link["jumps"]] == [
+        (BOB_MAIN, 587, RIFTER_KG)
+    ]
+    assert "jumps" not in connections(watcher)[f"{JITA}-{PERIMETER}"], "no mass through gates"
     system = watcher.map("systems")[str(J123456)]
     assert system["addedBy"] == "bob" and system["status"] == "unknown"
     assert pilots_seen(watcher)[0]["systemId"] == J123456
@@ -389,6 +422,147 @@ async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeE
 
 def connections(client: WireClient) -> dict[str, Any]:
     return client.map("connections").to_py() or {}
+
+
+async def test_a_jump_through_a_known_connection_counts_the_ship(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("bob")
+    chain = await chain_with(live, token, J100001, J123456)
+    key = f"{J100001}-{J123456}"
+    writer = await live.present(f"/ws/chains/{chain}", token, visible=False, client_id=98)
+    writer.edit(
+        lambda doc: doc.get("connections", type=Map).__setitem__(
+            key, Map({"a": J100001, "b": J123456, "kind": "wormhole", "whType": "B274"})
+        )
+    )
+    eve.pilots[BOB_MAIN].system_id = J100001
+    watcher = await live.present(f"/ws/chains/{chain}", token)
+    await until(lambda: key in connections(watcher))
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+
+    eve.pilots[BOB_MAIN].system_id = J123456
+    await run_for(live, 5)
+    await until(lambda: len(connections(watcher)[key].get("jumps", [])) == 1)
+    eve.pilots[BOB_MAIN].system_id = J100001  # and back again
+    await run_for(live, 5)
+    await until(lambda: len(connections(watcher)[key].get("jumps", [])) == 2)
+    jumps = connections(watcher)[key]["jumps"]
+    assert [(j["characterId"], j["shipTypeId"], j["mass"]) for j in jumps] == [
+        (BOB_MAIN, 587, RIFTER_KG)
+    ] * 2
+    assert jumps[0]["at"] < jumps[1]["at"] <= live.clock.now() * 1000
+    assert set(connections(watcher)) == {key}, "nothing new mapped"
+    assert set(watcher.map("systems").keys()) == {str(J100001), str(J123456)}
+    for client in (writer, watcher):
+        await client.close()
+
+
+async def test_gate_travel_between_two_polls_adds_nothing(
+    sqlite_url: str,
+    tmp_path: Path,
+    clock: ManualClock,
+    eve: FakeEve,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two gate jumps (Jita, Perimeter, Niarja) between two reads 15 s apart no longer become
+    a wormhole, nor an offer."""
+    caplog.set_level(logging.INFO, logger="mapper.sync")
+    live = await serve(tmp_path, sqlite_url, clock, eve, location_cadence_s=15.0)
+    try:
+        token = live.token("bob")
+        chain = await chain_with(live, token, JITA)
+        status = await live.present("/ws/users/me", token, client_id=2)
+        watcher = await live.present(f"/ws/chains/{chain}", token)
+        await until(lambda: len(eve.esi_calls("location")) >= 1)
+        await run_for(live, 15)
+        reads = len(eve.esi_calls("location"))
+        eve.pilots[BOB_MAIN].system_id = NIARJA
+        await run_for(live, 15)
+        assert len(eve.esi_calls("location")) == reads + 1, "one read, 15 s after the last"
+        await until(lambda: "not mapped as a jump" in caplog.text)
+        assert (await projection(live))[BOB_MAIN]["system_id"] == NIARJA
+        await run_for(live, 30)
+        assert connections(watcher) == {}
+        assert set(watcher.map("systems").keys()) == {str(JITA)}
+        assert offers(status) == {}
+        for client in (status, watcher):
+            await client.close()
+    finally:
+        await live.stop()
+
+
+def offers(client: WireClient) -> dict[str, Any]:
+    return client.doc.get("offers", type=Map).to_py() or {}
+
+
+async def test_a_known_space_move_gates_do_not_explain_is_offered_not_written(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    """Jita to Niarja (two gates apart) within one 5 s poll: a jump bridge, a jump drive, a
+    titan bridge or a wormhole. The chain gets nothing; the user's page gets an offer."""
+    token = live.token("bob")
+    chain = await chain_with(live, token, JITA)
+    status = await live.present("/ws/users/me", token, client_id=2)
+    watcher = await live.present(f"/ws/chains/{chain}", token)
+    await until(lambda: len(eve.esi_calls("location")) >= 1)
+    await run_for(live, 5)
+    updates = updates_received(watcher)
+
+    eve.pilots[BOB_MAIN].system_id = NIARJA
+    await run_for(live, 5)
+    await until(lambda: f"{JITA}>{NIARJA}" in offers(status))
+    offer = offers(status)[f"{JITA}>{NIARJA}"]
+    assert (offer["from"], offer["to"], offer["characterId"], offer["mass"]) == (
+        JITA,
+        NIARJA,
+        BOB_MAIN,
+        RIFTER_KG,
+    )
+    await run_for(live, 30)
+    assert connections(watcher) == {}
+    assert set(watcher.map("systems").keys()) == {str(JITA)}
+    assert updates_received(watcher) == updates, "the chain document is untouched"
+    for client in (status, watcher):
+        await client.close()
+
+
+@pytest.mark.usefixtures("node_modules")
+async def test_concurrent_jumps_from_two_stock_clients_both_count(live: LiveServer) -> None:
+    token = live.token("alice")
+    chain = await chain_with(live, token, J100001, J123456)
+    key = f"{J100001}-{J123456}"
+    jumps = ["connections", key, "jumps"]
+    jump = {"at": 1.7e12, "shipTypeId": 587, "mass": RIFTER_KG}
+
+    async def scouts(client: YClient) -> list[int]:
+        document = await client.get()
+        return sorted(j["characterId"] for j in document["connections"][key].get("jumps", []))
+
+    async with (
+        YClient.start(f"{live.ws}/ws/chains", chain, token) as one,
+        YClient.start(f"{live.ws}/ws/chains", chain, token) as two,
+    ):
+        await one.wait_synced()
+        await two.wait_synced()
+        await one.set_map("connections", key, {"a": J100001, "b": J123456, "kind": "wormhole"})
+        await one.push(jumps, [])
+        await two.wait_for(jumps, [])
+        await two.disconnect()  # both append while apart: two scouts on a flaky link
+        await one.push(jumps, [{**jump, "characterId": 1}])
+        await two.push(jumps, [{**jump, "characterId": 2}])
+        await two.connect()
+        for _ in range(250):
+            if await scouts(one) == await scouts(two) == [1, 2]:
+                break
+            await asyncio.sleep(0.02)
+        assert await scouts(one) == await scouts(two) == [1, 2]
+    assert live.service is not None
+    room = live.service.rooms.get(chain)
+    assert room is not None
+    stored = room.doc.get("connections", type=Map)[key]["jumps"]
+    assert sorted(j["characterId"] for j in stored) == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -549,3 +723,71 @@ async def test_mapper_serve_runs_the_sync_loop(
         assert 'mapper_sync_runs_total{dataset="location"}' in metrics.text
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_after_a_mapped_jump_the_page_asks_which_signature_it_was(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("alice", name="Alice")
+    chain = await chain_with(live, token, J100001)
+    writer = await live.present(f"/ws/chains/{chain}", token, visible=False, client_id=97)
+
+    def scanned(doc: Any) -> None:
+        signatures = doc.get("signatures", type=Map)
+        for system_id, sig in ((J100001, "ABC-123"), (J100001, "GHI-789"), (J123456, "XYZ-999")):
+            signatures[f"{system_id}:{sig}"] = Map(
+                {"system": system_id, "sig": sig, "group": "wormhole", "connection": ""}
+            )
+
+    writer.edit(scanned)
+    key = f"{J100001}-{J123456}"
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), live, chain, token)
+        await expect(page.locator(".characters .dot")).to_have_count(2, timeout=TIMEOUT_MS)
+        await run_for(live, 5)
+        eve.pilots[ALICE_MAIN].system_id = J123456
+        await run_for(live, 5)
+
+        prompt = page.locator(f'.jump-prompt[data-connection="{key}"]')
+        await expect(prompt).to_contain_text(
+            "Which signature did you come through?", timeout=TIMEOUT_MS
+        )
+        await expect(prompt.locator("button[data-signature]")).to_have_count(3)
+        await prompt.locator(f'[data-signature="{J100001}:ABC-123"]').click()
+        await expect(prompt.locator("button[data-signature]")).to_have_count(1)
+        await page.screenshot(path=artifact("jump-prompt.png"))
+        await prompt.locator(f'[data-signature="{J123456}:XYZ-999"]').click()
+        await expect(prompt).to_have_count(0)
+        await until(lambda: connections(writer)[key].get("sigB") == "XYZ-999", TIMEOUT_MS / 1000)
+        link = connections(writer)[key]
+        assert (link["sigA"], link["sigB"]) == ("ABC-123", "XYZ-999")
+        signatures = writer.map("signatures").to_py()
+        assert signatures[f"{J100001}:ABC-123"]["connection"] == key
+        assert signatures[f"{J100001}:GHI-789"]["connection"] == ""
+    await writer.close()
+
+
+async def test_an_offered_move_is_written_only_when_the_scout_confirms_it(
+    live: LiveServer, eve: FakeEve
+) -> None:
+    token = live.token("bob", name="Bob")
+    chain = await chain_with(live, token, JITA)
+    watcher = await live.present(f"/ws/chains/{chain}", token, visible=False, client_id=96)
+    key = f"{JITA}-{NIARJA}"
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), live, chain, token)
+        await expect(page.locator(".characters .dot")).to_have_count(1, timeout=TIMEOUT_MS)
+        await run_for(live, 5)
+        eve.pilots[BOB_MAIN].system_id = NIARJA  # two gates away within one poll
+        await run_for(live, 5)
+
+        offer = page.locator(f'.offer[data-offer="{JITA}>{NIARJA}"]')
+        await expect(offer).to_contain_text("without a stargate", timeout=TIMEOUT_MS)
+        assert connections(watcher) == {}, "nothing written before the scout says so"
+        await offer.get_by_role("button", name="A bridge").click()
+        await expect(offer).to_have_count(0)
+        await until(lambda: key in connections(watcher), TIMEOUT_MS / 1000)
+        assert connections(watcher)[key]["kind"] == "bridge"
+        assert "jumps" not in connections(watcher)[key], "no mass through a bridge"
+        assert str(NIARJA) in watcher.map("systems")
+    await watcher.close()

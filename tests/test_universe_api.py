@@ -113,6 +113,14 @@ async def test_the_universe_api(server: MapperServer, served_export: str) -> Non
         ("Q003", None),
     ]
 
+    ships = api(server, "/api/universe/ships?search=RIF", token).json()["items"]
+    assert ships == [
+        {"typeId": 587, "name": "Rifter", "mass": 1067000.0, "groupId": 25, "group": "Frigate"}
+    ]
+    by_ids = api(server, "/api/universe/ships?ids=670,587,34", token).json()["items"]
+    assert [ship["name"] for ship in by_ids] == ["Capsule", "Rifter"]  # not a mineral
+    assert api(server, "/api/universe/ships?search=%20", token).json() == {"items": []}
+
     # Cacheable: an ETag (strong, or sent back weak or among others) and Cache-Control.
     assert one.headers["cache-control"] == "private, max-age=300"
     etag = one.headers["etag"]
@@ -170,6 +178,9 @@ def _bad_requests(server: MapperServer, token: str) -> None:
         "/api/universe/systems?search=a&limit=500",
         "/api/universe/systems?search=a&limit=0",
         f"/api/universe/systems?search={'a' * 101}",
+        "/api/universe/ships",
+        "/api/universe/ships?search=a&limit=0",
+        f"/api/universe/ships?search={'a' * 101}",
         "/api/universe/route?from=a&to=1",
         "/api/universe/route?to=1",
         f"/api/universe/route?from={'9' * 40}&to=1",

@@ -83,6 +83,30 @@ def test_known_facts(index: UniverseIndex) -> None:
     assert index.ships[670]["name"] == "Capsule"  # not published, and flown everywhere
 
 
+def test_gate_jumps_and_ships_by_name(index: UniverseIndex) -> None:
+    perimeter = _by_name(index, "Perimeter")
+    # A neighbour of Jita that Perimeter reaches only through Jita (or another system).
+    other = next(
+        key
+        for key in index.neighbours[JITA]
+        if key != perimeter and perimeter not in index.neighbours[key]
+    )
+    assert index.gate_jumps(JITA, perimeter, 1) == 1
+    assert index.gate_jumps(perimeter, other, 5) == 2
+    assert index.gate_jumps(perimeter, other, 1) is None
+    assert index.gate_jumps(JITA, THERA, 30) is None  # no stargate reaches wormhole space
+    assert index.gate_jumps(JITA, JITA, 0) == 0
+    avatar = index.search_ships("AVATAR", 5)[0]
+    assert (avatar["name"], avatar["mass"], avatar["group"]) == ("Avatar", 2.4e9, "Titan")
+    names = [ship["name"] for ship in index.search_ships("rif", 20)]
+    assert names[0] == "Rifter" and "Rifter" not in names[1:]
+    assert all("rif" in name.lower() for name in names)
+
+
+def _by_name(index: UniverseIndex, name: str) -> int:
+    return next(key for key, system in index.systems.items() if system["name"] == name)
+
+
 def test_every_wormhole_system_of_class_1_to_6_has_a_static(index: UniverseIndex) -> None:
     codes = {wormhole["code"] for wormhole in index.wormholes}
     for system in index.systems.values():

@@ -188,6 +188,10 @@ class YClient:
         """root[key] = new Y.Map(value); a string `notes` field becomes Y.Text."""
         await self.request("set_map", root=root, key=key, value=value)
 
+    async def push(self, path: list[str], values: list[Any]) -> None:
+        """Append `values` to the Y.Array at `path` (a new Y.Array there if there is none)."""
+        await self.request("push", path=path, values=values)
+
     async def delete(self, path: list[str]) -> None:
         await self.request("delete", path=path)
 

@@ -76,6 +76,7 @@ class UniverseIndex:
     sizes: dict[str, str] = field(default_factory=dict)  # wormhole code: size
     ships: dict[int, dict[str, Any]] = field(default_factory=dict)
     _names: list[tuple[str, int]] = field(default_factory=list)
+    _ship_names: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def search(self, text: str, limit: int) -> list[dict[str, Any]]:
         prefix = text.strip().lower()
@@ -88,9 +89,31 @@ class UniverseIndex:
             found.append(self.systems[system_id])
         return found
 
-    def adjacent(self, a: int, b: int) -> bool:
-        """A stargate joins the two systems."""
-        return b in self.neighbours.get(a, ())
+    def gate_jumps(self, a: int, b: int, limit: int) -> int | None:
+        """How many stargate jumps lead from `a` to `b`, or None when more than `limit`."""
+        if a == b:
+            return 0
+        seen = {a}
+        frontier = [a]
+        for jumps in range(1, limit + 1):
+            reached = []
+            for system_id in frontier:
+                for step in self.neighbours.get(system_id, ()):
+                    if step == b:
+                        return jumps
+                    if step not in seen:
+                        seen.add(step)
+                        reached.append(step)
+            frontier = reached
+        return None
+
+    def search_ships(self, text: str, limit: int) -> list[dict[str, Any]]:
+        """Ship types whose name starts with `text` (any case), then those holding it."""
+        wanted = text.strip().lower()
+        starts = [ship for name, ship in self._ship_names if name.startswith(wanted)]
+        holds = [ship for name, ship in self._ship_names if wanted in name[1:]]
+        found = [*starts, *(ship for ship in holds if ship not in starts)]
+        return found[:limit]
 
     def is_low_or_null(self, system_id: int) -> bool:
         """Known space under 0.5 as the game shows it; wormhole space is neither."""
@@ -159,6 +182,9 @@ def make_index(
             "group": data.ship_groups.get(ship.group, ""),
         }
     index._names = sorted((system["name"].lower(), key) for key, system in index.systems.items())
+    index._ship_names = sorted(
+        ((ship["name"].lower(), ship) for ship in index.ships.values()), key=lambda item: item[0]
+    )
     return index
 
 
@@ -247,9 +273,14 @@ class Universe:
         # current index in use until the next is ready.
         self._loading = asyncio.Lock()
 
-    async def adjacent(self, a: int, b: int) -> bool:
-        """Whether a stargate joins the two systems (the sync engine's star map)."""
-        return (await self.index()).adjacent(a, b)
+    async def gate_jumps(self, a: int, b: int, limit: int) -> int | None:
+        """Stargate jumps from `a` to `b`, None past `limit` (the sync engine's star map)."""
+        return (await self.index()).gate_jumps(a, b, limit)
+
+    async def ship_mass(self, type_id: int) -> float | None:
+        """A ship type's mass in kg, when static data knows it."""
+        ship = (await self.index()).ships.get(type_id)
+        return ship["mass"] if ship is not None else None
 
     async def index(self) -> UniverseIndex:
         first = self._index.version < 0

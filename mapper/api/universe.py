@@ -76,6 +76,23 @@ async def system(request: Request) -> Response:
     return _cached(request, index, body)
 
 
+async def ships(request: Request) -> Response:
+    """Ship types by name (`?search=`, for picking a ship) or by id (`?ids=`)."""
+    index = await _index(request)
+    if "ids" in request.query_params:
+        wanted = query_numbers(request, "ids", ids.MAX_EVE_ID, MAX_IDS)
+        items = [index.ships[key] for key in wanted if key in index.ships]
+    elif "search" in request.query_params:
+        limit = query_number(request, "limit", 1, MAX_LIMIT, default=20)
+        text = request.query_params["search"]
+        if len(text) > MAX_SEARCH_CHARS:
+            raise ApiError(400, f"'search' is at most {MAX_SEARCH_CHARS} characters")
+        items = index.search_ships(text, limit) if text.strip() else []
+    else:
+        raise ApiError(400, "give ?ids=1,2 or ?search=name")
+    return _cached(request, index, {"items": items})
+
+
 async def wormholes(request: Request) -> Response:
     index = await _index(request)
     return _cached(request, index, {"items": index.wormholes})
@@ -129,5 +146,6 @@ routes = [
     EdgeRoute("/api/universe/systems", systems, "GET"),
     EdgeRoute("/api/universe/systems/{system_id}", system, "GET"),
     EdgeRoute("/api/universe/wormholes", wormholes, "GET"),
+    EdgeRoute("/api/universe/ships", ships, "GET"),
     EdgeRoute("/api/universe/route", route, "GET"),
 ]

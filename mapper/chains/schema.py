@@ -34,11 +34,19 @@ Corrections (each write or deletion counts as one):
 | `locked`, `eol` not a bool                                   | false                          |
 | `status` not unknown/friendly/hostile/occupied/empty         | `"unknown"`                    |
 | `kind` not wormhole/stargate/bridge                          | `"wormhole"`                   |
+| `whSide` not a/b/""                                          | `""`                           |
+| `sigA`, `sigB` not a signature id (`AAA-999`) or `""`        | upper-cased if that makes one, |
+|                                                              | else `""`                      |
+| `jumps` not a `Y.Array`                                      | delete `jumps`                 |
+| `jumps` item not a map or `Y.Map` whose `at`, `characterId`, | delete the item                |
+|   `shipTypeId`, `mass` are numbers (`mass` at least 0)       |                                |
+| `jumps` longer than 200                                      | delete the oldest (first) ones |
 | `mass` not fresh/reduced/critical                            | `"fresh"`                      |
 | `size` not small/medium/large/xlarge/capital/""              | `""`                           |
 | `group` not unknown/wormhole/combat/data/relic/gas/ore       | `"unknown"`                    |
 | `alias` not a string / longer than 64                        | `""` / truncated to 64         |
-| `whType`, `type`, `name`, `addedBy`, `by` not a string       | `""`                           |
+| `whType` (connections and signatures), `type`, `name`,       | `""`                           |
+|   `addedBy`, `by` not a string                               |                                |
 | ... longer than 100                                          | truncated to 100               |
 | `notes` not a `Y.Text`                                       | a `Y.Text` holding the value   |
 |                                                              | if it was a string, else empty |
@@ -63,11 +71,12 @@ from collections.abc import Callable, Container, Iterator
 from functools import partial
 from typing import Any
 
-from pycrdt import Doc, Map, Subscription, Text
+from pycrdt import Array, Doc, Map, Subscription, Text
 
 # The guard watches the roots through pycrdt's native observers: their events are read lazily,
 # where pycrdt's own wrappers convert every attribute of every event first, at twice the cost
 # of the whole check. Only `path` and `keys` are read, and only MapEvents are told apart.
+from pycrdt._pycrdt import ArrayEvent as NativeArrayEvent
 from pycrdt._pycrdt import MapEvent as NativeMapEvent
 
 SCHEMA_VERSION = 1
@@ -77,13 +86,17 @@ ROOTS = ("meta", "systems", "connections", "signatures")
 MAX_ALIAS = 64
 MAX_TEXT = 100
 MAX_NOTES = 10_000
+MAX_JUMPS = 200  # a connection's `jumps`: ships seen passing, newest last
+JUMP_FIELDS = ("at", "characterId", "shipTypeId", "mass")
 FULL_CHECK_SLICE = 256  # entries checked between two yields of enforce_all_in_slices
 
 # Up to 15 digits keeps every id a safe JS integer.
 _ID = "[1-9][0-9]{0,14}"
 _SYSTEM_KEY = re.compile(_ID)
 _CONNECTION_KEY = re.compile(f"({_ID})-({_ID})")
-_SIGNATURE_KEY = re.compile(f"({_ID}):([A-Z]{{3}}-[0-9]{{3}})")
+_SIG = "[A-Z]{3}-[0-9]{3}"
+_SIGNATURE_KEY = re.compile(f"({_ID}):({_SIG})")
+_SIGNATURE_ID = re.compile(_SIG)
 
 OK = object()  # what a rule returns for a valid value
 
@@ -139,6 +152,16 @@ def text(limit: int) -> Rule:
     return rule
 
 
+def signature_id(value: Any) -> Any:
+    """A signature id such as `ABC-123`, or `""` for none."""
+    if not isinstance(value, str):
+        return ""
+    if value == "" or _SIGNATURE_ID.fullmatch(value):
+        return OK
+    upper = value.upper()
+    return upper if _SIGNATURE_ID.fullmatch(upper) else ""
+
+
 MS = integer(0)
 SHORT_TEXT = text(MAX_TEXT)
 
@@ -154,6 +177,9 @@ SYSTEM_RULES: dict[str, Rule] = {
 CONNECTION_RULES: dict[str, Rule] = {
     "kind": one_of("wormhole", "stargate", "bridge"),
     "whType": SHORT_TEXT,
+    "whSide": one_of("", "a", "b"),
+    "sigA": signature_id,
+    "sigB": signature_id,
     "mass": one_of("fresh", "reduced", "critical"),
     "eol": boolean,
     "eolAt": integer(None),
@@ -164,6 +190,7 @@ CONNECTION_RULES: dict[str, Rule] = {
 SIGNATURE_RULES: dict[str, Rule] = {
     "group": one_of("unknown", "wormhole", "combat", "data", "relic", "gas", "ore"),
     "type": SHORT_TEXT,
+    "whType": SHORT_TEXT,
     "name": SHORT_TEXT,
     "createdAt": MS,
     "updatedAt": MS,
@@ -172,10 +199,11 @@ SIGNATURE_RULES: dict[str, Rule] = {
 
 
 _RULES = {"systems": SYSTEM_RULES, "connections": CONNECTION_RULES, "signatures": SIGNATURE_RULES}
-# Fields whose changes need the whole entry checked: identity fields, and `notes` (a Y.Text).
+# Fields whose changes need the whole entry checked: identity fields, and the shared types
+# inside an entry (`notes`, a Y.Text; `jumps`, a Y.Array).
 _ENTRY_FIELDS = {
     "systems": frozenset({"id", "notes"}),
-    "connections": frozenset({"a", "b"}),
+    "connections": frozenset({"a", "b", "jumps"}),
     "signatures": frozenset({"system", "sig", "connection"}),
 }
 
@@ -228,6 +256,9 @@ class SchemaGuard:
         self._roots: dict[str, Map] = {name: doc.get(name, type=Map) for name in ROOTS}
         # (root, key) of every entry changed since the last pass; for meta the key is the field.
         self._touched: set[tuple[str, str]] = set()
+        # Connections whose `jumps` only gained valid items (or lost some): only its length
+        # needs a look, not every item again.
+        self._grown: set[str] = set()
         self._correcting = False  # inside the guard's own transaction
         self._subscriptions: list[Subscription] = [
             root.integrated.observe_deep(partial(self._on_events, name))
@@ -236,13 +267,15 @@ class SchemaGuard:
 
     def enforce(self) -> int:
         """Correct every entry touched since the last call; returns the number of corrections."""
-        if not self._touched:
+        if not self._touched and not self._grown:
             return 0
         touched: dict[str, set[str]] = {name: set() for name in ROOTS}
         for root, key in self._touched:
             touched[root].add(key)
+        grown = self._grown - touched["connections"]
         self._touched = set()
-        return self._correct(touched)
+        self._grown = set()
+        return self._correct(touched, grown)
 
     def enforce_all(self) -> int:
         """Correct the whole document (after loading it from the database)."""
@@ -253,6 +286,7 @@ class SchemaGuard:
         caller can let other work run in between. Systems come first: connections are then
         checked against the corrected systems, signatures against the corrected connections."""
         self._touched = set()
+        self._grown = set()
         # meta.schema is required, so meta is checked even when empty.
         yield self._correct(
             {"meta": {"schema"}, "systems": set(), "connections": set(), "signatures": set()}
@@ -292,10 +326,14 @@ class SchemaGuard:
                     self._touched.update((root, key) for key in event.keys)
                 continue
             plain_fields = len(path) == 1 and isinstance(event, NativeMapEvent) and root != "meta"
-            if not (plain_fields and _changes_valid(root, event.keys)):
-                self._touched.add((root, str(path[0])))
+            if plain_fields and _changes_valid(root, event.keys):
+                continue
+            if _jumps_added_valid(root, path, event):
+                self._grown.add(str(path[0]))
+                continue
+            self._touched.add((root, str(path[0])))
 
-    def _correct(self, touched: dict[str, set[str]]) -> int:
+    def _correct(self, touched: dict[str, set[str]], grown: set[str] | None = None) -> int:
         systems = self._roots["systems"]
         connections = self._roots["connections"]
         signatures = self._roots["signatures"]
@@ -312,7 +350,10 @@ class SchemaGuard:
                     fixes += self._check_entry(
                         connections, key, connection_identity(key), CONNECTION_RULES
                     )
+                    fixes += self._check_jumps(key)
                     fixes += self._drop_if_dangling(key, systems)
+                for key in grown or ():
+                    fixes += self._trim_jumps(key)
                 removed_connections = any(key not in connections for key in touched["connections"])
                 if any(key not in systems for key in touched["systems"]):
                     # One read of the system ids instead of two lookups per connection.
@@ -390,6 +431,38 @@ class SchemaGuard:
         del notes[len(content[:MAX_NOTES].encode()) :]
         return 1
 
+    def _check_jumps(self, key: str) -> int:
+        """Keep connection `key`'s `jumps`, if any, a Y.Array of at most MAX_JUMPS valid items."""
+        connection = self._roots["connections"].get(key)
+        if not isinstance(connection, Map) or "jumps" not in connection:
+            return 0
+        jumps = connection["jumps"]
+        if not isinstance(jumps, Array):
+            del connection["jumps"]
+            return 1
+        # The CRDT library's own JSON encoding: reading the Array item by item costs ten times
+        # as much, on every append.
+        with self._doc.transaction() as txn:
+            items = json.loads(jumps.integrated.to_json(txn._txn))
+        keep = [index for index, item in enumerate(items) if _valid_jump(item)]
+        # Past the limit the oldest go: they come first.
+        keep_from = set(keep[-MAX_JUMPS:])
+        drop = [index for index in range(len(items)) if index not in keep_from]
+        # From the end, so the indices still to delete stay where they were; runs in one go.
+        for start, stop in reversed(_runs(drop)):
+            del jumps[start:stop]
+        return len(drop)
+
+    def _trim_jumps(self, key: str) -> int:
+        """Drop the oldest of connection `key`'s `jumps` beyond MAX_JUMPS."""
+        connection = self._roots["connections"].get(key)
+        jumps = connection.get("jumps") if isinstance(connection, Map) else None
+        if not isinstance(jumps, Array) or len(jumps) <= MAX_JUMPS:
+            return 0
+        excess = len(jumps) - MAX_JUMPS
+        del jumps[:excess]
+        return excess
+
     def _drop_if_dangling(self, key: str, systems: Container[str]) -> int:
         """Delete connection `key` if either of its systems is not among `systems`' keys."""
         connections = self._roots["connections"]
@@ -411,6 +484,34 @@ class SchemaGuard:
             return 0
         signature["connection"] = ""
         return 1
+
+
+def _jumps_added_valid(root: str, path: list[Any], event: Any) -> bool:
+    """Whether the event only added valid items to (or removed some from) a connection's
+    `jumps`: the rest was valid already, so the length is all that is left to check."""
+    if root != "connections" or len(path) != 2 or path[1] != "jumps":
+        return False
+    if not isinstance(event, NativeArrayEvent):
+        return False
+    return all(_valid_jump(item) for change in event.delta for item in change.get("insert", ()))
+
+
+def _valid_jump(item: Any) -> bool:
+    if type(item) is not dict:  # a Y.Map item reads as a dict too
+        return False
+    values = [item.get(field) for field in JUMP_FIELDS]
+    return all(map(_is_number, values)) and values[-1] >= 0
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as (start, stop) ranges of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    return runs
 
 
 def _apply(entry: Map, field: str, fixed: Any) -> int:

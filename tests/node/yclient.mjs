@@ -178,6 +178,19 @@ const commands = {
       }
     })
   },
+  // Append values to the Y.Array at `path` (made there first if missing).
+  push: ({ path, values }) => {
+    checkPath(path, 2)
+    doc.transact(() => {
+      const parent = parentMap(path, true)
+      let array = parent.get(path.at(-1))
+      if (!(array instanceof Y.Array)) {
+        array = new Y.Array()
+        parent.set(path.at(-1), array)
+      }
+      array.push(values)
+    })
+  },
   delete: ({ path }) => {
     checkPath(path, 2)
     doc.transact(() => parentMap(path, false).delete(path.at(-1)))

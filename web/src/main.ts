@@ -6,6 +6,7 @@ import { showSignIn } from "./account";
 import { call, type Chain, takeToken, tokenUser } from "./api";
 import { addSystem, roots } from "./chain";
 import { chainTitle } from "./chainTitle";
+import { cleanUpButton } from "./cleanUp";
 import { showChains } from "./chains";
 import { showConnectivity } from "./connectivity";
 import { element } from "./dom";
@@ -20,6 +21,7 @@ import { sidePanel } from "./sidePanel";
 import { systemMenu } from "./systemMenu";
 import { systemSearch } from "./systemSearch";
 import { characterDots } from "./status";
+import { scoutPrompts } from "./jumpPrompt";
 import { loadStored, saveStored } from "./stored";
 import { UniverseData } from "./universe";
 
@@ -90,11 +92,14 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const remove = element("button", { title: "Delete the selected systems (Delete)" }, "Delete");
   const undo = element("button", { title: "Undo (Ctrl+Z)" }, "Undo");
   const redo = element("button", { title: "Redo (Ctrl+Shift+Z)" }, "Redo");
-  const side = sidePanel({ session, universe, editable: editable(), userId: user.id }, snapshots?.element ?? null);
-  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, connectivity.status, viewerList(session, user.id), characterDots(token));
+  const cleanUp = cleanUpButton(session, universe);
+  const side = sidePanel({ session, universe, editable: editable(), userId: user.id, token }, snapshots?.element ?? null);
+  const prompts = scoutPrompts({ session, universe, editable, userId: user.id });
+  side.element.prepend(prompts.element);
+  const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, cleanUp, connectivity.status, viewerList(session, user.id), characterDots(token, prompts.watchUser));
   if (role === "owner") toolbar.append(shareButton(token, { id: chainId, name: known.name }, (renamed) => (title.textContent = renamed)));
   if (!editable()) {
-    for (const control of [systemInput, add, link, remove, undo, redo]) control.setAttribute("disabled", "");
+    for (const control of [systemInput, add, link, remove, undo, redo, cleanUp]) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
   root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, side.element));

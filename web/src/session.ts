@@ -9,6 +9,9 @@ import { LOCAL, roots } from "./chain";
 export interface Presence {
   user: { id: string; name: string };
   visible: boolean;
+  /** The last moment the tab was visible or had input (ms epoch): a hidden tab counts as
+   * present for a while after it (contract section 6). */
+  activeAt: number;
   selected: string | null;
   characters: number[];
 }
@@ -20,6 +23,9 @@ export interface Pilot {
   systemId: number | null;
   online: boolean;
 }
+
+const ACTIVE_EVERY_MS = 60_000; // input renews activeAt at most this often
+const INPUT_EVENTS = ["pointerdown", "keydown", "wheel", "touchstart"];
 
 export class ChainSession {
   readonly doc = new Y.Doc();
@@ -35,12 +41,24 @@ export class ChainSession {
     this.undo = new Y.UndoManager([systems, connections, signatures], {
       trackedOrigins: new Set([LOCAL]),
     });
-    const presence: Presence = { user, visible: !document.hidden, selected: null, characters: [] };
+    const presence: Presence = { user, visible: !document.hidden, activeAt: Date.now(), selected: null, characters: [] };
     this.provider.awareness.setLocalState(presence);
-    // A hidden tab stops counting as present, so the service stops live tracking for it.
+    // A hidden tab counts as present only while it was active lately, so the service keeps
+    // tracking a scout flying with the map behind the game and stops for a forgotten tab.
+    let activeAt = presence.activeAt;
+    const active = () => {
+      const now = Date.now();
+      if (now - activeAt < ACTIVE_EVERY_MS) return;
+      activeAt = now;
+      this.provider.awareness.setLocalStateField("activeAt", now);
+    };
     document.addEventListener("visibilitychange", () => {
-      this.provider.awareness.setLocalStateField("visible", !document.hidden);
+      // Shown, or hidden: either way it was visible until now. One awareness message.
+      activeAt = Date.now();
+      const state = this.provider.awareness.getLocalState();
+      this.provider.awareness.setLocalState({ ...state, visible: !document.hidden, activeAt });
     });
+    for (const type of INPUT_EVENTS) document.addEventListener(type, active, { capture: true, passive: true });
   }
 
   /** Ends the current undo step: each action (an add, a connect, a whole drag) undoes

@@ -25,7 +25,7 @@ function typingIn(area: HTMLElement): boolean {
   return typing && area.contains(focused);
 }
 
-export function sidePanel(view: SystemView, below: HTMLElement | null): SidePanel {
+export function sidePanel(view: SystemView & { token: string }, below: HTMLElement | null): SidePanel {
   const details = element("div", { class: "details" });
   const panel = element("aside", { class: "panel" }, details, ...(below ? [below] : []));
   let shown: Shown = NOTHING_SHOWN;

@@ -1,10 +1,13 @@
-// A system's signatures: the table (id, group, name, age, which connection a wormhole leads
-// through, by the other end's name; a delete per row) and the probe-scanner paste.
+// A system's signatures: the table (id, group, name, age, a wormhole's type and which
+// connection it leads through, by the other end's name; a delete per row) and the
+// probe-scanner paste.
 
-import { applyScan, type Entry, removeSignatures, roots, setFields } from "./chain";
+import { applyScan, type Entry, removeSignatures, roots } from "./chain";
 import { element } from "./dom";
+import { linkSignature } from "./holes";
 import { ageText } from "./labels";
 import { parsePaste } from "./paste";
+import { signatureTypeChoice } from "./signatureHole";
 import type { SystemView } from "./systemPanel";
 
 const AGE_TICK_MS = 30_000;
@@ -26,7 +29,7 @@ export function signaturePanel(view: SystemView, systemId: number): SignatureLis
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([, entry]) => signatureRow(view, systemId, entry));
     heading.textContent = `Signatures (${rows.length})`;
-    const head = ["Sig", "Group", "Name", "Age", "Leads to", ""].map((title) => element("th", {}, title));
+    const head = ["Sig", "Group", "Name", "Age", "Type", "Leads to", ""].map((title) => element("th", {}, title));
     table.replaceChildren(element("tr", {}, ...head), ...rows);
   };
   refresh();
@@ -58,6 +61,7 @@ function signatureRow(view: SystemView, systemId: number, entry: Entry): HTMLEle
     element("td", {}, String(entry.get("group"))),
     element("td", {}, String(entry.get("name") ?? "")),
     element("td", { class: "age", title: Number.isFinite(created) ? new Date(created).toLocaleString() : "" }, age),
+    element("td", {}, signatureTypeChoice(view.session, view.universe, view.editable, entry)),
     element("td", {}, linkChoice(view, systemId, entry)),
     element("td", {}, remove));
 }
@@ -99,7 +103,7 @@ function linkChoice(view: SystemView, systemId: number, signature: Entry): HTMLE
   if (!view.editable) choice.setAttribute("disabled", "");
   choice.addEventListener("change", () => {
     view.session.endStep();
-    setFields(view.session.doc, signature, { connection: choice.value, updatedAt: Date.now() });
+    linkSignature(view.session.doc, `${systemId}:${signature.get("sig")}`, choice.value);
   });
   return choice;
 }

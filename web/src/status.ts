@@ -8,7 +8,8 @@ import { element } from "./dom";
 
 const RECONNECT_MS = 1000;
 
-export function characterDots(token: string): HTMLElement {
+/** `watch` gets the user's live document each time its socket (re)connects. */
+export function characterDots(token: string, watch: (doc: Y.Doc) => void = () => {}): HTMLElement {
   const dots = element("span", { class: "characters", "aria-label": "your characters" });
   const base = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/users`;
 
@@ -28,6 +29,7 @@ export function characterDots(token: string): HTMLElement {
     provider.awareness.setLocalState({ visible: !document.hidden });
     document.addEventListener("visibilitychange", showVisibility);
     characters.observeDeep(render);
+    watch(doc);
     // A 44xx close (the token expired) cannot be mended by retrying: the chain's banner says
     // how to sign in again, and the new token reloads the page.
     let refused = false;

@@ -45,10 +45,11 @@ export function isExpired(hole: HoleFields, type: Pick<WormholeType, "lifetimeMi
   return left !== null && left <= 0;
 }
 
-/** The `jumps` entries that read as ships, skipping whatever a client broke. */
-export function readJumps(raw: unknown): Jump[] {
+/** The `jumps` entries that read as ships, skipping whatever a client broke; with
+ * `massless`, also those whose ship static data did not know (mass 0). */
+export function readJumps(raw: unknown, massless = false): Jump[] {
   if (!Array.isArray(raw)) return [];
-  return raw.filter((jump): jump is Jump => positive(jump?.mass) && typeof jump?.at === "number");
+  return raw.filter((jump): jump is Jump => (positive(jump?.mass) || (massless && jump?.mass === 0)) && typeof jump?.at === "number");
 }
 
 export function massPassed(jumps: Jump[]): number {
@@ -86,4 +87,111 @@ export function shortDuration(ms: number): string {
   if (ms <= 0) return "expired";
   const minutes = Math.floor(ms / 60_000);
   return minutes < 60 ? `${minutes}m` : `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+export type End = "a" | "b";
+
+/** Which end of connection `key` ("{a}-{b}") the system is, or null when neither. */
+export function endOf(key: string, systemId: number): End | null {
+  const [a, b] = key.split("-").map(Number);
+  return systemId === a ? "a" : systemId === b ? "b" : null;
+}
+
+/** The wormhole code seen from one end: the type at the typed side (`whSide`), K162 at the
+ * other; "" while the typed side is not known. */
+export function codeAt(hole: { whType?: unknown; whSide?: unknown }, end: End): string {
+  if (hole.whSide !== "a" && hole.whSide !== "b") return "";
+  if (hole.whSide !== end) return "K162";
+  return typeof hole.whType === "string" && hole.whType !== "K162" ? hole.whType : "";
+}
+
+/** A signature's fields as these answers read them (a missing one reads as its default). */
+export interface SignatureFields {
+  group?: unknown;
+  connection?: unknown;
+  createdAt?: unknown;
+}
+
+/** Keys of the system's wormhole signatures that lead through no connection yet, by id. */
+export function unlinkedHoles(signatures: Iterable<[string, SignatureFields]>, systemId: number): string[] {
+  const prefix = `${systemId}:`;
+  const found: string[] = [];
+  for (const [key, signature] of signatures) {
+    if (key.startsWith(prefix) && signature.group === "wormhole" && !signature.connection) found.push(key);
+  }
+  return found.sort();
+}
+
+export const SIGNATURE_MAX_AGE_MS = 24 * 3_600_000; // "clean up" removes signatures older than a day
+
+/** What "clean up expired" removes: connections past their lifetime, signatures older
+ * than `signatureMaxAgeMs`. `typeOf` gives a connection's wormhole type by code. */
+export function expiredContent(
+  connections: Iterable<[string, HoleFields & { whType?: unknown }]>,
+  signatures: Iterable<[string, SignatureFields]>,
+  typeOf: (code: string) => Pick<WormholeType, "lifetimeMinutes"> | undefined,
+  now: number,
+  signatureMaxAgeMs = SIGNATURE_MAX_AGE_MS,
+): { connections: string[]; signatures: string[] } {
+  const holes = [...connections].filter(([, hole]) => isExpired(hole, typeOf(String(hole.whType ?? "")), now)).map(([key]) => key);
+  const old = [...signatures].filter(([, signature]) => positive(signature.createdAt) && now - signature.createdAt > signatureMaxAgeMs).map(([key]) => key);
+  return { connections: holes, signatures: old };
+}
+
+/** Jumps not seen before (by connection, time and character) of the given characters,
+ * no older than `recentMs`; every jump read is remembered in `seen`. */
+export function freshJumps(
+  seen: Set<string>,
+  connections: Iterable<[string, unknown]>,
+  characters: Set<number>,
+  now: number,
+  recentMs: number,
+): { key: string; jump: Jump }[] {
+  const fresh: { key: string; jump: Jump }[] = [];
+  for (const [key, raw] of connections) {
+    for (const jump of readJumps(raw, true)) {
+      const id = `${key}|${jump.at}|${jump.characterId}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (characters.has(jump.characterId) && now - jump.at <= recentMs) fresh.push({ key, jump });
+    }
+  }
+  return fresh;
+}
+
+/** A move the service offers to confirm (the user's live document, `offers`). */
+export interface Offer {
+  key: string;
+  from: number;
+  to: number;
+  at: number;
+  characterId: number;
+  shipTypeId: number;
+  mass: number;
+}
+
+/** The offers this page should ask about: recent, touching the chain, not handled yet and
+ * not already a connection. */
+export function pendingOffers(
+  offers: Iterable<[string, unknown]>,
+  onChain: (systemId: number) => boolean,
+  connected: (a: number, b: number) => boolean,
+  handled: Set<string>,
+  now: number,
+  recentMs: number,
+): Offer[] {
+  const pending: Offer[] = [];
+  for (const [key, raw] of offers) {
+    const offer = raw as Partial<Offer> | null;
+    if (typeof offer?.from !== "number" || typeof offer.to !== "number" || typeof offer.at !== "number") continue;
+    if (now - offer.at > recentMs || handled.has(offerId(key, offer.at))) continue;
+    if (!(onChain(offer.from) || onChain(offer.to)) || connected(offer.from, offer.to)) continue;
+    pending.push({ key, from: offer.from, to: offer.to, at: offer.at, characterId: Number(offer.characterId) || 0, shipTypeId: Number(offer.shipTypeId) || 0, mass: Number(offer.mass) || 0 });
+  }
+  return pending.sort((x, y) => x.at - y.at);
+}
+
+/** How a handled offer is remembered: the same move made again later is a new offer. */
+export function offerId(key: string, at: number): string {
+  return `${key}@${at}`;
 }

@@ -1,4 +1,4 @@
-"""The scout's workflow in real Chromium: a wormhole signature's type, mass left with jumps
+"""The scout's workflow in real Chromium: a wormhole signature as an open hole on the map, its type, mass left with jumps
 added by hand, and cleaning up what has expired (undone by Undo). The prompt after a mapped
 jump needs the live status and is in tests/test_sync.py."""
 
@@ -61,11 +61,21 @@ async def test_a_pasted_wormhole_signature_gets_its_type_and_its_connection(
         await page.get_by_label("probe scanner paste").fill(QLB)
         await page.get_by_role("button", name="Apply paste").click()
         await expect(page.locator(".outcome")).to_contain_text("1 added")
+        # Not linked yet: an open hole from its system, no system made up for it.
+        hole = page.locator(f'[data-system="{HOME}"] .hole')
+        await expect(hole).to_have_accessible_name("Open hole QLB-286", timeout=TIMEOUT_MS)
+        await expect(page.locator("[data-system]")).to_have_count(2)
         kind = page.get_by_label("type of QLB-286")
         await kind.fill("b274")
         await kind.press("Enter")
         await expect(page.locator(".signatures .leads")).to_have_text(" → high-sec")
+        await expect(
+            page.get_by_role("img", name="Open hole QLB-286 (B274 to high-sec)")
+        ).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(hole).to_have_text("QLB-286 B274→HS")
+        await page.screenshot(path=artifact("workflow-open-hole.png"))
         await page.get_by_label("connection of QLB-286").select_option(f"{HOME}-{OTHER}")
+        await expect(hole).to_have_count(0, timeout=TIMEOUT_MS)
         await writer.wait(
             lambda: writer.map("connections")[f"{HOME}-{OTHER}"].get("sigA") == "QLB-286",
             TIMEOUT_MS / 1000,

@@ -20,6 +20,14 @@ export function classLabel(wormholeClass: number | null | undefined): string {
   return CLASS_LABELS.get(wormholeClass) ?? `class ${wormholeClass}`;
 }
 
+const SHORT_CLASS: Record<string, string> = { "high-sec": "HS", "low-sec": "LS", "null-sec": "NS", Thera: "Thera", shattered: "Shat", Pochven: "Poch" };
+
+/** The class in a few letters, for the map: "C5", "HS", "Drift"; "?" when unknown. */
+export function shortClassLabel(wormholeClass: number | null | undefined): string {
+  const label = classLabel(wormholeClass);
+  return SHORT_CLASS[label] ?? (label.startsWith("Drifter") ? "Drift" : label || "?");
+}
+
 /** Rounded to one decimal, except that EVE never shows a system above 0.0 as 0.0. */
 export function securityText(security: number): string {
   if (security > 0 && security < 0.05) return "0.1";

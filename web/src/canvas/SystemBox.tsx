@@ -4,8 +4,10 @@
 
 import { createContext, memo, useContext, useRef, useState, type PointerEvent } from "react";
 import { Handle, type NodeProps, Position } from "@xyflow/react";
-import { classLabel } from "../labels";
+import { shortClassLabel } from "../labels";
 import type { SystemNode } from "./graph";
+import { HOLE_H, HOLE_W, stubStart } from "./openHoles";
+import { NODE_H, NODE_W } from "./sizes";
 
 const LONG_PRESS_MS = 500;
 const MOVE_CANCELS_PX = 8;
@@ -15,13 +17,6 @@ export interface BoxActions {
 }
 
 export const BoxActionsContext = createContext<BoxActions>({ openMenu: () => {} });
-
-const SHORT_CLASS: Record<string, string> = { "high-sec": "HS", "low-sec": "LS", "null-sec": "NS", Thera: "Thera", shattered: "Shat", Pochven: "Poch" };
-
-function shortClass(target: number | null): string {
-  const label = classLabel(target);
-  return SHORT_CLASS[label] ?? (label.startsWith("Drifter") ? "Drift" : label || "?");
-}
 
 /** Opens the menu after a touch held still; a move (a drag or a pan) cancels it. */
 function useLongPress(systemId: string) {
@@ -86,7 +81,7 @@ function TopRow({ data }: { data: SystemNode["data"] }) {
 }
 
 function BottomRows({ data }: { data: SystemNode["data"] }) {
-  const statics = data.statics.map((item) => `${item.code}→${shortClass(item.targetClass)}`).join(" ");
+  const statics = data.statics.map((item) => `${item.code}→${shortClassLabel(item.targetClass)}`).join(" ");
   const thera = data.theraLinks.length ? `${data.theraLinks.length} EVE-Scout` : "";
   return (
     <>
@@ -103,6 +98,24 @@ function BottomRows({ data }: { data: SystemNode["data"] }) {
   );
 }
 
+/** The system's open holes: a stub from the box's edge to each marker (see openHoles.ts). */
+function OpenHoles({ data }: { data: SystemNode["data"] }) {
+  if (!data.holes.length) return null;
+  const start = stubStart(data.holeSide);
+  const [cx, cy] = [NODE_W / 2, NODE_H / 2];
+  return (
+    <div className="open-holes">
+      <svg className="stubs" width="1" height="1" aria-hidden="true">
+        {data.holes.map((hole) => <line key={hole.sig} x1={cx + start.x} y1={cy + start.y} x2={cx + hole.x} y2={cy + hole.y} />)}
+      </svg>
+      {data.holes.map((hole) => (
+        <div key={hole.sig} className="hole" role="img" aria-label={hole.label} title={hole.label} data-sig={hole.sig}
+          style={{ left: cx + hole.x - HOLE_W / 2, top: cy + hole.y - HOLE_H / 2, width: HOLE_W, height: HOLE_H }}>{hole.text}</div>
+      ))}
+    </div>
+  );
+}
+
 function SystemBoxView({ data }: NodeProps<SystemNode>) {
   const press = useLongPress(data.id);
   const classes = ["system", `status-${data.status}`, `space-${data.space}`, data.picked ? "selected" : "", data.connecting ? "connecting" : "", data.locked ? "locked" : ""];
@@ -112,6 +125,7 @@ function SystemBoxView({ data }: NodeProps<SystemNode>) {
       <Handle type="source" position={Position.Top} isConnectable={false} className="centre-handle" />
       <TopRow data={data} />
       <BottomRows data={data} />
+      <OpenHoles data={data} />
       {data.watchers.length > 0 && <div className="watchers" title={`selected by ${data.watchers.join(", ")}`}>◉ {data.watchers.join(", ")}</div>}
     </div>
   );

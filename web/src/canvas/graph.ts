@@ -10,6 +10,7 @@ import { securityBand, spaceLabel, WSPACE_FIRST_ID } from "../labels";
 import { readStatics, type Static, type UniverseData, type WormholeType } from "../universe";
 import { type Jump, massStage, readJumps, type MassStage } from "../wormholes";
 import type { IntelFeed, TheraLink } from "./intel";
+import { holeSide, openHoles, type PlacedHole, placeHoles, type Side } from "./openHoles";
 import { NODE_H, NODE_W } from "./sizes";
 
 export interface SystemData extends Record<string, unknown> {
@@ -27,6 +28,8 @@ export interface SystemData extends Record<string, unknown> {
   kills: { ships: number; pods: number; npcs: number } | null;
   watchers: string[];
   theraLinks: TheraLink[];
+  holes: PlacedHole[]; // its open holes' markers (see openHoles.ts)
+  holeSide: Side;
   home: boolean;
   picked: boolean;
   connecting: boolean;
@@ -49,7 +52,19 @@ export interface ConnectionData extends Record<string, unknown> {
 }
 
 /** What a system box shows from outside its Y.Map. */
-type Live = Pick<SystemData, "signatures" | "watchers" | "pilots" | "home" | "theraLinks">;
+type Live = Pick<SystemData, "signatures" | "watchers" | "pilots" | "home" | "theraLinks" | "holes" | "holeSide">;
+
+interface HoleMarkers {
+  side: Side;
+  holes: PlacedHole[];
+  key: string; // the two as one string, for liveKey
+}
+
+const NO_HOLES: HoleMarkers = { side: "right", holes: [], key: "" };
+const CELL_W = 300; // the grid a system's neighbours are looked up in: wider than a box with
+const CELL_H = 200; // a column of markers beside it, taller than one with markers below
+
+const cellOf = (x: number, y: number) => `${Math.floor(x / CELL_W)},${Math.floor(y / CELL_H)}`;
 
 export type SystemNode = Node<SystemData, "system">;
 export type ConnectionEdge = Edge<ConnectionData, "connection">;
@@ -87,6 +102,10 @@ export class ChainGraph {
   private readonly edgeCache = new Map<string, ConnectionEdge>();
   private readonly listeners = new Set<() => void>();
   private wormholeTypes: WormholeType[] = [];
+  // Open holes are placed again only when signatures, connections come or go, or a system
+  // is added, removed or moved: not on every edit.
+  private holeMarkers = new Map<string, HoleMarkers>();
+  private holesStale = true;
   picks: Readonly<Picks> = { systems: [], connection: null, connecting: null };
   private pending = false;
 
@@ -94,12 +113,17 @@ export class ChainGraph {
     const { systems, connections, signatures, meta } = roots(session.doc);
     systems.observeDeep((events) => this.touched(events, "node"));
     connections.observeDeep((events) => this.touched(events, "edge"));
-    for (const source of [signatures, meta]) source.observe(() => this.schedule());
+    signatures.observeDeep(() => {
+      this.holesStale = true;
+      this.schedule();
+    });
+    meta.observe(() => this.schedule());
     session.provider.awareness.on("change", () => this.schedule());
     universe.subscribe(() => this.schedule());
     intel.subscribe(() => this.rebuildAll("edge"));
     void universe.wormholes().then((types) => {
       this.wormholeTypes = types;
+      this.holesStale = true;
       this.rebuildAll();
     });
     this.rebuildAll();
@@ -133,8 +157,13 @@ export class ChainGraph {
   private touched(events: Y.YEvent<Y.AbstractType<unknown>>[], kind: "node" | "edge"): void {
     const cache: Map<string, unknown> = kind === "node" ? this.nodeCache : this.edgeCache;
     for (const event of events) {
-      if (event.path.length) cache.delete(String(event.path[0]));
-      else for (const key of event.keys.keys()) cache.delete(key);
+      if (event.path.length) {
+        cache.delete(String(event.path[0]));
+        if (kind === "node" && (event.keys.has("x") || event.keys.has("y"))) this.holesStale = true;
+      } else {
+        for (const key of event.keys.keys()) cache.delete(key);
+        this.holesStale = true;
+      }
     }
     if (kind === "edge") for (const key of [...this.edgeCache.keys()]) if (key.startsWith("thera:")) this.edgeCache.delete(key);
     this.schedule();
@@ -179,10 +208,15 @@ export class ChainGraph {
       for (const end of [String(link.inSystem), String(link.outSystem)]) thera.set(end, [...(thera.get(end) ?? []), link]);
     }
     this.universe.want([...systems.keys()].map(Number));
+    const markers = this.placedHoles();
     const nodes: SystemNode[] = [];
     for (const [id, system] of systems) {
-      const live: Live = { signatures: signatureCount.get(id) ?? 0, watchers: watchers.get(id) ?? [], pilots: pilots.get(id) ?? [], home: home === id, theraLinks: thera.get(id) ?? [] };
-      const key = this.liveKey(id, live);
+      const holes = markers.get(id) ?? NO_HOLES;
+      const live: Live = {
+        signatures: signatureCount.get(id) ?? 0, watchers: watchers.get(id) ?? [], pilots: pilots.get(id) ?? [], home: home === id, theraLinks: thera.get(id) ?? [],
+        holes: holes.holes, holeSide: holes.side,
+      };
+      const key = `${this.liveKey(id, live)}|${holes.key}`;
       let cached = this.nodeCache.get(id);
       if (cached?.key !== key) {
         cached = { node: this.node(id, system, live), key };
@@ -192,6 +226,46 @@ export class ChainGraph {
     }
     for (const id of [...this.nodeCache.keys()]) if (!systems.has(id)) this.nodeCache.delete(id);
     return nodes;
+  }
+
+  /** Each system's open holes, placed beside it where no other box is. */
+  private placedHoles(): Map<string, HoleMarkers> {
+    if (!this.holesStale) return this.holeMarkers;
+    this.holesStale = false;
+    const { systems, connections, signatures } = roots(this.session.doc);
+    const fields = function* () {
+      for (const [key, entry] of signatures) {
+        yield [key, { system: entry.get("system"), sig: entry.get("sig"), group: entry.get("group"), whType: entry.get("whType"), connection: entry.get("connection") }] as [string, Record<string, unknown>];
+      }
+    };
+    const open = openHoles(fields(), (id) => systems.has(id), (key) => connections.has(key));
+    const centre = (id: string) => {
+      const system = systems.get(id);
+      return { x: finite(system?.get("x")) ?? 0, y: finite(system?.get("y")) ?? 0 };
+    };
+    const grid = new Map<string, { x: number; y: number }[]>();
+    for (const id of systems.keys()) {
+      const at = centre(id);
+      const cell = cellOf(at.x, at.y);
+      grid.set(cell, [...(grid.get(cell) ?? []), at]);
+    }
+    const linked = new Map<string, { x: number; y: number }[]>();
+    for (const key of connections.keys()) {
+      const [a, b] = key.split("-");
+      if (!systems.has(a) || !systems.has(b)) continue;
+      if (open.has(a)) linked.set(a, [...(linked.get(a) ?? []), centre(b)]);
+      if (open.has(b)) linked.set(b, [...(linked.get(b) ?? []), centre(a)]);
+    }
+    this.holeMarkers = new Map();
+    for (const [id, holes] of open) {
+      const at = centre(id);
+      const [column, row] = [Math.floor(at.x / CELL_W), Math.floor(at.y / CELL_H)];
+      const near = [-1, 0, 1].flatMap((dx) => [-1, 0, 1].flatMap((dy) => grid.get(`${column + dx},${row + dy}`) ?? []));
+      const side = holeSide(at, holes.length, near.filter((box) => box.x !== at.x || box.y !== at.y), linked.get(id) ?? []);
+      const placed = placeHoles(holes, side, this.wormholeTypes);
+      this.holeMarkers.set(id, { side, holes: placed, key: `${side}${placed.map((hole) => `|${hole.text}|${hole.label}|${hole.x}|${hole.y}`).join("")}` });
+    }
+    return this.holeMarkers;
   }
 
   private pilotNames(): Map<string, string[]> {

@@ -84,7 +84,11 @@ def _known(system_id: int) -> bool:
     return system_id in KNOWN_SPACE
 
 
-SPACING_X, SPACING_Y = 170, 60  # a new system lands to the right of where the jump began
+# Where a system added from a jump lands: one column right of where the jump began, in the
+# first row down that no box takes. The canvas's steps (web/src/canvas/layout.ts: STEP_X is a
+# 168 px box plus a 130 px gap for a line's labels, STEP_Y a 64 px box plus 24), so it sits
+# where the canvas would have put it and never on the box of a sibling.
+SPACING_X, SPACING_Y = 298, 88
 
 
 def passage(
@@ -124,12 +128,12 @@ def map_jump(
         return False
     with doc.transaction():
         if str(target) not in systems:
-            links = sum(1 for k in connections.keys() if str(origin) in k.split("-"))
+            x, y = _beside(systems, start)
             systems[str(target)] = Map(
                 {
                     "id": target,
-                    "x": _number(start.get("x")) + SPACING_X,
-                    "y": _number(start.get("y")) + SPACING_Y * max(links - 1, 0),
+                    "x": x,
+                    "y": y,
                     "alias": "",
                     "status": "unknown",
                     "locked": False,
@@ -170,6 +174,24 @@ def _append_jump(connection: Map, ship: dict[str, Any]) -> None:
     jumps.append(ship)
     if len(jumps) > MAX_JUMPS:
         del jumps[: len(jumps) - MAX_JUMPS]
+
+
+def _beside(systems: Map, start: Map) -> tuple[float, float]:
+    """The first place one column right of `start`, going down a row at a time, that no
+    system's box overlaps."""
+    x, y = _number(start.get("x")) + SPACING_X, _number(start.get("y"))
+    column = [
+        _number(other.get("y"))
+        for other in systems.values()
+        if isinstance(other, Map) and abs(_number(other.get("x")) - x) < SPACING_X
+    ]
+    # Each system there blocks at most two rows, so one of the first 2n + 1 is free.
+    row = next(
+        row
+        for row in range(2 * len(column) + 1)
+        if all(abs(other - (y + row * SPACING_Y)) >= SPACING_Y for other in column)
+    )
+    return x, y + row * SPACING_Y
 
 
 def _number(value: object) -> float:

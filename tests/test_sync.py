@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import expect
-from pycrdt import Map
+from pycrdt import Doc, Map
 from sqlalchemy import select
 
 from mapper.core import protocol
 from mapper.core.clock import ManualClock
 from mapper.persistence.models import CharacterStatus
+from mapper.sync import jumps
 from mapper.universe.importer import import_sde
 from tests import sde_export
 from tests.browser import TIMEOUT_MS, artifact, chromium, open_map
@@ -791,3 +792,28 @@ async def test_an_offered_move_is_written_only_when_the_scout_confirms_it(
         assert "jumps" not in connections(watcher)[key], "no mass through a bridge"
         assert str(NIARJA) in watcher.map("systems")
     await watcher.close()
+
+
+def _canvas_number(path: str, name: str) -> int:
+    text = (Path(__file__).parent.parent / "web" / "src" / "canvas" / path).read_text()
+    found = re.search(rf"const {name} = (\d+);", text)
+    assert found, f"{name} in {path}"
+    return int(found.group(1))
+
+
+def test_systems_added_from_jumps_land_as_the_canvas_spaces_its_boxes() -> None:
+    """Two jumps out of one system: each new system one canvas column right of it, the second
+    one canvas row below the first, so their 168x64 boxes do not overlap."""
+    box_w, box_h = _canvas_number("sizes.ts", "NODE_W"), _canvas_number("sizes.ts", "NODE_H")
+    step_x = box_w + _canvas_number("layout.ts", "GAP_X")
+    step_y = box_h + _canvas_number("layout.ts", "GAP_Y")
+    assert (jumps.SPACING_X, jumps.SPACING_Y) == (step_x, step_y), "web/src/canvas/layout.ts"
+
+    doc = Doc()
+    systems = doc.get("systems", type=Map)
+    systems[str(PERIMETER)] = Map({"id": PERIMETER, "x": 100, "y": 100})
+    for target in (J123456, J100001):
+        ship = jumps.passage(1, BOB_MAIN, 587, RIFTER_KG)
+        assert jumps.map_jump(doc, PERIMETER, target, jumps.WORMHOLE, "bob", 1, ship)
+    placed = [(systems[str(t)]["x"], systems[str(t)]["y"]) for t in (J123456, J100001)]
+    assert placed == [(100 + step_x, 100), (100 + step_x, 100 + step_y)]

@@ -13,7 +13,7 @@ export interface Point {
 const GAP_X = 130; // room on each line for its type codes and its time left
 const GAP_Y = 24;
 const STEP_X = NODE_W + GAP_X;
-const STEP_Y = NODE_H + GAP_Y;
+const STEP_Y = NODE_H + GAP_Y; // sync/jumps.py places a system added from a jump with these steps too
 
 /** Each system's parent on the way from the root (breadth first), per connected part; every
  * part's root is `home` if it holds it, else its first system. */

@@ -35,6 +35,15 @@ async def select_connection(page: Page, a: int, b: int) -> None:
     await expect(page.locator(".mass-left")).to_be_visible(timeout=TIMEOUT_MS)
 
 
+async def fits_the_panel(page: Page) -> None:
+    """The signature table's controls end inside the side panel (nothing cut off)."""
+    panel = await page.locator(".panel").bounding_box()
+    assert panel
+    for control in ("type of QLB-286", "connection of QLB-286"):
+        box = await page.get_by_label(control).bounding_box()
+        assert box and box["x"] + box["width"] <= panel["x"] + panel["width"], control
+
+
 async def test_a_pasted_wormhole_signature_gets_its_type_and_its_connection(
     sqlite_server: MapperServer,
 ) -> None:
@@ -76,6 +85,12 @@ async def test_a_pasted_wormhole_signature_gets_its_type_and_its_connection(
         await page.screenshot(path=artifact("workflow-open-hole.png"))
         await page.get_by_label("connection of QLB-286").select_option(f"{HOME}-{OTHER}")
         await expect(hole).to_have_count(0, timeout=TIMEOUT_MS)
+        await fits_the_panel(page)
+        await page.screenshot(path=artifact("workflow-signatures.png"))
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.get_by_label("connection of QLB-286").scroll_into_view_if_needed()
+        await fits_the_panel(page)
+        await page.screenshot(path=artifact("workflow-signatures-phone.png"))
         await writer.wait(
             lambda: writer.map("connections")[f"{HOME}-{OTHER}"].get("sigA") == "QLB-286",
             TIMEOUT_MS / 1000,

@@ -1,6 +1,6 @@
-// A system's signatures: the table (id, group, name, age, a wormhole's type and which
-// connection it leads through, by the other end's name; a delete per row) and the
-// probe-scanner paste.
+// A system's signatures: the table (id, group, name, age and a delete per row; under a
+// wormhole's row, its type and which connection it leads through, by the other end's name,
+// so the table fits a narrow panel) and the probe-scanner paste.
 
 import { applyScan, type Entry, removeSignatures, roots } from "./chain";
 import { element } from "./dom";
@@ -27,10 +27,10 @@ export function signaturePanel(view: SystemView, systemId: number): SignatureLis
     const rows = [...roots(view.session.doc).signatures.entries()]
       .filter(([key]) => key.startsWith(`${systemId}:`))
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([, entry]) => signatureRow(view, systemId, entry));
+      .map(([, entry]) => signatureRows(view, systemId, entry));
     heading.textContent = `Signatures (${rows.length})`;
-    const head = ["Sig", "Group", "Name", "Age", "Type", "Leads to", ""].map((title) => element("th", {}, title));
-    table.replaceChildren(element("tr", {}, ...head), ...rows);
+    const head = ["Sig", "Group", "Name", "Age", ""].map((title) => element("th", {}, title));
+    table.replaceChildren(element("tr", {}, ...head), ...rows.flat());
   };
   refresh();
   // Ages count on while the panel shows; the table is redrawn only if nobody types in it.
@@ -45,7 +45,8 @@ export function signaturePanel(view: SystemView, systemId: number): SignatureLis
   };
 }
 
-function signatureRow(view: SystemView, systemId: number, entry: Entry): HTMLElement {
+/** A signature's row, and for a wormhole a second one with its type and "Leads to". */
+function signatureRows(view: SystemView, systemId: number, entry: Entry): HTMLElement[] {
   const sig = String(entry.get("sig"));
   const created = Number(entry.get("createdAt"));
   const age = Number.isFinite(created) && created > 0 ? ageText(Date.now() - created) : "";
@@ -56,14 +57,17 @@ function signatureRow(view: SystemView, systemId: number, entry: Entry): HTMLEle
       removeSignatures(view.session.doc, systemId, [sig]);
     });
   } else remove.setAttribute("disabled", "");
-  return element("tr", { "data-sig": sig },
+  const row = element("tr", { "data-sig": sig },
     element("td", {}, sig),
     element("td", {}, String(entry.get("group"))),
     element("td", {}, String(entry.get("name") ?? "")),
     element("td", { class: "age", title: Number.isFinite(created) ? new Date(created).toLocaleString() : "" }, age),
-    element("td", {}, signatureTypeChoice(view.session, view.universe, view.editable, entry)),
-    element("td", {}, linkChoice(view, systemId, entry)),
     element("td", {}, remove));
+  if (entry.get("group") !== "wormhole") return [row];
+  const hole = element("td", { colspan: "5" },
+    element("span", { class: "field" }, "Type ", signatureTypeChoice(view.session, view.universe, view.editable, entry)),
+    element("span", { class: "field" }, "Leads to ", linkChoice(view, systemId, entry)));
+  return [row, element("tr", { class: "hole-row" }, hole)];
 }
 
 /** The paste box: adds and updates; deleting what the paste lacks is offered, not done. */

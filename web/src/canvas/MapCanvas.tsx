@@ -10,7 +10,7 @@ import {
 import { ConnectionLine } from "./ConnectionLine";
 import type { ChainGraph, ConnectionEdge, SystemNode } from "./graph";
 import { HelpOverlay, type MenuAt, type MenuItem, SystemMenu } from "./Overlays";
-import { BoxActionsContext, SystemBox } from "./SystemBox";
+import { BoxActionsContext, FarContext, SystemBox } from "./SystemBox";
 import { loadViewport, saveViewport } from "./viewport";
 
 const nodeTypes = { system: SystemBox };
@@ -117,32 +117,34 @@ function Canvas(props: CanvasProps) {
   const actions = useMemo(() => ({ openMenu }), [openMenu]);
   return (
     <BoxActionsContext.Provider value={actions}>
-      <div className={far ? "canvas far" : "canvas"} ref={wrapper}>
-        <ReactFlow<SystemNode, ConnectionEdge>
-          nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
-          onNodesChange={onNodesChange} onNodeDragStop={onNodeDragStop}
-          onNodeClick={(event, node) => props.onSelect(node.id, event.shiftKey)}
-          onEdgeClick={(_event, edge) => edge.data?.kind !== "thera" && props.onSelectConnection(edge.id)}
-          onPaneClick={() => props.onSelect(null, false)}
-          onNodeContextMenu={(event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); }}
-          onMoveStart={(event) => event?.type !== "wheel" && wrapper.current?.classList.add("panning")}
-          onMoveEnd={(_event, viewport) => {
-            wrapper.current?.classList.remove("panning");
-            saveViewport(chainId, viewport);
-          }}
-          onInit={props.onReady}
-          defaultViewport={kept ?? undefined}
-          minZoom={0.05} maxZoom={2.5}
-          nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}
-          nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark" onlyRenderVisibleElements
-        >
-          <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
-          <MiniMap pannable zoomable ariaLabel="Minimap" nodeClassName={(node) => `mini status-${(node as SystemNode).data.status}`} />
-          {graph.picks.connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
-        </ReactFlow>
-        {menu && <SystemMenu menu={menu} close={closeOverlays} />}
-        {help && <HelpOverlay close={closeOverlays} />}
-      </div>
+      <FarContext.Provider value={far}>
+        <div className={far ? "canvas far" : "canvas"} ref={wrapper}>
+          <ReactFlow<SystemNode, ConnectionEdge>
+            nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
+            onNodesChange={onNodesChange} onNodeDragStop={onNodeDragStop}
+            onNodeClick={(event, node) => props.onSelect(node.id, event.shiftKey)}
+            onEdgeClick={(_event, edge) => edge.data?.kind !== "thera" && props.onSelectConnection(edge.id)}
+            onPaneClick={() => props.onSelect(null, false)}
+            onNodeContextMenu={(event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); }}
+            onMoveStart={(event) => event?.type !== "wheel" && wrapper.current?.classList.add("panning")}
+            onMoveEnd={(_event, viewport) => {
+              wrapper.current?.classList.remove("panning");
+              saveViewport(chainId, viewport);
+            }}
+            onInit={props.onReady}
+            defaultViewport={kept ?? undefined}
+            minZoom={0.05} maxZoom={2.5}
+            nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}
+            nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark" onlyRenderVisibleElements
+          >
+            <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
+            <MiniMap pannable zoomable ariaLabel="Minimap" nodeClassName={(node) => `mini status-${(node as SystemNode).data.status}`} />
+            {graph.picks.connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
+          </ReactFlow>
+          {menu && <SystemMenu menu={menu} close={closeOverlays} />}
+          {help && <HelpOverlay close={closeOverlays} />}
+        </div>
+      </FarContext.Provider>
     </BoxActionsContext.Provider>
   );
 }

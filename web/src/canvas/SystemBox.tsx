@@ -17,6 +17,9 @@ export interface BoxActions {
 }
 
 export const BoxActionsContext = createContext<BoxActions>({ openMenu: () => {} });
+/** Zoomed far out: boxes show their class and name only, and no open holes (not even drawn,
+ * so a big chain opens as fast as without them). */
+export const FarContext = createContext(false);
 
 /** Opens the menu after a touch held still; a move (a drag or a pan) cancels it. */
 function useLongPress(systemId: string) {
@@ -100,7 +103,8 @@ function BottomRows({ data }: { data: SystemNode["data"] }) {
 
 /** The system's open holes: a stub from the box's edge to each marker (see openHoles.ts). */
 function OpenHoles({ data }: { data: SystemNode["data"] }) {
-  if (!data.holes.length) return null;
+  const far = useContext(FarContext);
+  if (!data.holes.length || far) return null;
   const start = stubStart(data.holeSide);
   const [cx, cy] = [NODE_W / 2, NODE_H / 2];
   return (

@@ -71,7 +71,7 @@ function useCanvasKeys(overlayOpen: boolean, closeOverlays: () => void, toggleHe
 
 /** The nodes to draw: the document's, with the one being dragged where the pointer has it. */
 function useDraggedNodes(graph: ChainGraph) {
-  const { nodes, edges } = useSyncExternalStore(graph.subscribe, graph.snapshot);
+  const { nodes, edges, connecting } = useSyncExternalStore(graph.subscribe, graph.snapshot);
   const [drag, setDrag] = useState<{ id: string; position: XYPosition } | null>(null);
   const shown = useMemo(
     () => (drag ? nodes.map((node) => (node.id === drag.id ? { ...node, position: drag.position, dragging: true } : node)) : nodes),
@@ -86,12 +86,12 @@ function useDraggedNodes(graph: ChainGraph) {
     graph.move(node.id, node.position.x, node.position.y);
     setDrag(null);
   }, [graph]);
-  return { nodes: shown, edges, onNodesChange, onNodeDragStop };
+  return { nodes: shown, edges, connecting, onNodesChange, onNodeDragStop };
 }
 
 function Canvas(props: CanvasProps) {
   const { graph, chainId, editable } = props;
-  const { nodes, edges, onNodesChange, onNodeDragStop } = useDraggedNodes(graph);
+  const { nodes, edges, connecting, onNodesChange, onNodeDragStop } = useDraggedNodes(graph);
   const [menu, setMenu] = useState<MenuAt | null>(null);
   const [help, setHelp] = useState(false);
   const wrapper = useRef<HTMLDivElement>(null);
@@ -114,7 +114,7 @@ function Canvas(props: CanvasProps) {
     const title = graph.snapshot().nodes.find((node) => node.id === systemId)?.data.name ?? systemId;
     if (box && items.length) setMenu({ title, items, x: x - box.left, y: y - box.top });
   }, [props.menuItems, graph]);
-  const actions = useMemo(() => ({ openMenu }), [openMenu]);
+  const actions = useMemo(() => ({ openMenu, box: graph.box, subscribeBox: graph.subscribeBox }), [openMenu, graph]);
   return (
     <BoxActionsContext.Provider value={actions}>
       <FarContext.Provider value={far}>
@@ -139,7 +139,7 @@ function Canvas(props: CanvasProps) {
           >
             <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
             <MiniMap pannable zoomable ariaLabel="Minimap" nodeClassName={(node) => `mini status-${(node as SystemNode).data.status}`} />
-            {graph.picks.connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
+            {connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
           </ReactFlow>
           {menu && <SystemMenu menu={menu} close={closeOverlays} />}
           {help && <HelpOverlay close={closeOverlays} />}

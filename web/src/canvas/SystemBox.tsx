@@ -2,10 +2,10 @@
 // the class each leads to, status, lock, pilots, kills of the last hour, signatures, and who
 // else has it selected. A long press (touch) or a right click opens its menu.
 
-import { createContext, memo, useContext, useRef, useState, type PointerEvent } from "react";
+import { createContext, memo, useCallback, useContext, useRef, useState, useSyncExternalStore, type PointerEvent } from "react";
 import { Handle, type NodeProps, Position } from "@xyflow/react";
 import { shortClassLabel } from "../labels";
-import type { SystemNode } from "./graph";
+import type { SystemData, SystemNode } from "./graph";
 import { HOLE_H, HOLE_W, stubStart } from "./openHoles";
 import { NODE_H, NODE_W } from "./sizes";
 
@@ -14,9 +14,12 @@ const MOVE_CANCELS_PX = 8;
 
 export interface BoxActions {
   openMenu: (systemId: string, x: number, y: number) => void;
+  /** A box's latest data and its changes (ChainGraph's box and subscribeBox). */
+  box: (id: string) => SystemData | undefined;
+  subscribeBox: (id: string, listener: () => void) => () => void;
 }
 
-export const BoxActionsContext = createContext<BoxActions>({ openMenu: () => {} });
+export const BoxActionsContext = createContext<BoxActions>({ openMenu: () => {}, box: () => undefined, subscribeBox: () => () => {} });
 /** Zoomed far out: boxes show their class and name only, and no open holes (not even drawn,
  * so a big chain opens as fast as without them). */
 export const FarContext = createContext(false);
@@ -120,7 +123,15 @@ function OpenHoles({ data }: { data: SystemNode["data"] }) {
   );
 }
 
-function SystemBoxView({ data }: NodeProps<SystemNode>) {
+/** The box's data as it is now: a change only the box shows does not go through its node. */
+function useBoxData(node: SystemData): SystemData {
+  const { box, subscribeBox } = useContext(BoxActionsContext);
+  const subscribe = useCallback((listener: () => void) => subscribeBox(node.id, listener), [subscribeBox, node.id]);
+  return useSyncExternalStore(subscribe, () => box(node.id) ?? node);
+}
+
+function SystemBoxView(props: NodeProps<SystemNode>) {
+  const data = useBoxData(props.data);
   const press = useLongPress(data.id);
   const classes = ["system", `status-${data.status}`, `space-${data.space}`, data.picked ? "selected" : "", data.connecting ? "connecting" : "", data.locked ? "locked" : ""];
   return (

@@ -1,6 +1,9 @@
 // The chain document bound to the canvas: the document stays the single source of truth,
 // and the canvas's nodes and edges are derived from it. A change rebuilds only the nodes and
 // edges it touched, so React Flow redraws only those; a drag writes x/y once, at its end.
+// What only a box shows (alias, effect, pilots, open holes...) reaches it through its own
+// subscription (box, subscribeBox): a change there leaves React Flow's nodes as they were,
+// so React Flow does not run its ~1,100 element selectors for it.
 
 import * as Y from "yjs";
 import type { Edge, Node } from "@xyflow/react";
@@ -78,6 +81,7 @@ export interface Picks {
 export interface GraphState {
   nodes: SystemNode[];
   edges: ConnectionEdge[];
+  connecting: string | null; // the system a connection is being made from
 }
 
 function spaceOf(info: ReturnType<UniverseData["system"]>): string {
@@ -90,15 +94,25 @@ function spaceOf(info: ReturnType<UniverseData["system"]>): string {
 
 const finite = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
 
+/** Whether React Flow would see no difference between the two nodes (the box's own content
+ * aside): place, drag, selection, accessible name and the minimap's status colour. */
+function sameFrame(a: SystemNode, b: SystemNode): boolean {
+  return a.position.x === b.position.x && a.position.y === b.position.y && a.draggable === b.draggable && a.selected === b.selected
+    && a.ariaLabel === b.ariaLabel && a.data.status === b.data.status;
+}
+
 function sameItems<T>(before: T[], after: T[]): T[] {
   return before.length === after.length && before.every((item, index) => item === after[index]) ? before : after;
 }
 
 export class ChainGraph {
-  private state: GraphState = { nodes: [], edges: [] };
+  private state: GraphState = { nodes: [], edges: [], connecting: null };
   // Each node with what it was built from outside its Y.Map (see liveKey): a node is built
   // again only when its Y.Map changed (it leaves the cache) or that key differs.
   private readonly nodeCache = new Map<string, { node: SystemNode; key: string }>();
+  private readonly boxes = new Map<string, SystemData>(); // each box's latest data
+  private readonly boxListeners = new Map<string, Set<() => void>>();
+  private changedBoxes: string[] = [];
   private readonly edgeCache = new Map<string, ConnectionEdge>();
   private readonly listeners = new Set<() => void>();
   private wormholeTypes: WormholeType[] = [];
@@ -108,6 +122,7 @@ export class ChainGraph {
   private holesStale = true;
   picks: Readonly<Picks> = { systems: [], connection: null, connecting: null };
   private pending = false;
+  private lastNodes = new Map<string, SystemNode>();
 
   constructor(private readonly session: ChainSession, private readonly universe: UniverseData, private readonly intel: IntelFeed, private readonly editable: boolean) {
     const { systems, connections, signatures, meta } = roots(session.doc);
@@ -135,6 +150,15 @@ export class ChainGraph {
   };
 
   readonly snapshot = (): GraphState => this.state;
+
+  readonly subscribeBox = (id: string, listener: () => void): (() => void) => {
+    const listeners = this.boxListeners.get(id) ?? new Set();
+    this.boxListeners.set(id, listeners.add(listener));
+    return () => listeners.delete(listener);
+  };
+
+  /** What the box of a system shows now (its node's data may be older). */
+  readonly box = (id: string): SystemData | undefined => this.boxes.get(id);
 
   setPicks(picks: Picks): void {
     const before = this.picks;
@@ -184,8 +208,12 @@ export class ChainGraph {
       // The same array when nothing in it changed: React Flow then skips its work for it.
       const nodes = sameItems(this.state.nodes, this.buildNodes());
       const edges = sameItems(this.state.edges, this.buildEdges());
-      if (nodes === this.state.nodes && edges === this.state.edges) return;
-      this.state = { nodes, edges };
+      const changed = this.changedBoxes;
+      this.changedBoxes = [];
+      for (const id of changed) for (const listener of this.boxListeners.get(id) ?? []) listener();
+      const { connecting } = this.picks;
+      if (nodes === this.state.nodes && edges === this.state.edges && connecting === this.state.connecting) return;
+      this.state = { nodes, edges, connecting };
       for (const listener of this.listeners) listener();
     });
   }
@@ -219,12 +247,23 @@ export class ChainGraph {
       const key = `${this.liveKey(id, live)}|${holes.key}`;
       let cached = this.nodeCache.get(id);
       if (cached?.key !== key) {
-        cached = { node: this.node(id, system, live), key };
+        const fresh = this.node(id, system, live);
+        // The same node object while only what the box shows changed: React Flow is left alone.
+        const before = this.lastNodes.get(id);
+        cached = { node: before && sameFrame(before, fresh) ? before : fresh, key };
         this.nodeCache.set(id, cached);
+        this.boxes.set(id, fresh.data);
+        this.changedBoxes.push(id);
       }
       nodes.push(cached.node);
     }
-    for (const id of [...this.nodeCache.keys()]) if (!systems.has(id)) this.nodeCache.delete(id);
+    for (const id of [...this.nodeCache.keys()]) {
+      if (!systems.has(id)) {
+        this.nodeCache.delete(id);
+        this.boxes.delete(id);
+      }
+    }
+    this.lastNodes = new Map(nodes.map((node) => [node.id, node]));
     return nodes;
   }
 
@@ -321,7 +360,7 @@ export class ChainGraph {
       draggable: this.editable && !locked,
       selected: data.picked,
       data,
-      ariaLabel: `${data.name}${data.alias ? ` (${data.alias})` : ""}`,
+      ariaLabel: data.name, // not the alias: renaming one then leaves React Flow alone
     };
   }
 

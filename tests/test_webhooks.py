@@ -20,7 +20,7 @@ from mapper.chains.errors import Unusable
 from mapper.chains.webhooks import masked, platform_of
 from tests.chains import auth, create_chain, grant
 from tests.live_server import serve_in_loop, until
-from tests.server import MapperServer, free_port
+from tests.server import MapperServer, free_port, node, running
 from tests.yclient import YClient
 
 pytestmark = pytest.mark.usefixtures("node_modules")
@@ -308,3 +308,38 @@ async def test_no_webhook_no_watch(notifying: MapperServer, receiver: Receiver) 
         await b.set_map("systems", str(C5[0]), system(C5[0], "hostile"))
         await next_post(receiver, "2", 1)
     assert len(receiver.posts) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_processes_tell_each_change_once(
+    receiver: Receiver, tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    """A webhook set through one process reaches the other over the fan-out; a change is told by
+    the process it arrived at, not by every process that applied it."""
+    env = {
+        "MAPPER_WEBHOOK_ALLOW_BASE_URL": receiver.base,
+        "MAPPER_WEBHOOK_DELAY_S": "1",
+        "MAPPER_WEBHOOK_INTERVAL_S": "2",
+        "MAPPER_LOG_LEVEL": "debug",
+    }
+    a = node(tmp_path / "data", database_url, redis_url, **env)
+    b = node(tmp_path / "data", database_url, redis_url, **env)
+    with running(a, b):
+        owner = a.token("owner")
+        chain = create_chain(a, owner)
+        async with (
+            YClient.start(f"{a.ws}/ws/chains", chain, owner) as on_a,
+            YClient.start(f"{b.ws}/ws/chains", chain, owner) as on_b,
+        ):
+            await asyncio.gather(on_a.wait_synced(), on_b.wait_synced())
+            answer = await put_webhook(a, owner, chain, {"url": receiver.discord("3")})
+            assert answer.status_code == 200
+            # B hears of the webhook over Redis; its edit is told once, by B.
+            await until(lambda: f"chain {chain}: watched" in b.log(), 10)
+            await on_b.set_map("systems", str(HOME), system(HOME, "hostile"))
+            first = await next_post(receiver, "3", 1)
+            assert first["content"].splitlines()[1:] == ["Hostile: J164417 (C2)"]
+            await on_a.set_map("systems", str(THERA), system(THERA, "hostile"))
+            second = await next_post(receiver, "3", 2)
+            assert second["content"].splitlines()[1:] == ["Hostile: Thera (Thera)"]
+            assert len(receiver.to("3")) == 2

@@ -334,6 +334,7 @@ class Notifier:
         watch = Watch(room.key, room.doc, webhook)
         watch.start(self._index)
         self._watches[room.key] = watch
+        log.debug("chain %s: watched for its webhook", room.key)
 
     # Delivery
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from mapper.chains.errors import Unusable
 from mapper.chains.webhooks import masked, platform_of
+from tests.browser import TIMEOUT_MS, chromium, open_map
 from tests.chains import auth, create_chain, grant
 from tests.live_server import serve_in_loop, until
 from tests.server import MapperServer, free_port, node, running
@@ -343,3 +345,38 @@ async def test_two_processes_tell_each_change_once(
             second = await next_post(receiver, "3", 2)
             assert second["content"].splitlines()[1:] == ["Hostile: Thera (Thera)"]
             assert len(receiver.to("3")) == 2
+
+
+async def test_the_owner_sets_notifications_in_the_share_dialog(
+    notifying: MapperServer, receiver: Receiver
+) -> None:
+    server = notifying
+    owner = server.token("owner")
+    chain = create_chain(server, owner, "Home chain")
+    async with chromium() as browser:
+        page = await open_map(await browser.new_context(), server, chain, owner)
+        await page.get_by_role("button", name="Share Home chain").click()
+        dialog = page.get_by_role("dialog")
+        await expect(dialog.get_by_text("No notifications.")).to_be_visible(timeout=TIMEOUT_MS)
+        await dialog.get_by_label("Webhook URL").fill(receiver.discord("web"))
+        await dialog.get_by_label("C5").check()
+        await dialog.get_by_label("System set hostile").uncheck()
+        await dialog.get_by_role("button", name="Save notifications").click()
+        shown = f"Posting to {receiver.base}api/webhooks/web/****"
+        await expect(dialog.get_by_text(shown)).to_be_visible(timeout=TIMEOUT_MS)
+        async with YClient.start(f"{server.ws}/ws/chains", chain, owner) as scout:
+            await scout.wait_synced()
+            await scout.set_map("systems", str(HOME), system(HOME, "hostile"))
+            await scout.set_map("systems", str(C5[0]), system(C5[0]))
+            await scout.set_map("connections", key(HOME, C5[0]), connection(HOME, C5[0]))
+            posted = await next_post(receiver, "web", 1)
+        assert posted["content"].splitlines()[1:] == ["New connection: J164417 (C2) - J152820 (C5)"]
+
+        await dialog.get_by_label("Webhook URL").fill("https://example.com/hook")
+        await dialog.get_by_role("button", name="Save notifications").click()
+        await expect(dialog.get_by_role("alert")).to_contain_text("Discord webhook")
+        await dialog.get_by_role("button", name="Stop notifications").click()
+        await expect(dialog.get_by_text("No notifications.")).to_be_visible(timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{server.http}/api/chains/{chain}/webhook", headers=auth(owner))
+    assert answer.json()["url"] is None

@@ -18,7 +18,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mapper.chains.errors import Unusable
+from mapper.chains.notifier import is_critical, system_class, system_text
 from mapper.chains.webhooks import masked, platform_of
+from mapper.universe.index import make_index
+from mapper.universe.packed import load_builtin
 from tests.browser import TIMEOUT_MS, chromium, open_map
 from tests.chains import auth, create_chain, grant
 from tests.live_server import serve_in_loop, until
@@ -380,3 +383,21 @@ async def test_the_owner_sets_notifications_in_the_share_dialog(
     async with httpx.AsyncClient() as http:
         answer = await http.get(f"{server.http}/api/chains/{chain}/webhook", headers=auth(owner))
     assert answer.json()["url"] is None
+
+
+def test_classes_and_critical_mass_from_static_data() -> None:
+    packed = load_builtin()
+    index = make_index(packed.universe, packed.statics, version=0, build=None)
+    names = [system_text(index, system_id) for system_id in (30000142, 30002813, 30004759)]
+    assert names == ["Jita (high-sec)", "Tama (low-sec)", "1DQ1-A (null-sec)"]
+    assert [system_class(index, system_id) for system_id in (THERA, 30000021, C5[0])] == [12, 25, 5]
+
+    def hole(code: str, *masses: float, mass: str = "fresh") -> dict[str, Any]:
+        jumps = [{"at": 1, "characterId": 1, "shipTypeId": 1, "mass": m} for m in masses]
+        return {"whType": code, "mass": mass, "jumps": jumps}
+
+    max_mass = B274_MAX_MASS
+    assert not is_critical(hole("B274", 0.5 * max_mass, 0.39 * max_mass), index)
+    assert is_critical(hole("B274", 0.5 * max_mass, 0.41 * max_mass), index)
+    assert not is_critical(hole("K162", 2 * max_mass), index)  # its maximum is unknown
+    assert is_critical(hole("", mass="critical"), index)

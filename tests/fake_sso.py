@@ -291,6 +291,24 @@ class FakeSso:
         return JSONResponse(answers[route], headers=_expires(5))
 
 
+# The corporations and alliances the tests' characters belong to, by name.
+GROUP_NAMES = {
+    98000001: ("corporation", "Avari Holdings"),
+    98000002: ("corporation", "Alt Corp"),
+    98000003: ("corporation", "Brave Newbies"),
+    99000001: ("alliance", "Wormhole Society"),
+}
+
+
+async def started(*characters: Character) -> FakeSso:
+    """A fake EVE SSO and ESI on loopback that knows `characters` and the tests' groups."""
+    fake = await FakeSso().start()
+    fake.add(*characters)
+    for entity_id, (category, name) in GROUP_NAMES.items():
+        fake.name(entity_id, category, name)
+    return fake
+
+
 def sso_env(eve: FakeSso, port: int, **more: str) -> dict[str, str]:
     """The settings of a `mapper serve` on `port` that signs people in through `eve`, and looks
     at its users' corporations every second."""

@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
 
 from tests.browser import TIMEOUT_MS, artifact, chromium
-from tests.fake_sso import SCOPES, Character, FakeSso, sso_env
+from tests.fake_sso import SCOPES, Character, FakeSso, sso_env, started
 from tests.server import MapperServer, free_port
 
 ALICE = Character(91000001, "Alice Avari", corporation_id=98000001, alliance_id=99000001)
@@ -28,12 +28,7 @@ AFFILIATION_BOUND_MS = 20_000
 
 @pytest.fixture
 async def eve() -> AsyncIterator[FakeSso]:
-    fake = await FakeSso().start()
-    fake.add(ALICE, ALICE_ALT, BOB)
-    fake.name(98000001, "corporation", "Avari Holdings")
-    fake.name(98000002, "corporation", "Alt Corp")
-    fake.name(98000003, "corporation", "Brave Newbies")
-    fake.name(99000001, "alliance", "Wormhole Society")
+    fake = await started(ALICE, ALICE_ALT, BOB)
     yield fake
     await fake.stop()
 

@@ -30,7 +30,7 @@ from mapper.persistence.database import create_engine
 from mapper.persistence.migrations import upgrade_database
 from mapper.persistence.models import EveUser
 from tests.databases import database
-from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso, sso_env
+from tests.fake_sso import CLIENT_ID, CLIENT_SECRET, SCOPES, Character, FakeSso, sso_env, started
 from tests.server import MapperServer, free_port
 from tests.wire import WireClient
 
@@ -43,12 +43,7 @@ BOUND_S = 20.0  # conditions the service meets on its own: well within this
 
 @pytest.fixture
 async def eve() -> AsyncIterator[FakeSso]:
-    fake = await FakeSso().start()
-    fake.add(ALICE, ALICE_ALT, BOB, SPY)
-    fake.name(98000001, "corporation", "Avari Holdings")
-    fake.name(98000002, "corporation", "Alt Corp")
-    fake.name(98000003, "corporation", "Brave Newbies")
-    fake.name(99000001, "alliance", "Wormhole Society")
+    fake = await started(ALICE, ALICE_ALT, BOB, SPY)
     yield fake
     await fake.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -50,20 +51,27 @@ async def _index(request: Request) -> UniverseIndex:
     return await service_of(request).universe.index()
 
 
-async def systems(request: Request) -> Response:
-    index = await _index(request)
+def _lookup(
+    request: Request,
+    by_id: Mapping[int, dict[str, Any]],
+    search: Callable[[str, int], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """The items a lookup asks for: `?ids=1,2` (unknown ids left out) or `?search=prefix`."""
     if "ids" in request.query_params:
         wanted = query_numbers(request, "ids", ids.MAX_EVE_ID, MAX_IDS)
-        items = [index.systems[key] for key in wanted if key in index.systems]
-    elif "search" in request.query_params:
+        return [by_id[key] for key in wanted if key in by_id]
+    if "search" in request.query_params:
         limit = query_number(request, "limit", 1, MAX_LIMIT, default=20)
         text = request.query_params["search"]
         if len(text) > MAX_SEARCH_CHARS:
             raise ApiError(400, f"'search' is at most {MAX_SEARCH_CHARS} characters")
-        items = index.search(text, limit) if text.strip() else []
-    else:
-        raise ApiError(400, "give ?ids=1,2 or ?search=prefix")
-    return _cached(request, index, {"items": items})
+        return search(text, limit) if text.strip() else []
+    raise ApiError(400, "give ?ids=1,2 or ?search=prefix")
+
+
+async def systems(request: Request) -> Response:
+    index = await _index(request)
+    return _cached(request, index, {"items": _lookup(request, index.systems, index.search)})
 
 
 async def system(request: Request) -> Response:
@@ -79,18 +87,7 @@ async def system(request: Request) -> Response:
 async def ships(request: Request) -> Response:
     """Ship types by name (`?search=`, for picking a ship) or by id (`?ids=`)."""
     index = await _index(request)
-    if "ids" in request.query_params:
-        wanted = query_numbers(request, "ids", ids.MAX_EVE_ID, MAX_IDS)
-        items = [index.ships[key] for key in wanted if key in index.ships]
-    elif "search" in request.query_params:
-        limit = query_number(request, "limit", 1, MAX_LIMIT, default=20)
-        text = request.query_params["search"]
-        if len(text) > MAX_SEARCH_CHARS:
-            raise ApiError(400, f"'search' is at most {MAX_SEARCH_CHARS} characters")
-        items = index.search_ships(text, limit) if text.strip() else []
-    else:
-        raise ApiError(400, "give ?ids=1,2 or ?search=name")
-    return _cached(request, index, {"items": items})
+    return _cached(request, index, {"items": _lookup(request, index.ships, index.search_ships)})
 
 
 async def wormholes(request: Request) -> Response:

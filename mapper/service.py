@@ -10,8 +10,10 @@ from mapper.chains.chains import Chains
 from mapper.chains.connections import OpenConnections
 from mapper.chains.documents import ChainDocuments
 from mapper.chains.maintenance import ChainMaintenance
+from mapper.chains.notifier import Notifier
 from mapper.chains.schema import SchemaGuard
 from mapper.chains.snapshots import Snapshots
+from mapper.chains.webhooks import ChainWebhooks
 from mapper.core.clock import Clock, SystemClock
 from mapper.core.identity import Identity
 from mapper.core.metrics import Metrics
@@ -159,13 +161,25 @@ class Service:
             metrics=self.metrics,
             tasks=self.tasks.group("intel"),
         )
+        self.notifier = Notifier(
+            self.store,
+            self.universe,
+            self._chain_room,
+            clock=self.clock,
+            tasks=self.tasks.group("notifier"),
+            allow_base=settings.webhook_allow_base_url,
+            delay_s=settings.webhook_delay_s,
+            interval_s=settings.webhook_interval_s,
+        )
         self.chain_rooms = RoomKind(
             "chain",
             load=self.store.load_chain_updates,
             store=self.writer.add,
             flush=self.writer.flush,
             guard=SchemaGuard,
-            unloaded=self.maintenance.unloaded,
+            opened=self.notifier.opened,
+            changed=self.notifier.changed,
+            unloaded=self._chain_unloaded,
         )
         # Live status documents are rebuilt from the character status projection, never stored.
         self.user_rooms = RoomKind("user", load=self.live.user_document, store=None, flush=None)
@@ -188,6 +202,9 @@ class Service:
             deleted=self._deleted,
             names=self.eve.member_names if self.eve is not None else None,
         )
+        self.webhooks = ChainWebhooks(
+            self.store, access, self._webhook_changed, settings.webhook_allow_base_url
+        )
         self.snapshots = Snapshots(
             self.store,
             access,
@@ -201,6 +218,7 @@ class Service:
 
     async def start(self) -> None:
         await upgrade_database(self.settings.resolved_database_url)
+        await self.notifier.start()
         if self.fanout is not None:
             await self.fanout.start()
         self.writer.start()
@@ -231,6 +249,7 @@ class Service:
         if self.fanout is not None:
             await self.fanout.close()
         await self.tasks.close()
+        await self.notifier.close()
         await self.store.close()
         await self.auth.aclose()
 
@@ -269,8 +288,23 @@ class Service:
 
         await self.connections.apply_user(user_id, current)
 
+    def _chain_room(self, chain_id: str) -> Room | None:
+        room = self.rooms.get(chain_id)
+        return room if room is not None and room.kind is self.chain_rooms else None
+
+    def _chain_unloaded(self, chain_id: str) -> None:
+        self.notifier.unloaded(chain_id)
+        self.maintenance.unloaded(chain_id)
+
+    async def _webhook_changed(self, chain_id: str) -> None:
+        """A chain's webhook was set or cleared: every process's notifier reads it again."""
+        if self.fanout is not None:
+            self.fanout.publish_control(fanout.WEBHOOK, chain_id)
+        await self.notifier.reload(chain_id)
+
     def _deleted(self, chain_id: str) -> None:
         """Close a deleted chain's open sockets, in every process."""
+        self.notifier.forget(chain_id)
         self.connections.close_deleted(chain_id)
         if self.fanout is not None:
             self.fanout.publish_control(fanout.DELETED, chain_id)
@@ -296,7 +330,10 @@ class Service:
         elif kind == fanout.ACCESS:
             self._jobs.spawn(self.connections.apply_members(payload.decode()))
         elif kind == fanout.DELETED:
+            self.notifier.forget(payload.decode())
             self.connections.close_deleted(payload.decode())
+        elif kind == fanout.WEBHOOK:
+            self._jobs.spawn(self.notifier.reload(payload.decode()))
 
     def _on_fanout_reconnect(self) -> None:
         # Messages published while Redis was away are gone: compare documents again.

@@ -119,6 +119,15 @@ class Settings:
     evescout_base_url: str = _setting(
         "https://api.eve-scout.com", "EVE-Scout's API (Thera and Turnur); empty: not asked"
     )
+    webhook_delay_s: float = _setting(
+        2.0, "a chain's webhook notice waits this long for more news to send with it", duration="s"
+    )
+    webhook_interval_s: float = _setting(
+        10.0, "at most one webhook message per chain this often", duration="s"
+    )
+    webhook_allow_base_url: str = _setting(
+        "", "a URL prefix also accepted as a chain's webhook (a local fake for tests)"
+    )
     sync_scan_interval_s: float = _setting(
         30.0, "the sync scanner looks for due subjects this often", duration="s"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,10 @@ SQLITE_DRIVER = "sqlite+aiosqlite"
 # could not report the outage until it gave up.
 _PG_CONNECT_TIMEOUT_S = 5
 _SQLITE_BUSY_TIMEOUT_MS = 5000
+# Switching a file to WAL can be refused at once, without the busy handler, while another
+# connection holds the file's write lock (another process upgrading the schema, say).
+_WAL_SWITCH_WAIT_S = 30.0
+_WAL_SWITCH_RETRY_S = 0.05
 
 
 class DatabaseUrlError(ValueError):
@@ -101,7 +107,21 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # busy_timeout first: switching a new file to WAL takes a lock that another connection
     # opening at the same moment may hold.
     cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode=WAL`, tried again while the file is locked, for a bounded time.
+    Runs in a worker thread (aiosqlite's or the writer's), never on the event loop."""
+    deadline = time.monotonic() + _WAL_SWITCH_WAIT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_WAL_SWITCH_RETRY_S)

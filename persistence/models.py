@@ -105,6 +105,21 @@ class ChainSnapshot(Base):
     last_update_id: Mapped[int]
 
 
+class ChainWebhook(Base):
+    """A chain's Discord or Slack webhook (the URL is a secret: never logged, shown masked)."""
+
+    __tablename__ = "chain_webhooks"
+
+    chain_id: Mapped[str] = mapped_column(
+        ForeignKey("chains.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str]
+    classes: Mapped[list[int]] = mapped_column(JSON)  # wormhole classes (contract section 8)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[int]
+    updated_by: Mapped[str]
+
+
 class AuditLog(Base):
     """Who did what to a chain; kept after the chain is deleted."""
 

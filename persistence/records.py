@@ -23,6 +23,16 @@ class ChainRecord:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    chain_id: str
+    url: str
+    classes: tuple[int, ...]
+    events: tuple[str, ...]
+    updated_at: int
+    updated_by: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class SnapshotInfo:
     """A snapshot without its state blob (fetch that with `Store.snapshot_state`)."""
 

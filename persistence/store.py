@@ -33,6 +33,7 @@ from mapper.persistence.models import (
     ChainMember,
     ChainSnapshot,
     ChainUpdate,
+    ChainWebhook,
 )
 from mapper.persistence.records import (
     THINNED_REASONS,
@@ -41,6 +42,7 @@ from mapper.persistence.records import (
     Folded,
     MemberChange,
     SnapshotInfo,
+    WebhookRecord,
     check_member,
     check_reason,
     check_role,
@@ -68,6 +70,22 @@ _SNAPSHOT = (
     ChainSnapshot.counts,
     ChainSnapshot.last_update_id,
 )
+
+
+_WEBHOOK = (
+    ChainWebhook.chain_id,
+    ChainWebhook.url,
+    ChainWebhook.classes,
+    ChainWebhook.events,
+    ChainWebhook.updated_at,
+    ChainWebhook.updated_by,
+)
+
+
+def _webhook(
+    chain_id: str, url: str, classes: list[int], events: list[str], at: int, by: str
+) -> WebhookRecord:
+    return WebhookRecord(chain_id, url, tuple(classes), tuple(events), at, by)
 
 
 def now_ms() -> int:
@@ -285,6 +303,56 @@ class Store:
                 )
             await _audit(conn, chain_id, actor, change.action, change.detail, now_ms())
         return change
+
+    # Webhooks
+
+    async def webhooks(self, chain_id: str | None = None) -> list[WebhookRecord]:
+        """The webhooks of live chains (of one, with `chain_id`)."""
+        query = (
+            select(*_WEBHOOK)
+            .join(Chain, Chain.id == ChainWebhook.chain_id)
+            .where(Chain.deleted_at.is_(None))
+        )
+        if chain_id is not None:
+            query = query.where(ChainWebhook.chain_id == chain_id)
+        async with self.engine.connect() as conn:
+            return [_webhook(*row) for row in await conn.execute(query)]
+
+    async def set_webhook(self, record: WebhookRecord) -> bool:
+        """Set a live chain's webhook, with its audit entry (which leaves the URL out); False if
+        no such live chain."""
+        values = {
+            "url": record.url,
+            "classes": list(record.classes),
+            "events": list(record.events),
+            "updated_at": record.updated_at,
+            "updated_by": record.updated_by,
+        }
+        async with self.engine.begin() as conn:
+            if not await _mark_chain(conn, record.chain_id, deleted=False, deleted_at=None):
+                return False
+            statement = self._upsert_dialect.insert(ChainWebhook).values(
+                chain_id=record.chain_id, **values
+            )
+            await conn.execute(
+                statement.on_conflict_do_update(index_elements=[ChainWebhook.chain_id], set_=values)
+            )
+            detail = {"classes": values["classes"], "events": values["events"]}
+            await _audit(
+                conn, record.chain_id, record.updated_by, "set webhook", detail, record.updated_at
+            )
+        return True
+
+    async def delete_webhook(self, chain_id: str, *, actor: str) -> bool:
+        """Remove a chain's webhook, with its audit entry; False if it had none."""
+        async with self.engine.begin() as conn:
+            deleted = await conn.execute(
+                delete(ChainWebhook).where(ChainWebhook.chain_id == chain_id)
+            )
+            if deleted.rowcount == 0:
+                return False
+            await _audit(conn, chain_id, actor, "delete webhook", None, now_ms())
+        return True
 
     # The update log
 

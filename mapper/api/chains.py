@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from mapper.api.edge import EdgeRoute, json_body
 from mapper.api.identity import caller
+from mapper.chains.webhooks import webhook_json
 from mapper.core import roles
 from mapper.persistence.records import ChainRecord
 
@@ -99,6 +100,26 @@ async def delete_member(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def get_webhook(request: Request) -> Response:
+    identity = await caller(request)
+    record = await service_of(request).webhooks.get(identity, chain_id_of(request))
+    return JSONResponse(webhook_json(record))
+
+
+async def put_webhook(request: Request) -> Response:
+    identity = await caller(request)
+    record = await service_of(request).webhooks.set(
+        identity, chain_id_of(request), json_body(request)
+    )
+    return JSONResponse(webhook_json(record))
+
+
+async def delete_webhook(request: Request) -> Response:
+    identity = await caller(request)
+    await service_of(request).webhooks.clear(identity, chain_id_of(request))
+    return Response(status_code=204)
+
+
 routes = [
     EdgeRoute("/api/chains", create_chain, "POST"),
     EdgeRoute("/api/chains", list_chains, "GET"),
@@ -109,4 +130,7 @@ routes = [
     EdgeRoute("/api/chains/{chain_id}/members", list_members, "GET"),
     EdgeRoute("/api/chains/{chain_id}/members/{member}", put_member, "PUT"),
     EdgeRoute("/api/chains/{chain_id}/members/{member}", delete_member, "DELETE"),
+    EdgeRoute("/api/chains/{chain_id}/webhook", get_webhook, "GET"),
+    EdgeRoute("/api/chains/{chain_id}/webhook", put_webhook, "PUT"),
+    EdgeRoute("/api/chains/{chain_id}/webhook", delete_webhook, "DELETE"),
 ]

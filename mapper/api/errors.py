@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mapper.chains.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from mapper.chains.errors import Conflict, Forbidden, Invalid, NotFound, Refused, Unusable
 
 log = logging.getLogger("mapper.api")
 
@@ -47,7 +47,13 @@ async def handle_api_error(request: Request, error: Exception) -> Response:
 
 
 # What a use case's refusal is over HTTP.
-_REFUSALS: dict[type[Refused], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
+_REFUSALS: dict[type[Refused], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+    Unusable: 400,
+}
 
 
 async def handle_refused(request: Request, error: Exception) -> Response:

@@ -14,6 +14,10 @@ class Refused(Exception):
         self.message = message
 
 
+class Unusable(Refused):
+    """The input is one the service will not use (a webhook URL it will not call)."""
+
+
 class NotFound(Refused):
     """No such thing, or one the caller may not know of."""
 

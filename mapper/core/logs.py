@@ -34,6 +34,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         rf"\1\2{REDACTED}\2",
     ),
+    # A webhook's secret (Discord's /api/webhooks/ID/SECRET, Slack's /services/T/B/SECRET):
+    # httpx logs each request's URL.
+    (re.compile(r"(/api/webhooks/[^/\s\"'<>]+/)[^\s\"'<>]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(/services/[^/\s\"'<>]+/[^/\s\"'<>]+/)[^\s\"'<>]+"), rf"\1{REDACTED}"),
     # A JWT on its own (ours and EVE's both are JWS: base64url header "eyJ...", payload,
     # signature), or any three long base64url parts joined by dots.
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)*"), REDACTED),

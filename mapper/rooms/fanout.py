@@ -35,6 +35,7 @@ AWARENESS = b"a"  # payload: an encoded awareness message
 SYNC = b"s"  # payload: a state vector; peers answer with an UPDATE of what it lacks
 ACCESS = b"m"  # control: payload is a chain id whose members changed
 DELETED = b"d"  # control: payload is a chain id that was deleted
+WEBHOOK = b"w"  # control: payload is a chain id whose webhook changed
 
 # (room key, or "" for control messages; sender node id; kind; payload)
 OnMessage = Callable[[str, bytes, bytes, bytes], None]

@@ -1,8 +1,9 @@
 """Room lifecycle: load once for every joiner, unload when the last client has gone.
 
 Hooks, in the manner of Hocuspocus: `load` fills a new room from the database, `store` takes
-every change worth keeping, `flush` waits until a room's changes are durable, `unloaded` hears
-that a room has gone.
+every change worth keeping, `flush` waits until a room's changes are durable, `opened` hears
+that a room is loaded and checked, `changed` hears of every change, `unloaded` hears that a
+room has gone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mapper.core.protocol import ProtocolError
 from mapper.core.tasks import Tasks
 from mapper.rooms.connection import CLOSE_GOING_AWAY, Connection
 from mapper.rooms.fanout import Fanout
-from mapper.rooms.room import MakeGuard, Room, StoreUpdate, WatchPresence
+from mapper.rooms.room import Changed, MakeGuard, Room, StoreUpdate, WatchPresence
 
 log = logging.getLogger("mapper.rooms")
 
@@ -41,6 +42,8 @@ class RoomKind:
     store: StoreUpdate | None
     flush: Callable[[str], Awaitable[None]] | None
     guard: MakeGuard | None = None
+    opened: Callable[[Room], None] | None = None
+    changed: Changed | None = None
     unloaded: Callable[[str], None] | None = None
     # Each process keeps its own copy, never shared with the others over the fan-out: a
     # whiteboard that each process writes from what it polled itself.
@@ -103,6 +106,7 @@ class RoomManager:
                     self._fanout.publish if self._fanout is not None and not kind.local else None
                 ),
                 presence=self._presence,
+                changed=kind.changed,
             )
             self._rooms[key] = room
             self._kinds[key] = kind
@@ -164,6 +168,8 @@ class RoomManager:
                 await kind.flush(room.key)
             room.load(await kind.load(room.key))
             await room.survey()
+            if kind.opened is not None:
+                kind.opened(room)
             room.request_sync()
             self._tasks.spawn(self._check_stored(room))
         except BaseException:

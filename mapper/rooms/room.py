@@ -44,6 +44,10 @@ StoreUpdate = Callable[[str, bytes], None]
 Publish = Callable[[str, bytes, bytes], None]
 # Called with (room, connection) when a connection's awareness changed or it left the room.
 WatchPresence = Callable[["Room", Connection], None]
+# An extension's hook, as Hocuspocus' onChange: called with (room, local) after every change
+# of the document, once its observers have run; `local` is False for a change applied from
+# another process of the service. It runs on every change: it must be cheap.
+Changed = Callable[["Room", bool], None]
 
 
 class Guard(Protocol):
@@ -91,6 +95,7 @@ class Room:
         make_guard: MakeGuard | None = None,
         publish: Publish | None = None,
         presence: WatchPresence | None = None,
+        changed: Changed | None = None,
     ) -> None:
         self.key = key
         self.kind = kind  # the manager's RoomKind: what family of rooms this is
@@ -102,6 +107,7 @@ class Room:
         self._store_update = store_update
         self._publish = publish
         self._presence = presence
+        self._changed = changed
         self._make_guard = make_guard
         self._service_client = random.getrandbits(32)
         self._service_clock = 0
@@ -346,6 +352,8 @@ class Room:
             if self._publish is not None:
                 self._publish(self.key, fanout.UPDATE, update)
         self.broadcast(protocol.create_update_message(update))
+        if self._changed is not None:
+            self._changed(self, not self._remote)
 
     def _count_corrections(self, count: int) -> None:
         if count:

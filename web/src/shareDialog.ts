@@ -1,9 +1,11 @@
-// An owner's share dialog for one chain: rename it, see who has access and change it, and
-// give access to a character, corporation or alliance found by name (contract sections 3, 9).
+// An owner's share dialog for one chain: rename it, see who has access and change it, give
+// access to a character, corporation or alliance found by name (contract sections 3, 9), and
+// set the chain's notifications.
 
 import { call } from "./api";
 import { element } from "./dom";
 import { memberLabel } from "./eveNames";
+import { notificationsPart } from "./notifications";
 
 interface Member {
   member: string;
@@ -145,6 +147,7 @@ function shareDialog(token: string, chain: { id: string; name: string }, renamed
     element("h3", {}, "Who has access"), members,
     element("h3", {}, "Give access"), query, results, picked,
     element("div", { class: "give" }, role, give),
+    element("h3", {}, "Notifications"), notificationsPart(token, base, failed),
     message, close);
   close.addEventListener("click", () => dialog.close());
   refresh().catch(failed);

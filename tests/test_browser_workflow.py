@@ -1,6 +1,7 @@
-"""The scout's workflow in real Chromium: a wormhole signature as an open hole on the map, its type, mass left with jumps
-added by hand, and cleaning up what has expired (undone by Undo). The prompt after a mapped
-jump needs the live status and is in tests/test_sync.py."""
+"""The scout's workflow in real Chromium: a wormhole signature as an open hole on the map, its
+type and its connection (the signature table fitting the panel and a phone), mass left with
+jumps added by hand, and cleaning up what has expired (undone by Undo). The prompt after a
+mapped jump needs the live status and is in tests/test_sync.py."""
 
 from __future__ import annotations
 

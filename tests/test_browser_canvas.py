@@ -1,7 +1,8 @@
 """The map canvas in real Chromium (issue 15): pan, zoom, fit, the view kept per chain, a
 system dragged off the edge brought back by "Fit map", new systems next to their parent, tidy
 as one undo step, tap-to-connect and the long-press menu on a touch phone, the countdown of an
-end-of-life connection written by another client, and a viewer without edit actions."""
+end-of-life connection written by another client, and a viewer without edit actions (who
+sees open holes too)."""
 
 from __future__ import annotations
 
@@ -278,6 +279,15 @@ async def test_a_viewer_gets_no_edit_actions_on_the_canvas(sqlite_server: Mapper
         await expect(system(page, A)).to_be_visible(timeout=TIMEOUT_MS)
         # A system box is named by its system (31000005 is Thera in the built-in universe).
         await expect(page.get_by_role("group", name="Thera", exact=True)).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        # A wormhole signature the owner pastes shows to the viewer as an open hole.
+        await system(owner_page, A).click()
+        await owner_page.get_by_label("probe scanner paste").fill(
+            "QLB-286\tCosmic Signature\tWormhole\tUnstable Wormhole\t100.0%\t2.34 AU"
+        )
+        await owner_page.get_by_role("button", name="Apply paste").click()
+        await expect(page.get_by_role("img", name="Open hole QLB-286")).to_be_visible(
             timeout=TIMEOUT_MS
         )
         await expect(page.get_by_role("button", name="Tidy")).to_have_count(0)

@@ -275,11 +275,14 @@ class Notifier:
         )
 
     async def start(self) -> None:
-        self._index = await self._universe.index()
         for record in await self._store.webhooks():
             webhook = webhook_of(record, self._allow_base)
             if webhook is not None:
                 self._webhooks[record.chain_id] = webhook
+        # Static data only when a chain needs it: loading it here for nothing would also hold
+        # this index until the universe's next recheck, past an import made just after start.
+        if self._webhooks:
+            self._index = await self._universe.index()
         self._tasks.spawn(self._run(), name="notifier")
 
     async def close(self) -> None:
@@ -321,6 +324,7 @@ class Notifier:
         if webhook is None:
             return
         self._webhooks[chain_id] = webhook
+        self._index = await self._universe.index()
         room = self._open_room(chain_id)
         if room is not None:
             self._watch(room, webhook)

@@ -16,27 +16,12 @@ from collections.abc import Callable
 
 from pycrdt import Array, Doc, Map, Text
 
+from bench.chain_content import connection_entry
 from mapper.chains.schema import SchemaGuard, new_chain_update
 
 CHUNK = 100
+CREATED_AT = 1_700_000_000_000
 JUMP = {"at": 1.7e12, "characterId": 90000001, "shipTypeId": 587, "mass": 1067000.0}
-
-
-def connection(a: int, b: int) -> Map:
-    return Map(
-        {
-            "a": a,
-            "b": b,
-            "kind": "wormhole",
-            "whType": "B274",
-            "mass": "fresh",
-            "eol": False,
-            "eolAt": None,
-            "size": "",
-            "createdAt": 1.7e12,
-            "updatedAt": 1.7e12,
-        }
-    )
 
 
 def measure(systems: int, updates: int) -> dict[str, float]:
@@ -51,7 +36,7 @@ def measure(systems: int, updates: int) -> dict[str, float]:
         for n in range(1, systems + 1):
             nodes[str(n)] = Map({"id": n, "x": 1, "y": 2, "status": "unknown", "notes": Text()})
         for n in range(1, systems):
-            links[f"{n}-{n + 1}"] = connection(n, n + 1)
+            links[f"{n}-{n + 1}"] = connection_entry(n, n + 1, CREATED_AT)
         links["1-2"]["jumps"] = Array([])
         links["2-3"]["jumps"] = Array([JUMP] * 200)
     server.apply_update(client.get_update())
@@ -65,7 +50,8 @@ def measure(systems: int, updates: int) -> dict[str, float]:
         "set whSide": lambda n: links["5-6"].__setitem__("whSide", ("a", "b")[n % 2]),
         # Replaces the connections from system 10 on, leaving the ones with jumps alone.
         "new connection": lambda n: links.__setitem__(
-            f"{n % (systems - 10) + 10}-{n % (systems - 10) + 11}", connection(1, 2)
+            f"{n % (systems - 10) + 10}-{n % (systems - 10) + 11}",
+            connection_entry(1, 2, CREATED_AT),
         ),
         "append a jump": lambda n: links["1-2"]["jumps"].append({**JUMP, "at": n}),
         "append a jump to 200": lambda n: links["2-3"]["jumps"].append({**JUMP, "at": n}),

@@ -1,8 +1,8 @@
-"""The map canvas in real Chromium (issue 15): pan, zoom, fit, the view kept per chain, a
-system dragged off the edge brought back by "Fit map", new systems next to their parent, tidy
-as one undo step, tap-to-connect and the long-press menu on a touch phone, the countdown of an
-end-of-life connection written by another client, and a viewer without edit actions (who
-sees open holes too)."""
+"""The map canvas in real Chromium (issue 15): pan, zoom, fit, the minimap, the view kept per
+chain, a system dragged off the edge brought back by "Fit map", new systems next to their
+parent, tidy as one undo step, tap-to-connect, the long-press menu and a pinch on a touch
+phone, the countdown of an end-of-life connection written by another client, and a viewer
+without edit actions (who sees open holes too)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ VIEW = """() => {
     return match.slice(1).map(Number);
 }"""
 
-# The system is not drawn, or drawn outside the canvas (the canvas draws only what is in view).
+# The system is not drawn, or drawn outside the canvas.
 OUT_OF_VIEW = """(id) => {
     const shown = document.querySelector(`[data-system="${id}"]`);
     if (!shown) return true;
@@ -126,6 +126,13 @@ async def test_pan_zoom_fit_and_the_view_kept_per_chain(sqlite_server: MapperSer
         assert inside(await box(page, A), area) and inside(await box(page, B), area)
         await page.screenshot(path=artifact("canvas-fit.png"))
 
+        # A press on the minimap's corner moves the view there.
+        x, y, zoom = await view(page)
+        minimap = await page.get_by_role("group", name="Minimap").bounding_box()
+        assert minimap is not None
+        await page.mouse.click(minimap["x"] + 4, minimap["y"] + 4)
+        await until_view(page, f"x > {x + 10} && y > {y + 10} && zoom === {zoom}")
+
         # The view is kept for the chain: a reload opens where the scout left it.
         kept = await view(page)
         await page.reload()
@@ -220,6 +227,22 @@ async def test_a_phone_connects_two_systems_by_tapping(sqlite_server: MapperServ
         await page.keyboard.press("Escape")
         await expect(page.locator(".system.selected")).to_have_count(0)
         await page.screenshot(path=artifact("canvas-phone.png"))
+
+        # Two fingers moving apart zoom in.
+        _, _, zoom = await view(page)
+        area = await map_box(page)
+        centre = (area["x"] + area["width"] / 2, area["y"] + area["height"] - 40)
+        for kind, spread in (
+            ("touchStart", 20),
+            *(("touchMove", 20 + 10 * step) for step in range(1, 9)),
+        ):
+            fingers = [
+                {"x": centre[0] - spread, "y": centre[1], "id": 0},
+                {"x": centre[0] + spread, "y": centre[1], "id": 1},
+            ]
+            await touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": fingers})
+        await touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        await until_view(page, f"zoom > {zoom * 1.5}")
 
 
 def end_of_life_hole(doc: Doc, eol_at: float) -> None:

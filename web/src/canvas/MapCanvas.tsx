@@ -3,10 +3,11 @@
 // Nodes and edges come from ChainGraph (the document); a drag is shown locally while it
 // lasts and written once when it ends.
 
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
-  MiniMap, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, type XYPosition,
+  type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, useStoreApi, type XYPosition,
 } from "@xyflow/react";
+import { ChainMinimap } from "./ChainMinimap";
 import { ConnectionLine } from "./ConnectionLine";
 import type { ChainGraph, ConnectionEdge, SystemNode } from "./graph";
 import { HelpOverlay, type MenuAt, type MenuItem, SystemMenu } from "./Overlays";
@@ -69,6 +70,28 @@ function useCanvasKeys(overlayOpen: boolean, closeOverlays: () => void, toggleHe
   }, [flow, overlayOpen, closeOverlays, toggleHelp, onEscape]);
 }
 
+/** React Flow writes the view as one `transform` (a translate and a scale). Chromium moves a
+ * layer without laying the page out again only when a translation alone changed, so the view
+ * is written as the `translate` and `scale` properties instead (the stylesheet turns React
+ * Flow's transform off): a pan then costs a frame a fraction of what it did. */
+function useSplitViewTransform(wrapper: RefObject<HTMLDivElement | null>) {
+  const store = useStoreApi();
+  useLayoutEffect(() => {
+    const viewport = wrapper.current?.querySelector<HTMLElement>(".react-flow__viewport");
+    if (!viewport) return;
+    let shown = [NaN, NaN, NaN];
+    const place = () => {
+      const { transform } = store.getState();
+      if (transform.every((value, index) => value === shown[index])) return;
+      shown = [...transform];
+      viewport.style.translate = `${transform[0]}px ${transform[1]}px`;
+      viewport.style.scale = `${transform[2]}`;
+    };
+    place();
+    return store.subscribe(place);
+  }, [store, wrapper]);
+}
+
 /** The nodes to draw: the document's, with the one being dragged where the pointer has it. */
 function useDraggedNodes(graph: ChainGraph) {
   const { nodes, edges, connecting } = useSyncExternalStore(graph.subscribe, graph.snapshot);
@@ -86,15 +109,16 @@ function useDraggedNodes(graph: ChainGraph) {
     graph.move(node.id, node.position.x, node.position.y);
     setDrag(null);
   }, [graph]);
-  return { nodes: shown, edges, connecting, onNodesChange, onNodeDragStop };
+  return { nodes: shown, placed: nodes, edges, connecting, onNodesChange, onNodeDragStop };
 }
 
 function Canvas(props: CanvasProps) {
   const { graph, chainId, editable } = props;
-  const { nodes, edges, connecting, onNodesChange, onNodeDragStop } = useDraggedNodes(graph);
+  const { nodes, placed, edges, connecting, onNodesChange, onNodeDragStop } = useDraggedNodes(graph);
   const [menu, setMenu] = useState<MenuAt | null>(null);
   const [help, setHelp] = useState(false);
   const wrapper = useRef<HTMLDivElement>(null);
+  useSplitViewTransform(wrapper);
   const kept = useMemo(() => loadViewport(chainId), [chainId]);
   const fitted = useRef(kept !== null);
   const flow = useReactFlow<SystemNode, ConnectionEdge>();
@@ -135,10 +159,10 @@ function Canvas(props: CanvasProps) {
             defaultViewport={kept ?? undefined}
             minZoom={0.05} maxZoom={2.5}
             nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}
-            nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark" onlyRenderVisibleElements
+            nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark"
           >
             <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
-            <MiniMap pannable zoomable ariaLabel="Minimap" nodeClassName={(node) => `mini status-${(node as SystemNode).data.status}`} />
+            <ChainMinimap nodes={placed} />
             {connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
           </ReactFlow>
           {menu && <SystemMenu menu={menu} close={closeOverlays} />}

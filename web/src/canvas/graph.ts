@@ -6,7 +6,7 @@
 // so React Flow does not run its ~1,100 element selectors for it.
 
 import * as Y from "yjs";
-import type { Edge, Node } from "@xyflow/react";
+import { type Edge, type Node, type NodeHandle, Position } from "@xyflow/react";
 import { moveSystem, roots } from "../chain";
 import type { ChainSession, Pilot, Presence } from "../session";
 import { securityBand, spaceLabel, WSPACE_FIRST_ID } from "../labels";
@@ -91,6 +91,12 @@ function spaceOf(info: ReturnType<UniverseData["system"]>): string {
   if (info.wormholeClass >= 1 && info.wormholeClass <= 6) return `c${info.wormholeClass}`;
   return special[info.wormholeClass] ?? (info.wormholeClass >= 14 && info.wormholeClass <= 18 ? "drifter" : "unknown");
 }
+
+const BOX_SIZE = { width: NODE_W, height: NODE_H };
+/** Lines run from box centre to box centre (SystemBox's centre handles). */
+const CENTRE_HANDLES: NodeHandle[] = (["source", "target"] as const).map((type) => ({
+  type, position: Position.Top, x: NODE_W / 2 - 0.5, y: NODE_H / 2, width: 1, height: 1,
+}));
 
 const finite = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
 
@@ -357,6 +363,10 @@ export class ChainGraph {
       position: { x: x - NODE_W / 2, y: y - NODE_H / 2 },
       width: NODE_W,
       height: NODE_H,
+      // Known in advance, so React Flow never measures a box: a node built again (a drag
+      // step, another client's edit) would otherwise be hidden and measured again.
+      measured: BOX_SIZE,
+      handles: CENTRE_HANDLES,
       draggable: this.editable && !locked,
       selected: data.picked,
       data,

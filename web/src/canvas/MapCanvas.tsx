@@ -3,7 +3,7 @@
 // Nodes and edges come from ChainGraph (the document); a drag is shown locally while it
 // lasts and written once when it ends.
 
-import { type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { type RefObject, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
   type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, useStoreApi, type XYPosition,
 } from "@xyflow/react";
@@ -123,6 +123,9 @@ function Canvas(props: CanvasProps) {
   const fitted = useRef(kept !== null);
   const flow = useReactFlow<SystemNode, ConnectionEdge>();
   const far = useStore((state) => state.transform[2] < FAR_BELOW_ZOOM);
+  // The boxes' open holes follow in a deferred render that yields to frames: drawing a big
+  // chain's thousands of markers at once held the page for a second when zooming in.
+  const holesHidden = useDeferredValue(far);
   const closeOverlays = useCallback(() => { setMenu(null); setHelp(false); }, []);
   const toggleHelp = useCallback(() => setHelp((open) => !open), []);
   useCanvasKeys(menu !== null || help, closeOverlays, toggleHelp, props.onEscape);
@@ -141,7 +144,7 @@ function Canvas(props: CanvasProps) {
   const actions = useMemo(() => ({ openMenu, box: graph.box, subscribeBox: graph.subscribeBox }), [openMenu, graph]);
   return (
     <BoxActionsContext.Provider value={actions}>
-      <FarContext.Provider value={far}>
+      <FarContext.Provider value={holesHidden}>
         <div className={far ? "canvas far" : "canvas"} ref={wrapper}>
           <ReactFlow<SystemNode, ConnectionEdge>
             nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}

@@ -310,8 +310,19 @@ async def test_a_viewer_gets_no_edit_actions_on_the_canvas(sqlite_server: Mapper
             "QLB-286\tCosmic Signature\tWormhole\tUnstable Wormhole\t100.0%\t2.34 AU"
         )
         await owner_page.get_by_role("button", name="Apply paste").click()
-        await expect(page.get_by_role("img", name="Open hole QLB-286")).to_be_visible(
-            timeout=TIMEOUT_MS
+        hole = page.get_by_role("img", name="Open hole QLB-286")
+        await expect(hole).to_be_visible(timeout=TIMEOUT_MS)
+        # "Fit map" shows the open holes' markers too, not only the boxes.
+        await page.get_by_role("button", name="Fit map").click()
+        await expect(hole).to_be_in_viewport(ratio=1, timeout=TIMEOUT_MS)
+        await page.wait_for_function(
+            """() => {
+                const hole = document.querySelector('[data-sig="QLB-286"]').getBoundingClientRect();
+                const area = document.querySelector(".react-flow").getBoundingClientRect();
+                return hole.left >= area.left && hole.right <= area.right
+                    && hole.top >= area.top && hole.bottom <= area.bottom;
+            }""",
+            timeout=TIMEOUT_MS,
         )
         await expect(page.get_by_role("button", name="Tidy")).to_have_count(0)
         await system(page, A).click(button="right")

@@ -5,7 +5,7 @@
 
 import { type RefObject, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
-  type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, useStoreApi, type XYPosition,
+  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, useStoreApi, type XYPosition,
 } from "@xyflow/react";
 import { ChainMinimap } from "./ChainMinimap";
 import { ConnectionLine } from "./ConnectionLine";
@@ -16,7 +16,9 @@ import { loadViewport, saveViewport } from "./viewport";
 
 const nodeTypes = { system: SystemBox };
 const edgeTypes = { connection: ConnectionLine };
-const FIT = { padding: 0.15, maxZoom: 1.2, duration: 150 };
+const FIT_MAX_ZOOM = 1.2;
+const FIT_PADDING = 0.1;
+const FIT_MS = 150;
 const FAR_BELOW_ZOOM = 0.5; // zoomed out further, boxes show their class and name only
 
 export interface CanvasHandlers {
@@ -38,13 +40,25 @@ function typing(target: EventTarget | null): boolean {
   return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
 }
 
-function ViewButtons({ editable, onTidy, onHelp }: { editable: boolean; onTidy: () => void; onHelp: () => void }) {
+/** Brings the whole chain into view, open holes included (React Flow's fitView knows only
+ * the boxes). */
+function useFitMap(graph: ChainGraph) {
+  const flow = useReactFlow();
+  const store = useStoreApi();
+  return useCallback((duration = FIT_MS) => {
+    const bounds = graph.extent();
+    const { width, height, minZoom } = store.getState();
+    if (bounds && width && height) void flow.setViewport(getViewportForBounds(bounds, width, height, minZoom, FIT_MAX_ZOOM, FIT_PADDING), { duration });
+  }, [graph, flow, store]);
+}
+
+function ViewButtons({ editable, fit, onTidy, onHelp }: { editable: boolean; fit: () => void; onTidy: () => void; onHelp: () => void }) {
   const flow = useReactFlow();
   return (
     <Panel position="top-left" className="view-buttons">
       <button type="button" aria-label="Zoom in" title="Zoom in (+)" onClick={() => flow.zoomIn({ duration: 150 })}>+</button>
       <button type="button" aria-label="Zoom out" title="Zoom out (-)" onClick={() => flow.zoomOut({ duration: 150 })}>−</button>
-      <button type="button" aria-label="Fit map" title="Fit map (F)" onClick={() => flow.fitView(FIT)}>⤢</button>
+      <button type="button" aria-label="Fit map" title="Fit map (F)" onClick={() => fit()}>⤢</button>
       {editable && <button type="button" title="Lay out the chain as a tree from its home system (undo takes it back)" onClick={onTidy}>Tidy</button>}
       <button type="button" aria-label="Shortcuts" title="Shortcuts (?)" onClick={onHelp}>?</button>
     </Panel>
@@ -52,7 +66,7 @@ function ViewButtons({ editable, onTidy, onHelp }: { editable: boolean; onTidy: 
 }
 
 /** Keys the canvas answers: `?` help, F fit, + and - zoom, Escape closes or deselects. */
-function useCanvasKeys(overlayOpen: boolean, closeOverlays: () => void, toggleHelp: () => void, onEscape: () => void) {
+function useCanvasKeys(overlayOpen: boolean, closeOverlays: () => void, toggleHelp: () => void, onEscape: () => void, fit: () => void) {
   const flow = useReactFlow();
   useEffect(() => {
     const keys = (event: KeyboardEvent) => {
@@ -61,13 +75,13 @@ function useCanvasKeys(overlayOpen: boolean, closeOverlays: () => void, toggleHe
         if (overlayOpen) closeOverlays();
         else onEscape();
       } else if (event.key === "?") toggleHelp();
-      else if (event.key === "f") void flow.fitView(FIT);
+      else if (event.key === "f") fit();
       else if (event.key === "+" || event.key === "=") void flow.zoomIn({ duration: 150 });
       else if (event.key === "-") void flow.zoomOut({ duration: 150 });
     };
     document.addEventListener("keydown", keys);
     return () => document.removeEventListener("keydown", keys);
-  }, [flow, overlayOpen, closeOverlays, toggleHelp, onEscape]);
+  }, [flow, overlayOpen, closeOverlays, toggleHelp, onEscape, fit]);
 }
 
 /** React Flow writes the view as one `transform` (a translate and a scale). Chromium moves a
@@ -121,20 +135,20 @@ function Canvas(props: CanvasProps) {
   useSplitViewTransform(wrapper);
   const kept = useMemo(() => loadViewport(chainId), [chainId]);
   const fitted = useRef(kept !== null);
-  const flow = useReactFlow<SystemNode, ConnectionEdge>();
   const far = useStore((state) => state.transform[2] < FAR_BELOW_ZOOM);
   // The boxes' open holes follow in a deferred render that yields to frames: drawing a big
   // chain's thousands of markers at once held the page for a second when zooming in.
   const holesHidden = useDeferredValue(far);
   const closeOverlays = useCallback(() => { setMenu(null); setHelp(false); }, []);
   const toggleHelp = useCallback(() => setHelp((open) => !open), []);
-  useCanvasKeys(menu !== null || help, closeOverlays, toggleHelp, props.onEscape);
+  const fit = useFitMap(graph);
+  useCanvasKeys(menu !== null || help, closeOverlays, toggleHelp, props.onEscape, fit);
   useEffect(() => {
     // A chain opened for the first time here: fit it once its systems have arrived.
     if (fitted.current || !nodes.length) return;
     fitted.current = true;
-    requestAnimationFrame(() => void flow.fitView({ ...FIT, duration: 0 }));
-  }, [nodes.length, flow]);
+    requestAnimationFrame(() => fit(0));
+  }, [nodes.length, fit]);
   const openMenu = useCallback((systemId: string, x: number, y: number) => {
     const box = wrapper.current?.getBoundingClientRect();
     const items = props.menuItems(systemId);
@@ -164,7 +178,7 @@ function Canvas(props: CanvasProps) {
             nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}
             nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark"
           >
-            <ViewButtons editable={editable} onTidy={props.onTidy} onHelp={toggleHelp} />
+            <ViewButtons editable={editable} fit={fit} onTidy={props.onTidy} onHelp={toggleHelp} />
             <ChainMinimap nodes={placed} />
             {connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
           </ReactFlow>

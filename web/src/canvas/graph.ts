@@ -6,14 +6,14 @@
 // so React Flow does not run its ~1,100 element selectors for it.
 
 import * as Y from "yjs";
-import { type Edge, type Node, type NodeHandle, Position } from "@xyflow/react";
+import { type Edge, type Node, type NodeHandle, Position, type Rect } from "@xyflow/react";
 import { moveSystem, roots } from "../chain";
 import type { ChainSession, Pilot, Presence } from "../session";
 import { securityBand, spaceLabel, WSPACE_FIRST_ID } from "../labels";
 import { readStatics, type Static, type UniverseData, type WormholeType } from "../universe";
 import { type Jump, massStage, readJumps, type MassStage } from "../wormholes";
 import type { IntelFeed, TheraLink } from "./intel";
-import { holeSide, openHoles, type PlacedHole, placeHoles, type Side } from "./openHoles";
+import { HOLE_H, HOLE_W, holeSide, openHoles, type PlacedHole, placeHoles, type Side } from "./openHoles";
 import { NODE_H, NODE_W } from "./sizes";
 
 export interface SystemData extends Record<string, unknown> {
@@ -165,6 +165,21 @@ export class ChainGraph {
 
   /** What the box of a system shows now (its node's data may be older). */
   readonly box = (id: string): SystemData | undefined => this.boxes.get(id);
+
+  /** Where everything drawn lies, the open holes' markers included: what "Fit map" shows. */
+  extent(): Rect | null {
+    let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
+    const take = (x: number, y: number, width: number, height: number) => {
+      [left, top] = [Math.min(left, x), Math.min(top, y)];
+      [right, bottom] = [Math.max(right, x + width), Math.max(bottom, y + height)];
+    };
+    for (const { id, position } of this.state.nodes) {
+      take(position.x, position.y, NODE_W, NODE_H);
+      const [cx, cy] = [position.x + NODE_W / 2, position.y + NODE_H / 2];
+      for (const hole of this.boxes.get(id)?.holes ?? []) take(cx + hole.x - HOLE_W / 2, cy + hole.y - HOLE_H / 2, HOLE_W, HOLE_H);
+    }
+    return left === Infinity ? null : { x: left, y: top, width: right - left, height: bottom - top };
+  }
 
   setPicks(picks: Picks): void {
     const before = this.picks;

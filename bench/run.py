@@ -78,14 +78,16 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of the tree, plus what its reaped children used (cutime+cstime)."""
-    total = 0
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds of the tree in user space and in the kernel, each with what its reaped
+    children used (utime+cutime, stime+cstime)."""
+    user = kernel = 0
     for p in process_tree(pid):
         with contextlib.suppress(OSError):
-            f = _stat_fields(p)
-            total += sum(int(v) for v in f[11:15])  # utime stime cutime cstime
-    return total / CLK_TCK
+            utime, stime, cutime, cstime = (int(v) for v in _stat_fields(p)[11:15])
+            user += utime + cutime
+            kernel += stime + cstime
+    return user / CLK_TCK, kernel / CLK_TCK
 
 
 def rss_bytes(pid: int) -> int:
@@ -349,9 +351,11 @@ def run_workload(
             stop_process(loadgen)
         if cpu_start is None or cpu_end is None:
             raise RuntimeError("load generator skipped its measurement markers")
+        user, kernel = (end - start for start, end in zip(cpu_start, cpu_end, strict=True))
         result["server"] = {
-            "cpu_s": cpu_end - cpu_start,
-            "cpu_utilization": (cpu_end - cpu_start) / args.duration,
+            "cpu_s": user + kernel,
+            "kernel_cpu_s": kernel,  # loopback TCP: a sender's write also runs the receive side
+            "cpu_utilization": (user + kernel) / args.duration,
             "peak_rss_mb": peak[0] / 2**20,
         }
         return result
@@ -438,7 +442,7 @@ def ratio(mine: float | None, node: float | None) -> str:
 def print_report(results: dict, targets: list[str], workloads: list[str]) -> None:
     header = (
         f"{'target':<10} {'workload':<10} {'p50 ms':>7} {'p99 ms':>7} {'deliv/s':>8} "
-        f"{'lost':>5} {'final':>5} {'errors':>6} {'srv CPU s':>9} {'srv CPU':>7} "
+        f"{'lost':>5} {'final':>5} {'errors':>6} {'srv CPU s':>9} {'kernel':>6} {'srv CPU':>7} "
         f"{'peak RSS':>8} {'gen CPU':>7}"
     )
     print("\n" + header + "\n" + "-" * len(header))
@@ -456,6 +460,7 @@ def print_report(results: dict, targets: list[str], workloads: list[str]) -> Non
                 f"{target:<10} {workload:<10} {fmt(r['latency_ms']['p50'], '.2f'):>7} "
                 f"{fmt(r['latency_ms']['p99'], '.2f'):>7} {r['delivered_per_s']:>8.0f} "
                 f"{r['lost']:>5} {final:>5} {errors:>6} {r['server']['cpu_s']:>9.2f} "
+                f"{r['server'].get('kernel_cpu_s', float('nan')):>6.2f} "
                 f"{100 * r['server']['cpu_utilization']:>6.0f}% "
                 f"{r['server']['peak_rss_mb']:>6.0f}MB "
                 f"{100 * r['generator']['cpu_utilization']:>6.0f}%"

@@ -111,12 +111,21 @@ EMPTY_POINT = """() => { const box = document.querySelector(".react-flow").getBo
         if (hit && hit.classList.contains("react-flow__pane")) return [x, y]; }
     return null; }"""
 # Resolves with the time (ms since the epoch) the system's alias reads `text` on screen.
-SEEN = """([id, text]) => new Promise((resolve) => {
+RENAMED = """([id, text]) => new Promise((resolve) => {
     const box = () => document.querySelector(`[data-system="${id}"] .alias`);
     const observer = new MutationObserver(() => { if (box()?.textContent === text) {
         observer.disconnect(); resolve(performance.timeOrigin + performance.now()); } });
     observer.observe(document.querySelector(".react-flow"),
         {subtree: true, childList: true, characterData: true});
+    window.seenReady_ = true; })"""
+# Resolves with the time the system's box has moved on screen.
+MOVED = """([id]) => new Promise((resolve) => {
+    const node = () => document.querySelector(`[data-system="${id}"]`).closest(".react-flow__node");
+    const before = node().style.transform;
+    const observer = new MutationObserver(() => { if (node().style.transform !== before) {
+        observer.disconnect(); resolve(performance.timeOrigin + performance.now()); } });
+    observer.observe(document.querySelector(".react-flow"),
+        {subtree: true, attributes: true, attributeFilter: ["style"]});
     window.seenReady_ = true; })"""
 
 
@@ -183,25 +192,30 @@ async def pan_zoom_drag(page: Page) -> None:
         )
 
 
+def rename(doc: Doc, index: int) -> None:
+    doc.get("systems", type=Map)[str(FIRST)]["alias"] = f"remote {index}"
+
+
+def move(doc: Doc, index: int) -> None:
+    system = doc.get("systems", type=Map)[str(FIRST)]
+    system["x"] = system["x"] + 40
+
+
 async def remote_edits(page: Page, writer: WireClient, count: int) -> None:
-    """Another client (pycrdt) renames a system; how long until this page shows it."""
-    latencies = []
-    for index in range(count):
-        text = f"remote {index}"
-        seen = asyncio.ensure_future(page.evaluate(SEEN, [FIRST, text]))
-        await page.wait_for_function("window.seenReady_ === true")
-        await page.evaluate("window.seenReady_ = false")
-        sent = time.time() * 1000
-        writer.edit(
-            lambda doc, text=text: doc.get("systems", type=Map)[str(FIRST)].__setitem__(
-                "alias", text
-            )
+    """Another client (pycrdt) renames, then moves a system; how long until this page shows it."""
+    for name, script, edit in (("rename", RENAMED, rename), ("move", MOVED, move)):
+        latencies = []
+        for index in range(count):
+            seen = asyncio.ensure_future(page.evaluate(script, [FIRST, f"remote {index}"]))
+            await page.wait_for_function("window.seenReady_ === true")
+            await page.evaluate("window.seenReady_ = false")
+            sent = time.time() * 1000
+            writer.edit(lambda doc, index=index, edit=edit: edit(doc, index))
+            latencies.append(await seen - sent)
+        print(
+            f"remote {name} to screen: median {statistics.median(latencies):.1f} ms, "
+            f"p95 {p95(latencies):.1f} ms over {count}"
         )
-        latencies.append(await seen - sent)
-    print(
-        f"remote edit to screen: median {statistics.median(latencies):.1f} ms, "
-        f"p95 {p95(latencies):.1f} ms over {count}"
-    )
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -5,7 +5,7 @@
 
 import { type RefObject, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
-  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, useReactFlow, useStore, useStoreApi, type XYPosition,
+  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, type ReactFlowProps, useReactFlow, useStore, useStoreApi, type XYPosition,
 } from "@xyflow/react";
 import { ChainMinimap } from "./ChainMinimap";
 import { ConnectionLine } from "./ConnectionLine";
@@ -126,6 +126,25 @@ function useDraggedNodes(graph: ChainGraph) {
   return { nodes: shown, placed: nodes, edges, connecting, onNodesChange, onNodeDragStop };
 }
 
+/** What React Flow calls back, the same functions from one render to the next: a new one
+ * would draw every box and line again (React Flow hands them to each), as it did on every
+ * remote edit. */
+function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: number, y: number) => void, wrapper: RefObject<HTMLDivElement | null>) {
+  const { onSelect, onSelectConnection, onReady, chainId } = props;
+  return useMemo<Partial<ReactFlowProps<SystemNode, ConnectionEdge>>>(() => ({
+    onNodeClick: (event, node) => onSelect(node.id, event.shiftKey),
+    onEdgeClick: (_event, edge) => edge.data?.kind !== "thera" && onSelectConnection(edge.id),
+    onPaneClick: () => onSelect(null, false),
+    onNodeContextMenu: (event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); },
+    onMoveStart: (event) => event?.type !== "wheel" && wrapper.current?.classList.add("panning"),
+    onMoveEnd: (_event, viewport) => {
+      wrapper.current?.classList.remove("panning");
+      saveViewport(chainId, viewport);
+    },
+    onInit: onReady,
+  }), [onSelect, onSelectConnection, onReady, chainId, openMenu, wrapper]);
+}
+
 function Canvas(props: CanvasProps) {
   const { graph, chainId, editable } = props;
   const { nodes, placed, edges, connecting, onNodesChange, onNodeDragStop } = useDraggedNodes(graph);
@@ -156,6 +175,7 @@ function Canvas(props: CanvasProps) {
     if (box && items.length) setMenu({ title, items, x: x - box.left, y: y - box.top });
   }, [props.menuItems, graph]);
   const actions = useMemo(() => ({ openMenu, box: graph.box, subscribeBox: graph.subscribeBox }), [openMenu, graph]);
+  const handlers = useFlowHandlers(props, openMenu, wrapper);
   return (
     <BoxActionsContext.Provider value={actions}>
       <FarContext.Provider value={holesHidden}>
@@ -163,16 +183,7 @@ function Canvas(props: CanvasProps) {
           <ReactFlow<SystemNode, ConnectionEdge>
             nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
             onNodesChange={onNodesChange} onNodeDragStop={onNodeDragStop}
-            onNodeClick={(event, node) => props.onSelect(node.id, event.shiftKey)}
-            onEdgeClick={(_event, edge) => edge.data?.kind !== "thera" && props.onSelectConnection(edge.id)}
-            onPaneClick={() => props.onSelect(null, false)}
-            onNodeContextMenu={(event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); }}
-            onMoveStart={(event) => event?.type !== "wheel" && wrapper.current?.classList.add("panning")}
-            onMoveEnd={(_event, viewport) => {
-              wrapper.current?.classList.remove("panning");
-              saveViewport(chainId, viewport);
-            }}
-            onInit={props.onReady}
+            {...handlers}
             defaultViewport={kept ?? undefined}
             minZoom={0.05} maxZoom={2.5}
             nodesConnectable={false} deleteKeyCode={null} selectionKeyCode={null} multiSelectionKeyCode={null}

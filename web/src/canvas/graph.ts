@@ -13,7 +13,7 @@ import { securityBand, spaceLabel, WSPACE_FIRST_ID } from "../labels";
 import { readStatics, type Static, type UniverseData, type WormholeType } from "../universe";
 import { type Jump, massStage, readJumps, type MassStage } from "../wormholes";
 import type { IntelFeed, TheraLink } from "./intel";
-import { HOLE_H, HOLE_W, holeSide, openHoles, type PlacedHole, placeHoles, type Side } from "./openHoles";
+import { HOLE_H, HOLE_W, holeSide, type OpenHole, openHoles, type PlacedHole, placeHoles, type Side } from "./openHoles";
 import { NODE_H, NODE_W } from "./sizes";
 
 export interface SystemData extends Record<string, unknown> {
@@ -61,9 +61,10 @@ interface HoleMarkers {
   side: Side;
   holes: PlacedHole[];
   key: string; // the two as one string, for liveKey
+  from: OpenHole[]; // the open holes they were placed for
 }
 
-const NO_HOLES: HoleMarkers = { side: "right", holes: [], key: "" };
+const NO_HOLES: HoleMarkers = { side: "right", holes: [], key: "", from: [] };
 const CELL_W = 300; // the grid a system's neighbours are looked up in: wider than a box with
 const CELL_H = 200; // a column of markers beside it, taller than one with markers below
 
@@ -122,10 +123,13 @@ export class ChainGraph {
   private readonly edgeCache = new Map<string, ConnectionEdge>();
   private readonly listeners = new Set<() => void>();
   private wormholeTypes: WormholeType[] = [];
-  // Open holes are placed again only when signatures, connections come or go, or a system
-  // is added, removed or moved: not on every edit.
+  // Which signatures are open holes changes only when signatures change or systems or
+  // connections come or go; where their markers go, also when a system moves. Each is worked
+  // out again only then, and a system keeps its markers while its holes and side stay.
+  private openBySystem = new Map<string, OpenHole[]>();
   private holeMarkers = new Map<string, HoleMarkers>();
-  private holesStale = true;
+  private openStale = true;
+  private placesStale = true;
   picks: Readonly<Picks> = { systems: [], connection: null, connecting: null };
   private pending = false;
   private lastNodes = new Map<string, SystemNode>();
@@ -135,7 +139,7 @@ export class ChainGraph {
     systems.observeDeep((events) => this.touched(events, "node"));
     connections.observeDeep((events) => this.touched(events, "edge"));
     signatures.observeDeep(() => {
-      this.holesStale = true;
+      this.openStale = true;
       this.schedule();
     });
     meta.observe(() => this.schedule());
@@ -144,7 +148,7 @@ export class ChainGraph {
     intel.subscribe(() => this.rebuildAll("edge"));
     void universe.wormholes().then((types) => {
       this.wormholeTypes = types;
-      this.holesStale = true;
+      this.openStale = true;
       this.rebuildAll();
     });
     this.rebuildAll();
@@ -204,10 +208,10 @@ export class ChainGraph {
     for (const event of events) {
       if (event.path.length) {
         cache.delete(String(event.path[0]));
-        if (kind === "node" && (event.keys.has("x") || event.keys.has("y"))) this.holesStale = true;
+        if (kind === "node" && (event.keys.has("x") || event.keys.has("y"))) this.placesStale = true;
       } else {
         for (const key of event.keys.keys()) cache.delete(key);
-        this.holesStale = true;
+        this.openStale = true;
       }
     }
     if (kind === "edge") for (const key of [...this.edgeCache.keys()]) if (key.startsWith("thera:")) this.edgeCache.delete(key);
@@ -290,15 +294,18 @@ export class ChainGraph {
 
   /** Each system's open holes, placed beside it where no other box is. */
   private placedHoles(): Map<string, HoleMarkers> {
-    if (!this.holesStale) return this.holeMarkers;
-    this.holesStale = false;
+    if (!this.openStale && !this.placesStale) return this.holeMarkers;
     const { systems, connections, signatures } = roots(this.session.doc);
-    const fields = function* () {
-      for (const [key, entry] of signatures) {
-        yield [key, { system: entry.get("system"), sig: entry.get("sig"), group: entry.get("group"), whType: entry.get("whType"), connection: entry.get("connection") }] as [string, Record<string, unknown>];
-      }
-    };
-    const open = openHoles(fields(), (id) => systems.has(id), (key) => connections.has(key));
+    if (this.openStale) {
+      const fields = function* () {
+        for (const [key, entry] of signatures) {
+          yield [key, { system: entry.get("system"), sig: entry.get("sig"), group: entry.get("group"), whType: entry.get("whType"), connection: entry.get("connection") }] as [string, Record<string, unknown>];
+        }
+      };
+      this.openBySystem = openHoles(fields(), (id) => systems.has(id), (key) => connections.has(key));
+    }
+    this.openStale = this.placesStale = false;
+    const open = this.openBySystem;
     const centre = (id: string) => {
       const system = systems.get(id);
       return { x: finite(system?.get("x")) ?? 0, y: finite(system?.get("y")) ?? 0 };
@@ -316,14 +323,20 @@ export class ChainGraph {
       if (open.has(a)) linked.set(a, [...(linked.get(a) ?? []), centre(b)]);
       if (open.has(b)) linked.set(b, [...(linked.get(b) ?? []), centre(a)]);
     }
+    const before = this.holeMarkers;
     this.holeMarkers = new Map();
     for (const [id, holes] of open) {
       const at = centre(id);
       const [column, row] = [Math.floor(at.x / CELL_W), Math.floor(at.y / CELL_H)];
       const near = [-1, 0, 1].flatMap((dx) => [-1, 0, 1].flatMap((dy) => grid.get(`${column + dx},${row + dy}`) ?? []));
       const side = holeSide(at, holes.length, near.filter((box) => box.x !== at.x || box.y !== at.y), linked.get(id) ?? []);
+      const kept = before.get(id);
+      if (kept && kept.side === side && kept.from === holes) {
+        this.holeMarkers.set(id, kept);
+        continue;
+      }
       const placed = placeHoles(holes, side, this.wormholeTypes);
-      this.holeMarkers.set(id, { side, holes: placed, key: `${side}${placed.map((hole) => `|${hole.text}|${hole.label}|${hole.x}|${hole.y}`).join("")}` });
+      this.holeMarkers.set(id, { side, holes: placed, key: `${side}${placed.map((hole) => `|${hole.text}|${hole.label}|${hole.x}|${hole.y}`).join("")}`, from: holes });
     }
     return this.holeMarkers;
   }

@@ -240,6 +240,10 @@ async def test_a_revoked_member_is_told_so_not_offline(sqlite_server: MapperServ
         )
         await expect(page.locator(".status")).to_have_text("no access")
         await expect(page.get_by_text("Offline: your edits are kept")).to_be_hidden()
+        # The chain is no longer the scout's to see or edit: the map and panels go, the edit
+        # controls are disabled.
+        await expect(page.get_by_role("region", name="chain map")).to_have_count(0)
+        await expect(page.get_by_role("button", name="Add", exact=True)).to_be_disabled()
 
 
 async def test_the_snapshot_list_is_read_again_when_back_online(

@@ -15,8 +15,9 @@ export interface Connectivity {
   status: HTMLElement;
 }
 
-/** `onOnline` runs each time the socket is live again after a drop. */
-export function showConnectivity(session: ChainSession, onOnline: () => void): Connectivity {
+/** `onOnline` runs each time the socket is live again after a drop; `onRevoked` once, when
+ * access to the chain was withdrawn (4403) or the chain is not the user's (4404). */
+export function showConnectivity(session: ChainSession, onOnline: () => void, onRevoked: () => void): Connectivity {
   const { provider } = session;
   const status = element("span", { class: "status" }, "connecting");
   const offline = element("div", { class: "banner", hidden: "" }, "Offline: your edits are kept and sent when the connection is back.");
@@ -52,6 +53,7 @@ export function showConnectivity(session: ChainSession, onOnline: () => void): C
     refused = code === 4401 ? "expired" : "revoked";
     banners.append(banner);
     show();
+    if (refused === "revoked") onRevoked();
   });
   // The browser knows first: drop a socket that can no longer carry anything, and come
   // back at once rather than at the provider's next backoff.

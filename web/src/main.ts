@@ -84,7 +84,14 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   const universe = new UniverseData(token);
   const map = new ChainMap(session, editable(), universe, token);
   const snapshots = role === "owner" ? snapshotPanel(token, chainId, universe) : null;
-  const connectivity = showConnectivity(session, () => snapshots?.refresh());
+  // Access withdrawn: the map and panels go (the chain is no longer this user's to see), and so
+  // do the edit controls; the banner says why.
+  const revoked = () => {
+    map.close();
+    page.remove();
+    for (const control of editControls) control.setAttribute("disabled", "");
+  };
+  const connectivity = showConnectivity(session, () => snapshots?.refresh(), revoked);
   const search = systemSearch(universe);
   const systemInput = search.input;
   const add = element("button", { title: "Add the system (A)" }, "Add");
@@ -98,11 +105,13 @@ async function showMap(root: HTMLElement, token: string, chainId: string): Promi
   side.element.prepend(prompts.element);
   const toolbar = element("div", { class: "toolbar" }, element("a", { href: "/" }, "Chains"), title, systemInput, add, link, remove, undo, redo, cleanUp, connectivity.status, viewerList(session, user.id), characterDots(token, prompts.watchUser));
   if (role === "owner") toolbar.append(shareButton(token, { id: chainId, name: known.name }, (renamed) => (title.textContent = renamed)));
+  const editControls = [systemInput, add, link, remove, undo, redo, cleanUp];
   if (!editable()) {
-    for (const control of [systemInput, add, link, remove, undo, redo, cleanUp]) control.setAttribute("disabled", "");
+    for (const control of editControls) control.setAttribute("disabled", "");
     toolbar.append(element("span", { class: "readonly" }, "read-only"));
   }
-  root.replaceChildren(connectivity.element, toolbar, search.suggestions, element("main", {}, map.element, side.element));
+  const page = element("main", {}, map.element, side.element);
+  root.replaceChildren(connectivity.element, toolbar, search.suggestions, page);
 
   const { pick, connectPicked, removePicked } = mapPicking(map, session, side);
   const addFromInput = async () => {

@@ -3,7 +3,7 @@
 // the tidy action; the canvas tells the page what the user picked.
 
 import { createElement } from "react";
-import { createRoot } from "react-dom/client";
+import { createRoot, type Root } from "react-dom/client";
 import type { ReactFlowInstance } from "@xyflow/react";
 import { placeSystems, roots } from "./chain";
 import { element } from "./dom";
@@ -30,11 +30,13 @@ export class ChainMap {
   menuItems: (systemId: string) => MenuItem[] = () => [];
   private readonly graph: ChainGraph;
   private flow: ReactFlowInstance<SystemNode, ConnectionEdge> | null = null;
+  private readonly root: Root;
 
   constructor(private readonly session: ChainSession, editable: boolean, universe: UniverseData, token: string | null) {
     this.graph = new ChainGraph(session, universe, new IntelFeed(token), editable);
     this.element = element("div", { class: "map", role: "region", "aria-label": "chain map" });
-    createRoot(this.element).render(createElement(MapCanvas, {
+    this.root = createRoot(this.element);
+    this.root.render(createElement(MapCanvas, {
       graph: this.graph,
       chainId: session.chainId,
       editable,
@@ -47,6 +49,11 @@ export class ChainMap {
         this.flow = flow;
       },
     }));
+  }
+
+  /** Take the canvas down for good (access to the chain was withdrawn). */
+  close(): void {
+    this.root.unmount();
   }
 
   get selected(): string | null {

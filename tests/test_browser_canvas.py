@@ -49,6 +49,22 @@ async def view(page: Page) -> list[float]:
     return await page.evaluate(VIEW)
 
 
+# True once the view has stayed the same for five frames in a row (state kept on window).
+STILL = """() => {
+    const now = document.querySelector(".react-flow__viewport").style.transform;
+    const seen = (window.still_ ??= { last: null, frames: 0 });
+    seen.frames = now === seen.last ? seen.frames + 1 : 0;
+    seen.last = now;
+    return seen.frames >= 5;
+}"""
+
+
+async def until_view_settles(page: Page) -> None:
+    """Wait until an animated change of view (a fit, a zoom) has ended."""
+    await page.evaluate("window.still_ = undefined")
+    await page.wait_for_function(STILL, polling="raf", timeout=TIMEOUT_MS)
+
+
 async def until_view(page: Page, check: str) -> None:
     """Wait until `check` (JS over x, y, zoom) holds for the canvas's view."""
     await page.wait_for_function(
@@ -121,7 +137,7 @@ async def test_pan_zoom_fit_and_the_view_kept_per_chain(sqlite_server: MapperSer
         await page.wait_for_function(OUT_OF_VIEW, arg=A, timeout=TIMEOUT_MS)
         await page.get_by_role("button", name="Fit map").click()
         await expect(system(page, A)).to_be_in_viewport(ratio=0.99, timeout=TIMEOUT_MS)
-        await page.wait_for_timeout(300)  # the fit's short animation
+        await until_view_settles(page)
         area = await map_box(page)
         assert inside(await box(page, A), area) and inside(await box(page, B), area)
         await page.screenshot(path=artifact("canvas-fit.png"))
@@ -171,10 +187,10 @@ async def test_new_systems_go_next_to_their_parent_and_tidy_is_one_undo(
         await expect(page.locator(f'[data-key="{B}-{C}"]')).to_have_count(1)
         before = [await box(page, system_id) for system_id in (A, B, C)]
         await page.get_by_role("button", name="Tidy").click()
-        await page.wait_for_timeout(400)  # the fit after tidying
+        await until_view_settles(page)  # the fit after tidying
         await page.keyboard.press("Control+z")
         await page.get_by_role("button", name="Fit map").click()
-        await page.wait_for_timeout(400)
+        await until_view_settles(page)
         after = [await box(page, system_id) for system_id in (A, B, C)]
         offsets = [(b["x"] - before[0]["x"], b["y"] - before[0]["y"]) for b in before]
         restored = [(b["x"] - after[0]["x"], b["y"] - after[0]["y"]) for b in after]
@@ -211,7 +227,7 @@ async def test_a_phone_connects_two_systems_by_tapping(sqlite_server: MapperServ
         # A long press opens the system's menu; Escape closes it, then deselects.
         await page.get_by_role("button", name="Fit map").tap()
         await expect(system(page, A)).to_be_in_viewport(ratio=0.99, timeout=TIMEOUT_MS)
-        await page.wait_for_timeout(300)  # the fit's short animation
+        await until_view_settles(page)
         target = await box(page, A)
         touch = await phone.new_cdp_session(page)
         point = {"x": target["x"] + target["width"] / 2, "y": target["y"] + target["height"] / 2}

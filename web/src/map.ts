@@ -98,7 +98,8 @@ export class ChainMap {
     void this.flow.setCenter(centre.x, centre.y, { zoom: fitsBoth ? bothAt : this.flow.getZoom(), duration: 150 });
   }
 
-  /** The whole chain as a tree from its home system: one edit, so one undo takes it back. */
+  /** The whole chain as a tree from its home system: one edit, so one undo takes it back.
+   * (The canvas fits the view to it afterwards.) */
   tidy(): void {
     const { systems, connections, meta } = roots(this.session.doc);
     const ids = [...systems.keys()];
@@ -110,6 +111,5 @@ export class ChainMap {
     this.session.endStep();
     placeSystems(this.session.doc, places);
     this.session.endStep();
-    requestAnimationFrame(() => void this.flow?.fitView({ padding: 0.15, maxZoom: 1.2, duration: 150 }));
   }
 }

@@ -59,7 +59,7 @@ function ViewButtons({ editable, fit, onTidy, onHelp }: { editable: boolean; fit
       <button type="button" aria-label="Zoom in" title="Zoom in (+)" onClick={() => flow.zoomIn({ duration: 150 })}>+</button>
       <button type="button" aria-label="Zoom out" title="Zoom out (-)" onClick={() => flow.zoomOut({ duration: 150 })}>−</button>
       <button type="button" aria-label="Fit map" title="Fit map (F)" onClick={() => fit()}>⤢</button>
-      {editable && <button type="button" title="Lay out the chain as a tree from its home system (undo takes it back)" onClick={onTidy}>Tidy</button>}
+      {editable && <button type="button" title="Lay out the chain as a tree from its home system (undo takes it back)" onClick={() => { onTidy(); requestAnimationFrame(() => fit()); }}>Tidy</button>}
       <button type="button" aria-label="Shortcuts" title="Shortcuts (?)" onClick={onHelp}>?</button>
     </Panel>
   );

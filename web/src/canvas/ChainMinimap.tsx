@@ -5,7 +5,7 @@
 // drawn only when they change, and a pan only moves the frame, a layer of its own.
 
 import { memo, useEffect, useMemo, useRef, type PointerEvent, type WheelEvent } from "react";
-import { Panel, useReactFlow, useStoreApi } from "@xyflow/react";
+import { Panel, type Rect, useReactFlow, useStoreApi } from "@xyflow/react";
 import type { SystemNode } from "./graph";
 import { NODE_H, NODE_W } from "./sizes";
 
@@ -15,17 +15,11 @@ const MARGIN = NODE_W;
 
 interface Frame { x: number; y: number; width: number; height: number; scale: number }
 
-/** The chain's extent (in flow units) and its scale in the minimap. */
-function frameOf(nodes: SystemNode[]): Frame {
-  if (!nodes.length) return { x: 0, y: 0, width: WIDTH, height: HEIGHT, scale: 1 };
-  let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const { position } of nodes) {
-    [left, top] = [Math.min(left, position.x), Math.min(top, position.y)];
-    [right, bottom] = [Math.max(right, position.x), Math.max(bottom, position.y)];
-  }
-  const [x, y] = [left - MARGIN, top - MARGIN];
-  const width = right + NODE_W + MARGIN - x;
-  const height = bottom + NODE_H + MARGIN - y;
+/** The chain's extent (ChainGraph.extent, in flow units) with a margin, and its scale here. */
+function frameOf(extent: Rect | null): Frame {
+  if (!extent) return { x: 0, y: 0, width: WIDTH, height: HEIGHT, scale: 1 };
+  const [x, y] = [extent.x - MARGIN, extent.y - MARGIN];
+  const [width, height] = [extent.width + 2 * MARGIN, extent.height + 2 * MARGIN];
   return { x, y, width, height, scale: Math.min(WIDTH / width, HEIGHT / height) };
 }
 
@@ -63,9 +57,10 @@ function useViewFrame(frame: Frame) {
   return element;
 }
 
-export function ChainMinimap({ nodes }: { nodes: SystemNode[] }) {
+/** `extent`: where `nodes` and their open holes lie. */
+export function ChainMinimap({ nodes, extent }: { nodes: SystemNode[]; extent: Rect | null }) {
   const flow = useReactFlow();
-  const frame = useMemo(() => frameOf(nodes), [nodes]);
+  const frame = useMemo(() => frameOf(extent), [extent]);
   const view = useViewFrame(frame);
   const centreAt = (event: PointerEvent<HTMLDivElement>) => {
     const box = event.currentTarget.getBoundingClientRect();

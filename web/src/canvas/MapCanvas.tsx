@@ -176,6 +176,7 @@ function Canvas(props: CanvasProps) {
   }, [props.menuItems, graph]);
   const actions = useMemo(() => ({ openMenu, box: graph.box, subscribeBox: graph.subscribeBox }), [openMenu, graph]);
   const handlers = useFlowHandlers(props, openMenu, wrapper);
+  const extent = useMemo(() => graph.extent(), [graph, placed]); // placed: the graph's latest nodes
   return (
     <BoxActionsContext.Provider value={actions}>
       <FarContext.Provider value={holesHidden}>
@@ -190,7 +191,7 @@ function Canvas(props: CanvasProps) {
             nodeDragThreshold={4} zoomOnDoubleClick={false} colorMode="dark"
           >
             <ViewButtons editable={editable} fit={fit} onTidy={props.onTidy} onHelp={toggleHelp} />
-            <ChainMinimap nodes={placed} />
+            <ChainMinimap nodes={placed} extent={extent} />
             {connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
           </ReactFlow>
           {menu && <SystemMenu menu={menu} close={closeOverlays} />}

@@ -2,8 +2,8 @@
 // and the API go to the network first (fresh when online), the cache second. System lookups
 // and searches are left to the page, which keeps the systems it has seen (universe.ts):
 // caching each query here would grow without bound and still miss the next one.
-const CACHE = "mapper-v3";
-const SHELL = ["/", "/app.js", "/app.css", "/style.css", "/index.html"];
+const CACHE = "mapper-v4";
+const SHELL = ["/", "/app.js", "/app.css", "/style.css", "/index.html", "/sketch-worker.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -5,13 +5,14 @@
 
 import { type RefObject, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
-  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, type ReactFlowProps, useReactFlow, useStore, useStoreApi, type XYPosition,
+  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, type ReactFlowProps, useReactFlow, useStoreApi, type XYPosition,
 } from "@xyflow/react";
 import { ChainMinimap } from "./ChainMinimap";
 import { ConnectionLine } from "./ConnectionLine";
 import type { ChainGraph, ConnectionEdge, SystemNode } from "./graph";
 import { HelpOverlay, type MenuAt, type MenuItem, SystemMenu } from "./Overlays";
 import { BoxActionsContext, FarContext, SystemBox } from "./SystemBox";
+import { useZoomSketch, ZoomSketchCanvas } from "./ZoomSketch";
 import { loadViewport, saveViewport } from "./viewport";
 
 const nodeTypes = { system: SystemBox };
@@ -19,7 +20,6 @@ const edgeTypes = { connection: ConnectionLine };
 const FIT_MAX_ZOOM = 1.2;
 const FIT_PADDING = 0.1;
 const FIT_MS = 150;
-const FAR_BELOW_ZOOM = 0.5; // zoomed out further, boxes show their class and name only
 
 export interface CanvasHandlers {
   onSelect: (systemId: string | null, additive: boolean) => void;
@@ -129,20 +129,30 @@ function useDraggedNodes(graph: ChainGraph) {
 /** What React Flow calls back, the same functions from one render to the next: a new one
  * would draw every box and line again (React Flow hands them to each), as it did on every
  * remote edit. */
-function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: number, y: number) => void, wrapper: RefObject<HTMLDivElement | null>) {
+interface MoveHandlers {
+  onMoveStart: () => void;
+  onMoveEnd: () => void;
+}
+
+function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: number, y: number) => void, wrapper: RefObject<HTMLDivElement | null>, sketch: MoveHandlers) {
   const { onSelect, onSelectConnection, onReady, chainId } = props;
+  const { onMoveStart, onMoveEnd } = sketch;
   return useMemo<Partial<ReactFlowProps<SystemNode, ConnectionEdge>>>(() => ({
     onNodeClick: (event, node) => onSelect(node.id, event.shiftKey),
     onEdgeClick: (_event, edge) => edge.data?.kind !== "thera" && onSelectConnection(edge.id),
     onPaneClick: () => onSelect(null, false),
     onNodeContextMenu: (event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); },
-    onMoveStart: (event) => event?.type !== "wheel" && wrapper.current?.classList.add("panning"),
+    onMoveStart: (event) => {
+      if (event?.type !== "wheel") wrapper.current?.classList.add("panning");
+      onMoveStart();
+    },
     onMoveEnd: (_event, viewport) => {
       wrapper.current?.classList.remove("panning");
+      onMoveEnd();
       saveViewport(chainId, viewport);
     },
     onInit: onReady,
-  }), [onSelect, onSelectConnection, onReady, chainId, openMenu, wrapper]);
+  }), [onSelect, onSelectConnection, onReady, chainId, openMenu, wrapper, onMoveStart, onMoveEnd]);
 }
 
 function Canvas(props: CanvasProps) {
@@ -154,7 +164,8 @@ function Canvas(props: CanvasProps) {
   useSplitViewTransform(wrapper);
   const kept = useMemo(() => loadViewport(chainId), [chainId]);
   const fitted = useRef(kept !== null);
-  const far = useStore((state) => state.transform[2] < FAR_BELOW_ZOOM);
+  const sketch = useZoomSketch(wrapper, placed, edges);
+  const far = sketch.far;
   // The boxes' open holes follow in a deferred render that yields to frames: drawing a big
   // chain's thousands of markers at once held the page for a second when zooming in.
   const holesHidden = useDeferredValue(far);
@@ -175,7 +186,7 @@ function Canvas(props: CanvasProps) {
     if (box && items.length) setMenu({ title, items, x: x - box.left, y: y - box.top });
   }, [props.menuItems, graph]);
   const actions = useMemo(() => ({ openMenu, box: graph.box, subscribeBox: graph.subscribeBox }), [openMenu, graph]);
-  const handlers = useFlowHandlers(props, openMenu, wrapper);
+  const handlers = useFlowHandlers(props, openMenu, wrapper, sketch);
   const extent = useMemo(() => graph.extent(), [graph, placed]); // placed: the graph's latest nodes
   return (
     <BoxActionsContext.Provider value={actions}>
@@ -192,6 +203,7 @@ function Canvas(props: CanvasProps) {
           >
             <ViewButtons editable={editable} fit={fit} onTidy={props.onTidy} onHelp={toggleHelp} />
             <ChainMinimap nodes={placed} extent={extent} />
+            <ZoomSketchCanvas canvas={sketch.canvas} />
             {connecting && <Panel position="top-center" className="connect-hint">Tap the system to connect to (Escape cancels)</Panel>}
           </ReactFlow>
           {menu && <SystemMenu menu={menu} close={closeOverlays} />}

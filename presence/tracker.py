@@ -83,11 +83,13 @@ class PresenceTracker:
         self._by_user.setdefault(user_id, set()).add(connection)
         self._by_room.setdefault(room_key, set()).add(connection)
         # No scan of the user's other connections here: this runs on every awareness renewal.
-        # A present user going idle is the sweep's to notice.
+        # A present user going idle is the sweep's to notice; an absent user's renewal that
+        # does not count changes nothing (their other connections do not count either).
+        counts = self._counts(watch, now)
         if (
             before is None
-            or self._counts(before, now) != self._counts(watch, now)
-            or user_id not in self._present
+            or self._counts(before, now) != counts
+            or (counts and user_id not in self._present)
         ):
             self._changed(user_id)
 

@@ -94,3 +94,22 @@ def test_listeners_hear_a_hidden_tab_coming_back_to_life(
     heard.clear()
     see(tracker, "tab", visible=False, activeAt=ms(clock, 0))  # input in the hidden tab
     assert heard == ["scout"] and tracker.is_present("scout")
+
+
+async def test_an_absent_tab_renewing_its_state_tells_nobody(
+    tracker: PresenceTracker, clock: ManualClock
+) -> None:
+    """A hidden, idle tab renews its awareness every 15 s: nothing changed, so no listener runs
+    (each would look at every connection of the user)."""
+    heard: list[str] = []
+    tracker.listen(heard.append)
+    see(tracker, "idle tab", visible=False, activeAt=ms(clock, 2 * IDLE_S))
+    see(tracker, "other idle tab", visible=False)
+    assert heard == ["scout", "scout"]  # two connections opened
+    for _ in range(3):
+        await clock.advance(15)
+        see(tracker, "idle tab", visible=False, activeAt=ms(clock, 2 * IDLE_S))
+        see(tracker, "other idle tab", visible=False)
+    assert heard == ["scout", "scout"] and not tracker.is_present("scout")
+    see(tracker, "other idle tab", visible=True)
+    assert heard[-1] == "scout" and len(heard) == 3 and tracker.is_present("scout")

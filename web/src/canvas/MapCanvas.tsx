@@ -126,14 +126,14 @@ function useDraggedNodes(graph: ChainGraph) {
   return { nodes: shown, placed: nodes, edges, connecting, onNodesChange, onNodeDragStop };
 }
 
-/** What React Flow calls back, the same functions from one render to the next: a new one
- * would draw every box and line again (React Flow hands them to each), as it did on every
- * remote edit. */
 interface MoveHandlers {
   onMoveStart: () => void;
   onMoveEnd: () => void;
 }
 
+/** What React Flow calls back, the same functions from one render to the next: a new one
+ * would draw every box and line again (React Flow hands them to each), as it did on every
+ * remote edit. `sketch`: the zoom sketch's, called with ours. */
 function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: number, y: number) => void, wrapper: RefObject<HTMLDivElement | null>, sketch: MoveHandlers) {
   const { onSelect, onSelectConnection, onReady, chainId } = props;
   const { onMoveStart, onMoveEnd } = sketch;

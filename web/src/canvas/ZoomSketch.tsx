@@ -15,6 +15,10 @@ import { drawSketch, sceneOf, type SketchScene, type SketchView } from "./sketch
 import type { SketchMessage } from "./sketchWorker";
 
 const FAR_BELOW_ZOOM = 0.5; // zoomed out further, boxes show their class and name only
+// A smaller chain zooms drawn by the browser: fast enough there (bench/browser_map.py: p95
+// 16.8 ms with 9 systems, 33 ms with 15), and a sketch standing in for a few boxes would only
+// make them flicker.
+const SKETCH_FROM_SYSTEMS = 10;
 const WORKER_URL = "/sketch-worker.js";
 
 interface Painter {
@@ -76,7 +80,8 @@ export function useZoomSketch(wrapper: RefObject<HTMLDivElement | null>, nodes: 
       setFar(zoom < FAR_BELOW_ZOOM); // a change without a move: a jump
       return;
     }
-    if (!root || !paint || (!current.sketching && zoom === current.zoom)) return;
+    if (!root || !paint) return;
+    if (!current.sketching && (zoom === current.zoom || drawn.current.nodes.length < SKETCH_FROM_SYSTEMS)) return;
     const view = { transform: [x, y, zoom] as [number, number, number], width, height, ratio: window.devicePixelRatio || 1, far: zoom < FAR_BELOW_ZOOM };
     if (current.sketching) {
       paint.send({ view });

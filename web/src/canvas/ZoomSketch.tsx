@@ -11,7 +11,7 @@
 import { type RefObject, useCallback, useEffect, useRef, useState } from "react";
 import { useStoreApi } from "@xyflow/react";
 import type { ConnectionEdge, SystemNode } from "./graph";
-import { drawSketch, sceneOf, type SketchScene, type SketchView } from "./sketch";
+import { paintSketch, sceneOf, type SketchScene } from "./sketch";
 import type { SketchMessage } from "./sketchWorker";
 
 const FAR_BELOW_ZOOM = 0.5; // zoomed out further, boxes show their class and name only
@@ -36,15 +36,7 @@ function painterFor(canvas: HTMLCanvasElement): { painter: Painter; stop: () => 
   let scene: SketchScene | null = null;
   const send = (message: SketchMessage) => {
     scene = message.scene ?? scene;
-    const context = canvas.getContext("2d");
-    if (!context || message.view === undefined) return;
-    if (message.view === null || !scene) {
-      context.clearRect(0, 0, canvas.width, canvas.height);
-      return;
-    }
-    const view: SketchView = message.view;
-    [canvas.width, canvas.height] = [Math.round(view.width * view.ratio), Math.round(view.height * view.ratio)];
-    drawSketch(context, scene, view);
+    if (message.view !== undefined) paintSketch(canvas, scene, message.view);
   };
   return { painter: { send }, stop: () => {} };
 }

@@ -135,3 +135,16 @@ export function drawSketch(context: Context2D, scene: SketchScene, { transform: 
   drawBoxes(context, shown, scene);
   if ((far ? FAR_FONT : NEAR_FONT) * zoom >= SMALLEST_TEXT_PX) drawNames(context, shown, scene, far);
 }
+
+/** Sizes `canvas` for `view` and draws `scene` on it; without either, clears it. */
+export function paintSketch(canvas: HTMLCanvasElement | OffscreenCanvas, scene: SketchScene | null, view: SketchView | null): void {
+  const context = canvas.getContext("2d") as Context2D | null;
+  if (!context) return;
+  if (!view || !scene) {
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    return;
+  }
+  const [width, height] = [Math.round(view.width * view.ratio), Math.round(view.height * view.ratio)];
+  if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
+  drawSketch(context, scene, view);
+}

@@ -3,7 +3,7 @@
 // the page's frames stay short however many lines the chain has. Built on its own as
 // static/sketch-worker.js.
 
-import { drawSketch, type SketchScene, type SketchView } from "./sketch";
+import { paintSketch, type SketchScene, type SketchView } from "./sketch";
 
 export interface SketchMessage {
   canvas?: OffscreenCanvas;
@@ -24,15 +24,7 @@ let due = false;
 
 function draw() {
   due = false;
-  const context = canvas?.getContext("2d");
-  if (!canvas || !context) return;
-  if (!view || !scene) {
-    context.clearRect(0, 0, canvas.width, canvas.height);
-    return;
-  }
-  const [width, height] = [Math.round(view.width * view.ratio), Math.round(view.height * view.ratio)];
-  if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
-  drawSketch(context, scene, view);
+  if (canvas) paintSketch(canvas, scene, view);
 }
 
 scope.onmessage = ({ data }) => {

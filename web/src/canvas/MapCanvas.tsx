@@ -134,7 +134,7 @@ interface MoveHandlers {
 /** What React Flow calls back, the same functions from one render to the next: a new one
  * would draw every box and line again (React Flow hands them to each), as it did on every
  * remote edit. `sketch`: the zoom sketch's, called with ours. */
-function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: number, y: number) => void, wrapper: RefObject<HTMLDivElement | null>, sketch: MoveHandlers) {
+function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: number, y: number) => void, sketch: MoveHandlers) {
   const { onSelect, onSelectConnection, onReady, chainId } = props;
   const { onMoveStart, onMoveEnd } = sketch;
   return useMemo<Partial<ReactFlowProps<SystemNode, ConnectionEdge>>>(() => ({
@@ -142,17 +142,13 @@ function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: num
     onEdgeClick: (_event, edge) => edge.data?.kind !== "thera" && onSelectConnection(edge.id),
     onPaneClick: () => onSelect(null, false),
     onNodeContextMenu: (event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); },
-    onMoveStart: (event) => {
-      if (event?.type !== "wheel") wrapper.current?.classList.add("panning");
-      onMoveStart();
-    },
+    onMoveStart,
     onMoveEnd: (_event, viewport) => {
-      wrapper.current?.classList.remove("panning");
       onMoveEnd();
       saveViewport(chainId, viewport);
     },
     onInit: onReady,
-  }), [onSelect, onSelectConnection, onReady, chainId, openMenu, wrapper, onMoveStart, onMoveEnd]);
+  }), [onSelect, onSelectConnection, onReady, chainId, openMenu, onMoveStart, onMoveEnd]);
 }
 
 function Canvas(props: CanvasProps) {
@@ -186,7 +182,7 @@ function Canvas(props: CanvasProps) {
     if (box && items.length) setMenu({ title, items, x: x - box.left, y: y - box.top });
   }, [props.menuItems, graph]);
   const actions = useMemo(() => ({ openMenu, box: graph.box, subscribeBox: graph.subscribeBox }), [openMenu, graph]);
-  const handlers = useFlowHandlers(props, openMenu, wrapper, sketch);
+  const handlers = useFlowHandlers(props, openMenu, sketch);
   const extent = useMemo(() => graph.extent(), [graph, placed]); // placed: the graph's latest nodes
   return (
     <BoxActionsContext.Provider value={actions}>

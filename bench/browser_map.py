@@ -213,7 +213,8 @@ async def pan_zoom_drag(page: Page) -> None:
         await zoom()
         await browser.stop_tracing()
 
-    trace = Path(tempfile.mkdtemp()) / "zoom.json"
+    folder = tempfile.TemporaryDirectory()
+    trace = Path(folder.name) / "zoom.json"
     for name, interact in (("pan", pan), ("zoom", traced_zoom), ("drag", drag)):
         frames = await frame_times(page, interact)
         print(
@@ -221,6 +222,7 @@ async def pan_zoom_drag(page: Page) -> None:
             f"p95 {p95(frames):.1f} ms, worst {max(frames):.1f} ms"
         )
     sketches = sketch_times(trace)
+    folder.cleanup()
     if sketches:
         print(
             f"  the zoom's sketch, drawn by a worker: {len(sketches)} drawings, "

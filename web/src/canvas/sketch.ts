@@ -51,9 +51,9 @@ export function sceneOf(element: Element, nodes: SystemNode[], edges: Connection
   for (const { source, target, data } of edges) {
     const [from, to] = [centres.get(source), centres.get(target)];
     if (!from || !to || !data) continue;
-    const style = data.kind === "wormhole" ? `line-${data.mass}` : `line-${data.kind}`;
+    const variable = data.kind === "wormhole" ? `line-${data.mass}` : `line-${data.kind}`;
     const dashed = data.eol || data.kind === "bridge" || data.kind === "thera";
-    lines.push({ x1: from[0], y1: from[1], x2: to[0], y2: to[1], colour: colour(style), dashed });
+    lines.push({ x1: from[0], y1: from[1], x2: to[0], y2: to[1], colour: colour(variable), dashed });
   }
   const boxes = nodes.map(({ position, data }) => ({
     x: position.x, y: position.y, strip: colour(`status-${data.status}`), labelColour: colour(`space-${data.space}`),

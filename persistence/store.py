@@ -758,8 +758,39 @@ async def _audit(
 
 
 def _append_updates_in_thread(engine: Engine, batch: Mapping[str, Sequence[bytes]]) -> set[str]:
-    with engine.begin() as conn:
-        return _append_updates(conn, batch)
+    """`_append_updates` on SQLite, through the driver itself: this is the service's most
+    frequent write, and SQLAlchemy's statement layer cost ~9x sqlite3's own work here (1.3 ms
+    against 0.15 ms of CPU for a batch of 50 chains). The same statements, in one transaction
+    (the driver begins it at the insert; a chain deleted after the select fails the insert's
+    foreign key, and the writer's retry then discards its updates)."""
+    chain_ids = list(batch)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        marks = ",".join("?" * len(chain_ids))
+        live_ids = {
+            row[0]
+            for row in cursor.execute(
+                f"SELECT id FROM chains WHERE id IN ({marks}) AND deleted_at IS NULL", chain_ids
+            )
+        }
+        at = now_ms()
+        cursor.executemany(
+            "INSERT INTO chain_updates (chain_id, data, created_at) VALUES (?, ?, ?)",
+            [
+                (chain_id, data, at)
+                for chain_id, updates in batch.items()
+                if chain_id in live_ids
+                for data in updates
+            ],
+        )
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()  # back to the pool
+    return batch.keys() - live_ids
 
 
 def _append_updates(conn: Connection, batch: Mapping[str, Sequence[bytes]]) -> set[str]:

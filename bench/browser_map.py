@@ -4,6 +4,7 @@ figures; not a test. With --screenshot, instead a realistic small chain for the 
 and kills from a fake ESI, Thera from a fake EVE-Scout; see bench/chain_screenshot.py).
 
     python bench/browser_map.py                   # 500 systems, 600 connections, 2,000 sigs
+    python bench/browser_map.py --systems 100 --connections 120 --signatures 400 --phone 4
     python bench/browser_map.py --screenshot mapper/docs/map.png
 """
 
@@ -32,6 +33,13 @@ from tests.server import MapperServer
 from tests.wire import WireClient
 
 FIRST = 31_000_001
+# A phone as the issue names it: 390 px wide, touch, a high-density screen.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 def fill(doc: Doc, systems: int, connections: int, signatures: int, seed: int = 3) -> None:
@@ -266,8 +274,15 @@ async def main(args: argparse.Namespace) -> None:
             writer.edit(lambda doc: fill(doc, args.systems, args.connections, args.signatures))
             await asyncio.sleep(1.0)
             async with chromium() as browser:
-                context = await browser.new_context(viewport={"width": 1400, "height": 900})
+                if args.phone:
+                    context = await browser.new_context(**PHONE)
+                else:
+                    context = await browser.new_context(viewport={"width": 1400, "height": 900})
                 page = await context.new_page()
+                if args.phone:
+                    # A mid-range phone runs JavaScript several times slower than a laptop.
+                    cdp = await context.new_cdp_session(page)
+                    await cdp.send("Emulation.setCPUThrottlingRate", {"rate": args.phone})
                 chain_url = f"{server.http}/chains/{chain}#token={token}"
                 await open_chain(page, chain_url, args.systems, args.runs)
                 await pan_zoom_drag(page)
@@ -285,6 +300,13 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--screenshot", default="")
+    parser.add_argument(
+        "--phone",
+        type=float,
+        default=0,
+        metavar="SLOWDOWN",
+        help="a 390 px touch phone whose CPU is SLOWDOWN times slower (e.g. 4)",
+    )
     arguments = parser.parse_args()
     if arguments.screenshot:
         from bench.chain_screenshot import screenshot

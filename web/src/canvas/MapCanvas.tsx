@@ -5,7 +5,7 @@
 
 import { type RefObject, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import {
-  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, type ReactFlowProps, useReactFlow, useStoreApi, type XYPosition,
+  getViewportForBounds, type NodeChange, Panel, ReactFlow, ReactFlowProvider, type ReactFlowInstance, type ReactFlowProps, useReactFlow, useStoreApi, type Viewport, type XYPosition,
 } from "@xyflow/react";
 import { ChainMinimap } from "./ChainMinimap";
 import { ConnectionLine } from "./ConnectionLine";
@@ -128,7 +128,7 @@ function useDraggedNodes(graph: ChainGraph) {
 
 interface MoveHandlers {
   onMoveStart: () => void;
-  onMoveEnd: () => void;
+  onMoveEnd: (viewport: Viewport) => void;
 }
 
 /** What React Flow calls back, the same functions from one render to the next: a new one
@@ -144,7 +144,7 @@ function useFlowHandlers(props: CanvasProps, openMenu: (systemId: string, x: num
     onNodeContextMenu: (event, node) => { event.preventDefault(); openMenu(node.id, event.clientX, event.clientY); },
     onMoveStart,
     onMoveEnd: (_event, viewport) => {
-      onMoveEnd();
+      onMoveEnd(viewport);
       saveViewport(chainId, viewport);
     },
     onInit: onReady,

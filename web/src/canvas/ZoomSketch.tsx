@@ -9,7 +9,7 @@
 // has ended, so nothing is laid out or drawn again in the middle of one.
 
 import { type RefObject, useCallback, useEffect, useRef, useState } from "react";
-import { useStoreApi } from "@xyflow/react";
+import { useStoreApi, type Viewport } from "@xyflow/react";
 import type { ConnectionEdge, SystemNode } from "./graph";
 import { paintSketch, sceneOf, type SketchScene } from "./sketch";
 import type { SketchMessage } from "./sketchWorker";
@@ -86,7 +86,11 @@ export function useZoomSketch(wrapper: RefObject<HTMLDivElement | null>, nodes: 
   const onMoveStart = useCallback(() => {
     move.current = { zoom: store.getState().transform[2], sketching: false };
   }, [store]);
-  const onMoveEnd = useCallback(() => {
+  const onMoveEnd = useCallback((viewport: Viewport) => {
+    // React Flow reports a move's end a task later: another move may have begun meanwhile (a
+    // wheel cutting an animated fit short), and this end is not that move's.
+    const [x, y, zoom] = store.getState().transform;
+    if (viewport.x !== x || viewport.y !== y || viewport.zoom !== zoom) return;
     const ended = move.current;
     move.current = null;
     if (ended?.sketching) {

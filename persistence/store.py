@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -775,12 +775,7 @@ def _append_updates_in_thread(engine: Engine, batch: Mapping[str, Sequence[bytes
         at = now_ms()
         cursor.executemany(
             "INSERT INTO chain_updates (chain_id, data, created_at) VALUES (?, ?, ?)",
-            [
-                (chain_id, data, at)
-                for chain_id, updates in batch.items()
-                if chain_id in live_ids
-                for data in updates
-            ],
+            [(chain_id, data, at) for chain_id, data in _kept_updates(batch, live_ids)],
         )
         connection.commit()
     except BaseException:
@@ -800,11 +795,19 @@ def _append_updates(conn: Connection, batch: Mapping[str, Sequence[bytes]]) -> s
     at = now_ms()
     rows = [
         {"chain_id": chain_id, "data": data, "created_at": at}
-        for chain_id, updates in batch.items()
-        if chain_id in live_ids
-        for data in updates
+        for chain_id, data in _kept_updates(batch, live_ids)
     ]
     if rows:
         # Core insert: the ORM bulk path costs far more per row and adds nothing here.
         conn.execute(insert(ChainUpdate.__table__), rows)
     return batch.keys() - live_ids
+
+
+def _kept_updates(
+    batch: Mapping[str, Sequence[bytes]], live_ids: set[str]
+) -> Iterator[tuple[str, bytes]]:
+    """(chain, update) for every update of the batch whose chain is live, in order."""
+    for chain_id, updates in batch.items():
+        if chain_id in live_ids:
+            for data in updates:
+                yield chain_id, data

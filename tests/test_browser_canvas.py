@@ -35,6 +35,9 @@ OUT_OF_VIEW = """(id) => {
 
 
 # The zoom sketch shows and the browser skips the boxes (ZoomSketch.tsx).
+SKETCHING = """() => document.querySelector(".canvas.zooming") !== null
+    && getComputedStyle(document.querySelector(".zoom-sketch")).display === "block"
+    && !document.querySelector("[data-system]").checkVisibility()"""
 # Clicks "Fit map", and two frames into its animation zooms with the wheel at (x, y); resolves
 # with how long after the wheel the sketch went (-1: not within 5 s).
 FIT_CUT_SHORT = """async ([x, y]) => {
@@ -51,9 +54,6 @@ FIT_CUT_SHORT = """async ([x, y]) => {
     document.elementFromPoint(x, y).dispatchEvent(new WheelEvent("wheel",
         { deltaY: -300, clientX: x, clientY: y, bubbles: true, cancelable: true }));
     return Promise.race([gone, new Promise((give) => setTimeout(() => give(-1), 5000))]); }"""
-SKETCHING = """() => document.querySelector(".canvas.zooming") !== null
-    && getComputedStyle(document.querySelector(".zoom-sketch")).display === "block"
-    && !document.querySelector("[data-system]").checkVisibility()"""
 
 
 def system(page: Page, system_id: int):

@@ -1,13 +1,15 @@
-"""uvicorn's websocket protocol, plus a synchronous send and receive offered to the app as ASGI
-extensions.
+"""uvicorn's websocket protocol, plus a direct write and a synchronous receive offered to the app
+as ASGI extensions.
 
 ASGI sends are coroutines, so a room that broadcasts through them wakes one task per client per
 update. When the socket can take more bytes, writing the frame at once costs a fraction of
 that; and since server frames are never masked, one broadcast frames its message once and
-writes the same bytes to every socket. The app finds the callable under
-`scope["extensions"][SEND_NOW]`; it takes a whole frame (`mapper.core.protocol.binary_frame`)
-and returns False when the frame was not written (socket paused, closing, or closed), and the
-app then queues the message for the ordinary ASGI send.
+writes the same bytes to every socket. The app hands a listener to
+`scope["extensions"][DIRECT_WRITE]`; the protocol calls it with the socket's write whenever
+whole frames (`mapper.core.protocol.binary_frame`) may go straight to it, and with None when
+they may not (writing paused, closing, closed). A broadcast then costs one call per receiver,
+with no check of its own; while the listener holds None, the app queues its messages for the
+ordinary ASGI send.
 
 Likewise an ASGI receive goes through a queue, pauses and resumes reading, and wakes the app's
 task for every message. The app may hand a callable to `scope["extensions"][RECEIVE_NOW]`; each
@@ -15,6 +17,14 @@ binary message is then given to it as soon as it is read, while nothing waits in
 It returns False to have the message go through the queue after all (the app's reader is busy
 with an earlier message, or the message is one to handle asynchronously), so order is kept.
 Disconnects, text and whatever the app declines still take the ASGI path.
+
+Reading, too, skips a layer on the common frame: once the handshake's request is read, the
+protocol splits the bytes into frames itself. A whole, masked, unfragmented binary frame of
+less than 64 KiB that the app's receiver takes is unmasked and handed over at once; every other
+frame (control frames, text, fragments, anything while the app's queue is not empty) goes whole
+to websockets' parser, which therefore always starts at a frame's first byte, and does what it
+always did. A frame with a 64-bit length, or any frame once the connection is not open (closing,
+or not accepted yet), hands the rest of the connection to websockets.
 
 Under another server the extensions are absent and only the ASGI path is used.
 """
@@ -27,14 +37,24 @@ from typing import ClassVar
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import apply_mask
 from websockets.http11 import Request
 from websockets.protocol import State
 
-SEND_NOW = "mapper.send_now"
+DIRECT_WRITE = "mapper.direct_write"
 RECEIVE_NOW = "mapper.receive_now"
 
+# Writes whole frames to the socket.
+Write = Callable[[bytes], object]
+# Told the socket's write while frames may go straight to it, None while they may not.
+WritableListener = Callable[[Write | None], None]
 # Takes a binary message; True when it was handled, False to receive it through ASGI instead.
 Receiver = Callable[[bytes], bool]
+
+_BINARY_FIN = 0x82  # the first byte of a whole binary frame, no extension bits
+_MASKED = 0x80
+_LENGTH_16 = 126  # the length follows in two bytes
+_LENGTH_64 = 127  # in eight: such frames are left to websockets
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
@@ -43,6 +63,10 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     handshake_timeout_s: ClassVar[float | None] = None
     _handshake_deadline: asyncio.TimerHandle | None = None
     _receiver: Receiver | None = None
+    _writable_listener: WritableListener | None = None
+    _told: Write | None = None  # what the listener was last told
+    # None: websockets reads every byte; else the start of a frame not whole yet.
+    _unread: bytes | None = None
 
     @classmethod
     def with_handshake_timeout(cls, timeout_s: float) -> type[WebSocketProtocol]:
@@ -59,6 +83,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self._end_handshake_deadline()
         self._receiver = None
         super().connection_lost(exc)
+        self._tell_writable()
 
     async def send(self, message: ASGISendEvent) -> None:
         try:
@@ -66,6 +91,80 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         finally:
             if self.handshake_complete:
                 self._end_handshake_deadline()
+            self._tell_writable()
+
+    # Every way the protocol may start closing, or stop or resume writing, ends in one of
+    # these (a frame the app takes at once changes nothing here: the app closes through
+    # send); each tells the listener whether frames may still go straight to the socket.
+    def data_received(self, data: bytes) -> None:
+        if self._unread is not None:
+            self._read_frames(self._unread + data if self._unread else data)
+            return
+        self._parse(data)
+        # uvicorn hands over the upgrade request alone, rebuilt from its headers: once it is
+        # read and nothing follows it, websockets' parser waits at a frame's first byte.
+        if self.handshake_initiated and not self.close_sent and not self.conn.reader.buffer:
+            self._unread = b"" if data.endswith(b"\r\n\r\n") else None
+
+    def _parse(self, data: bytes) -> None:
+        """Let websockets read `data`: whatever it does, the listener hears of it."""
+        super().data_received(data)
+        self._tell_writable()
+
+    def _read_frames(self, data: bytes) -> None:
+        pos, end = 0, len(data)
+        while end - pos >= 2:
+            first, second = data[pos], data[pos + 1]
+            size = second & 0x7F
+            if size == _LENGTH_64 or not second & _MASKED:
+                # Larger than read here, or refused by websockets: it reads all that follows.
+                self._unread = None
+                self._parse(data[pos:])
+                return
+            head = pos + (6 if size < _LENGTH_16 else 8)
+            if end < head:
+                break
+            if size == _LENGTH_16:
+                size = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            stop = head + size
+            if stop > end:
+                break
+            receiver = self._receiver
+            if (
+                first == _BINARY_FIN
+                and receiver is not None
+                and not self.frames  # not inside a fragmented message
+                and not self.close_sent
+                and self.queue.empty()
+                and receiver(apply_mask(data[head:stop], data[head - 4 : head]))
+            ):
+                pos = stop
+                continue
+            self._parse(data[pos:stop])
+            pos = stop
+            if self.conn.state is not State.OPEN:
+                # Closing (or not open yet): websockets decides what the rest is worth.
+                self._unread = None
+                if pos < end:
+                    self._parse(data[pos:])
+                return
+        self._unread = data[pos:]
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._tell_writable()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._tell_writable()
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()
+        self._tell_writable()
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._tell_writable()
 
     def _end_handshake_deadline(self) -> None:
         if self._handshake_deadline is not None:
@@ -81,23 +180,37 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if not self.close_sent:  # the handshake goes on to the app
             extensions = self.scope["extensions"]
-            extensions[SEND_NOW] = self.send_now
+            extensions[DIRECT_WRITE] = self.watch_writable
             extensions[RECEIVE_NOW] = self.receive_now
 
-    def send_now(self, frame: bytes) -> bool:
-        if (
-            self.close_sent
+    def watch_writable(self, listener: WritableListener | None) -> None:
+        """Tell `listener` the socket's write now and whenever frames may or may not go
+        straight to it (None: stop telling)."""
+        self._writable_listener = listener
+        self._told = None
+        if listener is not None:
+            listener(None)
+            self._tell_writable()
+
+    def _tell_writable(self) -> None:
+        listener = self._writable_listener
+        if listener is None:
+            return
+        # websockets keeps no state about data frames sent unfragmented, so writing the bytes
+        # around it leaves its protocol state as send_binary would.
+        write = (
+            None
+            if self.close_sent
             or not self.handshake_complete
             or self.disconnected
             or self.conn.state is not State.OPEN
             or not self.writable.is_set()
             or self.transport.is_closing()
-        ):
-            return False
-        # websockets keeps no state about data frames sent unfragmented, so writing the bytes
-        # around it leaves its protocol state as send_binary would.
-        self.transport.write(frame)
-        return True
+            else self.transport.write
+        )
+        if (write is None) != (self._told is None):
+            self._told = write
+            listener(write)
 
     def receive_now(self, receiver: Receiver | None) -> None:
         """Hand binary messages to `receiver` as they are read (None: back to the queue)."""

@@ -38,7 +38,7 @@ from mapper.rooms.manager import RoomKind, RoomUnavailable
 from mapper.rooms.room import Room
 from mapper.sync.intel import INTEL_ROOM
 from mapper.sync.live import user_room_key
-from mapper.transport import RECEIVE_NOW, SEND_NOW
+from mapper.transport import DIRECT_WRITE, RECEIVE_NOW
 
 if TYPE_CHECKING:
     from mapper.service import Service
@@ -122,10 +122,12 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: 
         queue_bytes=settings.send_queue_bytes,
         rate=TokenBucket(settings.rate_limit, settings.rate_burst, service.clock.monotonic),
         metrics=service.metrics,
-        send_now=websocket.scope.get("extensions", {}).get(SEND_NOW),
     )
     service.metrics.connections.inc()
     log.info("open user=%s room=%s role=%s", identity.user_id, room_key, role)
+    watch_writable = websocket.scope.get("extensions", {}).get(DIRECT_WRITE)
+    if watch_writable is not None:
+        watch_writable(connection.writable)
     room: Room | None = None
     try:
         room = await service.rooms.join(room_key, kind, connection)
@@ -133,6 +135,8 @@ async def _serve(websocket: WebSocket, service: Service, kind: RoomKind, admit: 
     except RoomUnavailable:
         connection.close(CLOSE_TRY_AGAIN, "chain not available right now; retrying helps")
     finally:
+        if watch_writable is not None:
+            watch_writable(None)
         if room is not None:
             service.rooms.leave(room, connection)
         service.metrics.connections.dec()

@@ -35,8 +35,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 Send = Callable[[bytes], Awaitable[None]]
-# Writes a whole websocket frame to the socket at once; False when it cannot now.
-SendNow = Callable[[bytes], bool]
+# Writes whole websocket frames (`binary_frame`) to the socket at once.
+Write = Callable[[bytes], object]
 
 RELAY_CREDIT_MAX = 64
 
@@ -75,13 +75,15 @@ class Connection:
         queue_bytes: int,
         rate: TokenBucket,
         metrics: Metrics,
-        send_now: SendNow | None = None,
     ) -> None:
         self.identity = identity
         self.role = role
         self.rate = rate
         self._metrics = metrics
-        self._send_now = send_now
+        self._socket_write: Write | None = None  # the server's: while frames may go straight out
+        # The socket's write while nothing of ours is queued or in flight either: a broadcast
+        # writes its frame with it and no other check.
+        self.direct: Write | None = None
         self._queue: deque[bytes] = deque()
         self._queue_bytes = queue_bytes
         self._queued = 0  # bytes queued or being sent
@@ -104,19 +106,28 @@ class Connection:
     def can_edit(self) -> bool:
         return roles.at_least(self.role, roles.EDITOR)
 
+    def writable(self, write: Write | None) -> None:
+        """The server's word: frames may go straight to the socket with `write` (None: not)."""
+        self._socket_write = write
+        self._refresh_direct()
+
+    def _refresh_direct(self) -> None:
+        # Straight to the socket only when nothing is ahead of the message: order is kept
+        # because anything queued or in flight goes first.
+        self.direct = (
+            self._socket_write
+            if self.close_code is None and not self._queue and not self._sending
+            else None
+        )
+
     def send(self, message: bytes, frame: bytes | None = None) -> bool:
         """Queue a message; False when the connection is closing or has just overflowed.
         `frame`: the message framed already (`binary_frame`), when a broadcast shares it."""
         if self.close_code is not None:
             return False
-        # Straight to the socket when nothing is ahead of this message; order is kept because
-        # anything queued or in flight goes first.
-        if (
-            self._send_now is not None
-            and not self._sending
-            and not self._queue
-            and self._send_now(binary_frame(message) if frame is None else frame)
-        ):
+        write = self.direct
+        if write is not None:
+            write(binary_frame(message) if frame is None else frame)
             return True
         # One message of any size may wait (a large document's sync answer); more only
         # within the byte bound.
@@ -125,6 +136,7 @@ class Connection:
             self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect to resync")
             return False
         self._queue.append(message)
+        self.direct = None
         self._queued += len(message)
         self._ready.set()
         return True
@@ -144,6 +156,7 @@ class Connection:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
+            self.direct = None
             self._close_requested.set()
 
     async def wait_closed(self) -> None:
@@ -161,3 +174,5 @@ class Connection:
             finally:
                 self._sending = False
                 self._queued -= len(message)
+                if not self._queue:
+                    self._refresh_direct()

@@ -213,11 +213,13 @@ class Room:
             placed = self.check_update(update)
         user = connection.identity.user_id
         writers = {struct.client for struct in placed.structs}
-        if any(self._writers.get(client, user) != user for client in writers):
-            # Items under a scout's client id would make that scout's own next items look
-            # known already: yrs would drop them silently.
-            self._metrics.refused_updates.inc()
-            raise ProtocolError("update writes under another user's client id")
+        known = self._writers
+        for client in writers:
+            if known.get(client, user) != user:
+                # Items under a scout's client id would make that scout's own next items look
+                # known already: yrs would drop them silently.
+                self._metrics.refused_updates.inc()
+                raise ProtocolError("update writes under another user's client id")
         self._placed = placed
         try:
             crdt_call(self.doc.apply_update, update)
@@ -301,10 +303,16 @@ class Room:
         sent = 0
         frame = protocol.binary_frame(message)  # once for every receiver
         for connection in self.connections:
-            if connection is not exclude and connection.send(message, frame):
-                sent += 1
-                if awareness:
-                    connection.expect_relay()
+            if connection is exclude:
+                continue
+            write = connection.direct  # the hot path: one call per receiver
+            if write is not None:
+                write(frame)
+            elif not connection.send(message, frame):
+                continue
+            sent += 1
+            if awareness:
+                connection.expect_relay()
         self._metrics.count_out(sent, len(message))
 
     def _send_states(self, connection: Connection) -> None:

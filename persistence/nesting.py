@@ -307,15 +307,20 @@ class Nesting:
         another thread; `still_holds` then tells whether the index moved under it."""
         structs, deleted = read_update(update)
         placed = self._place(structs, strict=True)
+        ends: dict[int, int] = {}  # each client's next clock after the update
+        value_depth = depth = 0
+        for struct, level in zip(placed.structs, placed.levels, strict=True):
+            ends[struct.client] = struct.clock + struct.length
+            value_depth = max(value_depth, struct.value_depth)
+            if struct.kind == _CONTENT_TYPE:
+                depth = max(depth, level + 1)
         # yrs keeps a deletion of what it does not have yet, and applies it to whatever comes
         # at those clocks later: a scout's next edits, deleted before they are made.
-        ends = {struct.client: struct.clock + struct.length for struct in placed.structs}
         for client, end in deleted:
             if end > max(self._next_clock(client), ends.get(client, 0)):
                 raise NestingError("update deletes content the service does not have")
-        if any(struct.value_depth > MAX_VALUE_DEPTH for struct in placed.structs):
+        if value_depth > MAX_VALUE_DEPTH:
             raise NestingError(f"a value nests deeper than {MAX_VALUE_DEPTH} levels")
-        depth = placed.depth
         if depth > MAX_DEPTH:
             raise NestingError(f"shared types nested {depth} levels deep; at most {MAX_DEPTH}")
         return placed

@@ -123,6 +123,10 @@ class _Reader:
         return self.pos >= len(self.data)
 
     def var_uint(self) -> int:
+        pos = self.pos
+        if pos < len(self.data) and (byte := self.data[pos]) < 0x80:
+            self.pos = pos + 1  # message types and short lengths: one byte
+            return byte
         value = 0
         shift = 0
         for _ in range(_MAX_VAR_UINT_BYTES):

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOADGEN = ROOT / "bench" / "loadgen.mjs"
 NODE_DIR = ROOT / "tests" / "node"
+FLOOR_SERVER = ROOT / "bench" / "floor_server.py"
 NODE_SERVER_JS = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
 RESULTS_DIR = ROOT / "bench" / "results"
 
@@ -497,7 +498,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--targets", default="node,mapper", help="comma-separated: node, mapper, mapper-pg"
+        "--targets", default="node,mapper", help="comma-separated: node, mapper, mapper-pg, floor"
     )
     parser.add_argument("--workloads", default=DEFAULT_WORKLOADS, help="comma-separated RxC@F")
     parser.add_argument(
@@ -529,6 +530,7 @@ def main() -> None:
     mapper = dict(token_template=args.mapper_token_cmd, health_path="/healthz", creates_rooms=True)
     available = {
         "node": Target("node", f"node {shlex.quote(str(NODE_SERVER_JS))}"),
+        "floor": Target("floor", f"{{python}} {shlex.quote(str(FLOOR_SERVER))} --port {{port}}"),
         "mapper": Target("mapper", args.mapper_cmd, **mapper),
         "mapper-pg": Target(
             "mapper-pg",

@@ -5,11 +5,12 @@ ASGI sends are coroutines, so a room that broadcasts through them wakes one task
 update. When the socket can take more bytes, writing the frame at once costs a fraction of
 that; and since server frames are never masked, one broadcast frames its message once and
 writes the same bytes to every socket. The app hands a listener to
-`scope["extensions"][DIRECT_WRITE]`; the protocol calls it with the socket's write whenever
-whole frames (`mapper.core.protocol.binary_frame`) may go straight to it, and with None when
-they may not (writing paused, closing, closed). A broadcast then costs one call per receiver,
-with no check of its own; while the listener holds None, the app queues its messages for the
-ordinary ASGI send.
+`scope["extensions"][DIRECT_WRITE]`; the protocol calls it with its transport whenever whole
+frames (`mapper.core.protocol.binary_frame`) may be written to it directly, and with None when
+they may not (writing paused, close frame sent, connection lost), so a frame costs the app one
+check (`transport.is_closing()`: the transport may fail before the protocol hears of it) and
+the write. While the listener holds None, the app queues its messages for the ordinary ASGI
+send.
 
 Likewise an ASGI receive goes through a queue, pauses and resumes reading, and wakes the app's
 task for every message. The app may hand a callable to `scope["extensions"][RECEIVE_NOW]`; each
@@ -44,10 +45,8 @@ from websockets.protocol import State
 DIRECT_WRITE = "mapper.direct_write"
 RECEIVE_NOW = "mapper.receive_now"
 
-# Writes whole frames to the socket.
-Write = Callable[[bytes], object]
-# Told the socket's write while frames may go straight to it, None while they may not.
-WritableListener = Callable[[Write | None], None]
+# Told the transport while frames may be written to it directly, None while they may not.
+WritableListener = Callable[[asyncio.WriteTransport | None], None]
 # Takes a binary message; True when it was handled, False to receive it through ASGI instead.
 Receiver = Callable[[bytes], bool]
 
@@ -64,7 +63,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     _handshake_deadline: asyncio.TimerHandle | None = None
     _receiver: Receiver | None = None
     _writable_listener: WritableListener | None = None
-    _told: Write | None = None  # what the listener was last told
+    _told: asyncio.WriteTransport | None = None  # what the listener was last told
     # None: websockets reads every byte; else the start of a frame not whole yet.
     _unread: bytes | None = None
 
@@ -184,8 +183,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             extensions[RECEIVE_NOW] = self.receive_now
 
     def watch_writable(self, listener: WritableListener | None) -> None:
-        """Tell `listener` the socket's write now and whenever frames may or may not go
-        straight to it (None: stop telling)."""
+        """Tell `listener` the transport now and whenever frames may or may not be written to
+        it directly (None: stop telling)."""
         self._writable_listener = listener
         self._told = None
         if listener is not None:
@@ -198,7 +197,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             return
         # websockets keeps no state about data frames sent unfragmented, so writing the bytes
         # around it leaves its protocol state as send_binary would.
-        write = (
+        transport = (
             None
             if self.close_sent
             or not self.handshake_complete
@@ -206,11 +205,11 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             or self.conn.state is not State.OPEN
             or not self.writable.is_set()
             or self.transport.is_closing()
-            else self.transport.write
+            else self.transport
         )
-        if (write is None) != (self._told is None):
-            self._told = write
-            listener(write)
+        if transport is not self._told:
+            self._told = transport
+            listener(transport)
 
     def receive_now(self, receiver: Receiver | None) -> None:
         """Hand binary messages to `receiver` as they are read (None: back to the queue)."""

@@ -17,7 +17,7 @@ from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from mapper.core.protocol import binary_frame
-from mapper.transport import DIRECT_WRITE, RECEIVE_NOW, WebSocketProtocol, Write
+from mapper.transport import DIRECT_WRITE, RECEIVE_NOW, WebSocketProtocol
 from tests.server import free_port
 
 # The methods mapper overrides or calls, with the parameters it passes.
@@ -63,9 +63,9 @@ def test_the_private_methods_are_there() -> None:
 
 async def test_a_connected_protocol_has_what_mapper_reads() -> None:
     """A real handshake through uvicorn with mapper's protocol: the attributes are there with
-    their types, the direct-write extension hands over a write that sends a frame the client
-    receives, and takes it back when the socket closes; the receive-now extension gets a
-    message the client sends, in the state mapper reads."""
+    their types, the direct-write extension hands over the transport, a frame written to it
+    reaches the client, and it is taken back when the socket closes; the receive-now extension
+    gets a message the client sends, in the state mapper reads."""
     seen: list[WebSocketProtocol] = []
     message_states: list[dict[str, object]] = []
     received: list[bytes] = []
@@ -80,7 +80,7 @@ async def test_a_connected_protocol_has_what_mapper_reads() -> None:
         message_states.append({name: getattr(self, name) for name in MESSAGE_ATTRIBUTES})
         original_complete(self)
 
-    writes: list[Write | None] = []
+    transports: list[asyncio.WriteTransport | None] = []
 
     def receiver(message: bytes) -> bool:
         received.append(message)
@@ -91,10 +91,10 @@ async def test_a_connected_protocol_has_what_mapper_reads() -> None:
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
         scope["extensions"][RECEIVE_NOW](receiver)
-        scope["extensions"][DIRECT_WRITE](writes.append)
-        write = writes[-1]
-        assert write is not None
-        write(binary_frame(b"\x00\x01"))
+        scope["extensions"][DIRECT_WRITE](transports.append)
+        transport = transports[-1]
+        assert transport is not None
+        transport.write(binary_frame(b"\x00\x01"))
         await receive()  # the client's close
 
     port = free_port()
@@ -123,10 +123,10 @@ async def test_a_connected_protocol_has_what_mapper_reads() -> None:
                 assert isinstance(state[name], kind), name
             assert state["curr_msg_data_type"] == "bytes"
         for _ in range(500):
-            if writes[-1] is None:
+            if transports[-1] is None:
                 break
             await asyncio.sleep(0.01)
-        assert writes[0] is None and writes[1] is not None and writes[-1] is None
+        assert transports[0] is None and transports[1] is not None and transports[-1] is None
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)

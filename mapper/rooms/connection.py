@@ -35,8 +35,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 Send = Callable[[bytes], Awaitable[None]]
-# Writes whole websocket frames (`binary_frame`) to the socket at once.
-Write = Callable[[bytes], object]
 
 RELAY_CREDIT_MAX = 64
 
@@ -80,10 +78,10 @@ class Connection:
         self.role = role
         self.rate = rate
         self._metrics = metrics
-        self._socket_write: Write | None = None  # the server's: while frames may go straight out
-        # The socket's write while nothing of ours is queued or in flight either: a broadcast
-        # writes its frame with it and no other check.
-        self.direct: Write | None = None
+        # The server's transport, while whole frames (`binary_frame`) may be written to it.
+        self._transport: asyncio.WriteTransport | None = None
+        # The same, while nothing of ours is queued or in flight either.
+        self._direct: asyncio.WriteTransport | None = None
         self._queue: deque[bytes] = deque()
         self._queue_bytes = queue_bytes
         self._queued = 0  # bytes queued or being sent
@@ -106,16 +104,16 @@ class Connection:
     def can_edit(self) -> bool:
         return roles.at_least(self.role, roles.EDITOR)
 
-    def writable(self, write: Write | None) -> None:
-        """The server's word: frames may go straight to the socket with `write` (None: not)."""
-        self._socket_write = write
+    def writable(self, transport: asyncio.WriteTransport | None) -> None:
+        """The server's word: frames may be written to `transport` directly (None: not)."""
+        self._transport = transport
         self._refresh_direct()
 
     def _refresh_direct(self) -> None:
         # Straight to the socket only when nothing is ahead of the message: order is kept
         # because anything queued or in flight goes first.
-        self.direct = (
-            self._socket_write
+        self._direct = (
+            self._transport
             if self.close_code is None and not self._queue and not self._sending
             else None
         )
@@ -125,9 +123,9 @@ class Connection:
         `frame`: the message framed already (`binary_frame`), when a broadcast shares it."""
         if self.close_code is not None:
             return False
-        write = self.direct
-        if write is not None:
-            write(binary_frame(message) if frame is None else frame)
+        transport = self._direct
+        if transport is not None and not transport.is_closing():
+            transport.write(binary_frame(message) if frame is None else frame)
             return True
         # One message of any size may wait (a large document's sync answer); more only
         # within the byte bound.
@@ -136,7 +134,7 @@ class Connection:
             self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect to resync")
             return False
         self._queue.append(message)
-        self.direct = None
+        self._direct = None
         self._queued += len(message)
         self._ready.set()
         return True
@@ -156,7 +154,7 @@ class Connection:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-            self.direct = None
+            self._direct = None
             self._close_requested.set()
 
     async def wait_closed(self) -> None:

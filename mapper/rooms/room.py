@@ -303,16 +303,10 @@ class Room:
         sent = 0
         frame = protocol.binary_frame(message)  # once for every receiver
         for connection in self.connections:
-            if connection is exclude:
-                continue
-            write = connection.direct  # the hot path: one call per receiver
-            if write is not None:
-                write(frame)
-            elif not connection.send(message, frame):
-                continue
-            sent += 1
-            if awareness:
-                connection.expect_relay()
+            if connection is not exclude and connection.send(message, frame):
+                sent += 1
+                if awareness:
+                    connection.expect_relay()
         self._metrics.count_out(sent, len(message))
 
     def _send_states(self, connection: Connection) -> None:

@@ -21,18 +21,15 @@ import uvloop
 from pycrdt import Doc, TransactionEvent
 from websockets.frames import apply_mask
 
+from mapper.core.protocol import (
+    create_sync_step1_message,
+    create_sync_step2_message,
+    create_update_message,
+)
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_REQUEST_BYTES = 8192
 MAX_FRAME_BYTES = 1 << 20
-
-
-def var_uint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def read_var_uint(data: bytes, pos: int) -> tuple[int, int]:
@@ -55,10 +52,6 @@ def frame(opcode: int, payload: bytes) -> bytes:
     return bytes((0x80 | opcode, 127)) + size.to_bytes(8, "big") + payload
 
 
-def sync_message(kind: int, payload: bytes) -> bytes:
-    return b"\x00" + bytes((kind,)) + var_uint(len(payload)) + payload
-
-
 class Room:
     def __init__(self) -> None:
         self.doc: Doc = Doc()
@@ -66,7 +59,7 @@ class Room:
         self.doc.observe(self._on_change)
 
     def _on_change(self, event: TransactionEvent) -> None:
-        self.broadcast(sync_message(2, event.update))
+        self.broadcast(create_update_message(event.update))
 
     def broadcast(self, message: bytes) -> None:
         data = frame(2, message)
@@ -135,7 +128,7 @@ class Peer(asyncio.Protocol):
         )
         self.room = self.rooms.setdefault(path, Room())
         self.room.peers[self] = None
-        self.transport.write(frame(2, sync_message(0, self.room.doc.get_state())))
+        self.transport.write(frame(2, create_sync_step1_message(self.room.doc.get_state())))
         return rest
 
     def _message(self, message: bytes) -> None:
@@ -150,7 +143,7 @@ class Peer(asyncio.Protocol):
         size, start = read_var_uint(message, 2)
         payload = message[start : start + size]
         if kind == 0:
-            self.transport.write(frame(2, sync_message(1, room.doc.get_update(payload))))
+            self.transport.write(frame(2, create_sync_step2_message(room.doc.get_update(payload))))
         else:
             room.doc.apply_update(payload)
 

@@ -80,8 +80,6 @@ class Connection:
         self._metrics = metrics
         # The server's transport, while whole frames (`binary_frame`) may be written to it.
         self._transport: asyncio.WriteTransport | None = None
-        # The same, while nothing of ours is queued or in flight either.
-        self._direct: asyncio.WriteTransport | None = None
         self._queue: deque[bytes] = deque()
         self._queue_bytes = queue_bytes
         self._queued = 0  # bytes queued or being sent
@@ -107,24 +105,21 @@ class Connection:
     def writable(self, transport: asyncio.WriteTransport | None) -> None:
         """The server's word: frames may be written to `transport` directly (None: not)."""
         self._transport = transport
-        self._refresh_direct()
-
-    def _refresh_direct(self) -> None:
-        # Straight to the socket only when nothing is ahead of the message: order is kept
-        # because anything queued or in flight goes first.
-        self._direct = (
-            self._transport
-            if self.close_code is None and not self._queue and not self._sending
-            else None
-        )
 
     def send(self, message: bytes, frame: bytes | None = None) -> bool:
         """Queue a message; False when the connection is closing or has just overflowed.
         `frame`: the message framed already (`binary_frame`), when a broadcast shares it."""
         if self.close_code is not None:
             return False
-        transport = self._direct
-        if transport is not None and not transport.is_closing():
+        # Straight to the socket when nothing is ahead of this message; order is kept because
+        # anything queued or in flight goes first.
+        transport = self._transport
+        if (
+            transport is not None
+            and not self._sending
+            and not self._queue
+            and not transport.is_closing()
+        ):
             transport.write(binary_frame(message) if frame is None else frame)
             return True
         # One message of any size may wait (a large document's sync answer); more only
@@ -134,7 +129,6 @@ class Connection:
             self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect to resync")
             return False
         self._queue.append(message)
-        self._direct = None
         self._queued += len(message)
         self._ready.set()
         return True
@@ -154,7 +148,6 @@ class Connection:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-            self._direct = None
             self._close_requested.set()
 
     async def wait_closed(self) -> None:
@@ -172,5 +165,3 @@ class Connection:
             finally:
                 self._sending = False
                 self._queued -= len(message)
-                if not self._queue:
-                    self._refresh_direct()

@@ -213,13 +213,11 @@ class Room:
             placed = self.check_update(update)
         user = connection.identity.user_id
         writers = {struct.client for struct in placed.structs}
-        known = self._writers
-        for client in writers:
-            if known.get(client, user) != user:
-                # Items under a scout's client id would make that scout's own next items look
-                # known already: yrs would drop them silently.
-                self._metrics.refused_updates.inc()
-                raise ProtocolError("update writes under another user's client id")
+        if any(self._writers.get(client, user) != user for client in writers):
+            # Items under a scout's client id would make that scout's own next items look
+            # known already: yrs would drop them silently.
+            self._metrics.refused_updates.inc()
+            raise ProtocolError("update writes under another user's client id")
         self._placed = placed
         try:
             crdt_call(self.doc.apply_update, update)

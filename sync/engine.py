@@ -201,6 +201,11 @@ class SyncEngine:
 
     async def _run(self, name: str, user_id: str) -> None:
         if self._tracker.absent_here(user_id):
+            # Gone idle or away since the run was armed, and the scanner's sweep has not told
+            # us yet: cool the user now, or a return before that sweep would find them still
+            # hot, with no timer left, and wait for the next scan.
+            if user_id in self._hot:
+                self._presence_changed(user_id)
             return
         dataset = self._datasets[name]
         await self._limiter.take((dataset.group, user_id))

@@ -392,6 +392,26 @@ async def test_a_hidden_tab_active_lately_keeps_reads_going_an_idle_one_stops_th
         await client.close()
 
 
+async def test_a_tab_back_from_idle_before_the_sweep_is_read_at_once(
+    sqlite_url: str, tmp_path: Path, clock: ManualClock, eve: FakeEve
+) -> None:
+    """The scout's reads, not the scanner's sweep (here: never), find them gone idle; input in
+    the tab minutes later starts the reads again at once, not at the next scan."""
+    live = await serve(tmp_path, sqlite_url, clock, eve, sync_scan_interval_s=86400.0)
+    try:
+        scout = await live.present("/ws/users/me", live.token("alice"), visible=False)
+        await live.update(scout, activeAt=live.clock.now() * 1000)
+        await until(lambda: len(eve.esi_calls("location")) >= 2, PILOTS_WITHIN_S)
+        await run_for(live, 1800 + 600, step=30)  # idle after 1800 s; the reads due since see it
+        assert live.service is not None and not live.service.presence.is_present("alice")
+        calls = len(eve.calls)
+        await live.update(scout, activeAt=live.clock.now() * 1000)
+        await until(lambda: len(eve.calls) > calls, PILOTS_WITHIN_S)
+        await scout.close()
+    finally:
+        await live.stop()
+
+
 async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeEve) -> None:
     token = live.token("bob")
     chain = await chain_with(live, token, JITA, J100001)

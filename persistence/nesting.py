@@ -270,12 +270,6 @@ class Placed:
     levels: list[int]
     basis: dict[int, int]  # each client's next clock in the index when placed
 
-    @property
-    def depth(self) -> int:
-        """The level of the deepest new shared type (0: none)."""
-        pairs = zip(self.structs, self.levels, strict=True)
-        return max((level + 1 for s, level in pairs if s.kind == _CONTENT_TYPE), default=0)
-
     def too_deep(self) -> list[tuple[int, Struct]]:
         """(level, item) of the items that break a limit: content of types at MAX_DEPTH or
         deeper that is a type itself or sits deeper still, and too deeply nested values."""

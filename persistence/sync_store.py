@@ -154,6 +154,14 @@ class SyncStore:
             ).one()
         return Subject(*row)
 
+    async def next_due_at(self, dataset: str, user_id: str) -> int | None:
+        """When the subject is next due (ms epoch), or None for a subject that does not exist."""
+        query = select(SyncSubject.next_due_at).where(
+            SyncSubject.dataset == dataset, SyncSubject.user_id == user_id
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
     async def finish(
         self,
         subject: Subject,

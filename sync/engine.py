@@ -219,7 +219,13 @@ class SyncEngine:
             stale_before=ms(now - self._settings.stale_run_s),
         )
         if subject is None:
-            return  # not due yet, or running elsewhere
+            # Not due yet (a page reloaded since the last read), or running elsewhere. A timer
+            # for when it is due keeps a returning user's reads at their cadence; a subject
+            # overdue and running elsewhere is the scanner's to hand out again.
+            due_at = await self._store.next_due_at(name, user_id)
+            if due_at is not None and due_at > ms(now) and user_id in self._hot:
+                self._arm((name, user_id), due_at / 1000)
+            return
         self.runs += 1
         self._metrics.sync_runs.labels(dataset=name).inc()
         next_due, min_expires, failures, synced = await self._fetch(dataset, subject)

@@ -412,6 +412,29 @@ async def test_a_tab_back_from_idle_before_the_sweep_is_read_at_once(
         await live.stop()
 
 
+async def test_a_reloaded_page_is_read_again_when_due_not_at_the_next_scan(
+    sqlite_url: str, tmp_path: Path, clock: ManualClock, eve: FakeEve
+) -> None:
+    """A scout reloads the map: back before the location is due again, its next read comes
+    when it is due (5 s), not when the scanner next looks (here: never)."""
+    live = await serve(tmp_path, sqlite_url, clock, eve, sync_scan_interval_s=86400.0)
+    try:
+        tab = await live.present("/ws/users/me", live.token("alice"))
+        await until(lambda: len(eve.esi_calls("location")) >= 2, PILOTS_WITHIN_S)
+        await settle(live)
+        await tab.close()
+        await until(
+            lambda: live.service is not None and not live.service.presence.is_present("alice")
+        )
+        tab = await live.present("/ws/users/me", live.token("alice"))
+        calls = len(eve.esi_calls("location"))
+        await run_for(live, 6, step=1)
+        await until(lambda: len(eve.esi_calls("location")) > calls, PILOTS_WITHIN_S)
+        await tab.close()
+    finally:
+        await live.stop()
+
+
 async def test_jumps_are_mapped_with_the_right_kind(live: LiveServer, eve: FakeEve) -> None:
     token = live.token("bob")
     chain = await chain_with(live, token, JITA, J100001)

@@ -41,6 +41,8 @@ async def test_claims_are_exclusive_and_dead_runs_are_taken_over(engine: AsyncEn
         synced_character_ids=[7, 8],
     )
     assert await store.claim("location", "alice", "w4", later, stale_before=later) is None
+    assert await store.next_due_at("location", "alice") == later + 5000  # when to try again
+    assert await store.next_due_at("location", "nobody") is None
     due = await store.claim("location", "alice", "w4", later + 5000, stale_before=later)
     assert due is not None and due.failures == 0 and due.synced_character_ids == [7, 8]
 

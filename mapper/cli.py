@@ -134,6 +134,7 @@ def _serve(args: argparse.Namespace) -> None:
     from mapper.app import create_app
     from mapper.connection_limits import WaitingConnections, WaitingHttpProtocol
     from mapper.core import logs
+    from mapper.persistence import nesting
     from mapper.transport import WebSocketProtocol
 
     settings = _settings(args, *(field.name for field in settings_module.fields()))
@@ -141,6 +142,8 @@ def _serve(args: argparse.Namespace) -> None:
         settings.log_level,
         secrets=[settings.token_provider_secret, settings.eve_client_secret, settings.secret_key],
     )
+    if not nesting.NATIVE:
+        log.info("update checks run as Python: this install has no native build (setup.py)")
     app = create_app(settings)
     builtin = app.state.service.auth.builtin
     if builtin is not None:

@@ -19,10 +19,15 @@ The format is Yjs' update v1 (yjs `UpdateDecoder` and `Item`, lib0 `readAny`).
 from __future__ import annotations
 
 import bisect
+import hashlib
+import importlib
+import logging
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from pathlib import Path
+from types import ModuleType
+from typing import final
 
 from pycrdt import Doc, write_var_uint
 
@@ -41,15 +46,20 @@ _NAMED_TYPE_REFS = (3, 5)  # YXmlElement and YXmlHook carry a name
 _MAX_VAR_UINT_BYTES = 8
 _NO_PARENT = 0  # a GC struct's level: whatever is placed against it is discarded
 _LEVEL_CAP = 255  # levels are kept in bytes
+_UNPLACED = -1  # the level of an item that names an item of its update not placed yet
 
 Id = tuple[int, int]  # (client, clock)
+
+log = logging.getLogger(__name__)
 
 
 class NestingError(ValueError):
     """An update that does not decode, nests too deep, or depends on missing content."""
 
 
-class Struct(NamedTuple):
+@final
+@dataclass(slots=True)
+class Struct:
     client: int
     clock: int
     length: int
@@ -301,13 +311,14 @@ class Nesting:
         another thread; `still_holds` then tells whether the index moved under it."""
         structs, deleted = read_update(update)
         placed = self._place(structs, strict=True)
+        levels = placed.levels
         ends: dict[int, int] = {}  # each client's next clock after the update
         value_depth = depth = 0
-        for struct, level in zip(placed.structs, placed.levels, strict=True):
+        for index, struct in enumerate(placed.structs):
             ends[struct.client] = struct.clock + struct.length
             value_depth = max(value_depth, struct.value_depth)
             if struct.kind == _CONTENT_TYPE:
-                depth = max(depth, level + 1)
+                depth = max(depth, levels[index] + 1)
         # yrs keeps a deletion of what it does not have yet, and applies it to whatever comes
         # at those clocks later: a scout's next edits, deleted before they are made.
         for client, end in deleted:
@@ -325,11 +336,12 @@ class Nesting:
 
     def add(self, placed: Placed) -> None:
         """Index the items of an update the document has integrated."""
-        for struct, level in zip(placed.structs, placed.levels, strict=True):
+        levels = placed.levels
+        for index, struct in enumerate(placed.structs):
             ranges = self._clients.get(struct.client)
             if ranges is None:
                 ranges = self._clients[struct.client] = _Ranges()
-            ranges.extend(struct.clock + struct.length, level)
+            ranges.extend(struct.clock + struct.length, levels[index])
 
     def record(self, update: bytes) -> Placed:
         """Index an update the document has integrated, whoever made it; refuses nothing."""
@@ -363,20 +375,20 @@ class Nesting:
             expected[struct.client] = end
             new.append(struct)
         local = _LocalIndex(new)
-        levels: list[int | None] = [None] * len(new)
+        levels = [_UNPLACED] * len(new)
         for index, struct in enumerate(new):
-            if levels[index] is None:
+            if levels[index] == _UNPLACED:
                 # Most items name only items the document has: placed at once, no stack.
                 levels[index] = self._level(struct, levels, local, strict)
-                if levels[index] is None:
+                if levels[index] == _UNPLACED:
                     self._resolve(index, new, levels, local, strict)
-        return Placed(new, [level or 0 for level in levels], basis)
+        return Placed(new, levels, basis)
 
     def _resolve(
         self,
         index: int,
         structs: list[Struct],
-        levels: list[int | None],
+        levels: list[int],
         local: _LocalIndex,
         strict: bool,
     ) -> None:
@@ -388,15 +400,15 @@ class Nesting:
             current = stack[-1]
             struct = structs[current]
             level = self._level(struct, levels, local, strict)
-            if level is not None:
+            if level != _UNPLACED:
                 levels[current] = level
                 on_stack.discard(stack.pop())
                 continue
-            waiting = [
-                other
-                for other in (local.find(ref) for ref in _refs(struct))
-                if other is not None and levels[other] is None
-            ]
+            waiting: list[int] = []
+            for ref in _refs(struct):
+                other = local.find(ref)
+                if other is not None and levels[other] == _UNPLACED:
+                    waiting.append(other)
             if any(other in on_stack for other in waiting):
                 if strict:
                     raise NestingError("items that place each other in a circle")
@@ -408,14 +420,8 @@ class Nesting:
             stack.extend(waiting)
             on_stack.update(waiting)
 
-    def _level(
-        self,
-        struct: Struct,
-        levels: list[int | None],
-        local: _LocalIndex,
-        strict: bool,
-    ) -> int | None:
-        """The level of the item's parent; None while an item of the same update that it
+    def _level(self, struct: Struct, levels: list[int], local: _LocalIndex, strict: bool) -> int:
+        """The level of the item's parent; _UNPLACED while an item of the same update that it
         names has no level yet."""
         if struct.kind == _GC:
             return _NO_PARENT
@@ -424,34 +430,41 @@ class Nesting:
         refs = _refs(struct)
         if not refs:
             raise NestingError("an item with no parent")
-        found = []
-        for client, clock in refs:
-            ranges = self._clients.get(client)
-            if ranges is not None and clock < ranges.end:
+        deepest = _NO_PARENT
+        for ref in refs:
+            ranges = self._clients.get(ref[0])
+            if ranges is not None and ref[1] < ranges.end:
                 # In the document already; the update's own new items all come later.
-                level = ranges.find(clock)
-            elif (other := local.find((client, clock))) is not None:
-                level = levels[other]
-                if level is None:
-                    return None
-            elif strict:
-                raise NestingError("update depends on content the service does not have")
+                level = ranges.find(ref[1])
             else:
-                level = _NO_PARENT
-            found.append(level)
+                other = local.find(ref)
+                if other is not None:
+                    level = levels[other]
+                    if level == _UNPLACED:
+                        return _UNPLACED
+                elif strict:
+                    raise NestingError("update depends on content the service does not have")
+                else:
+                    level = _NO_PARENT
+            # Yjs takes the parent from the left neighbour, else the right one: either may be
+            # what yrs picks, so the deeper one counts.
+            deepest = max(deepest, level)
         if struct.parent is not None:
             # The parent type's own parent is one level up; a parent that is not a type
             # gets its children discarded, so counting it as one is merely cautious.
-            return found[0] + 1
-        # Yjs takes the parent from the left neighbour, else the right one: either may be
-        # what yrs picks, so the deeper one counts.
-        return max(found)
+            return deepest + 1
+        return deepest
 
 
-def _refs(struct: Struct) -> tuple[Id, ...]:
+def _refs(struct: Struct) -> list[Id]:
     if struct.parent is not None:
-        return (struct.parent,)
-    return tuple(ref for ref in (struct.origin, struct.right) if ref is not None)
+        return [struct.parent]
+    refs: list[Id] = []
+    if struct.origin is not None:
+        refs.append(struct.origin)
+    if struct.right is not None:
+        refs.append(struct.right)
+    return refs
 
 
 class _LocalIndex:
@@ -464,26 +477,26 @@ class _LocalIndex:
         self._indices: dict[int, list[int]] = {}
 
     def find(self, ref: Id) -> int | None:
-        if self._starts is None:
-            self._build()
-        assert self._starts is not None
-        starts = self._starts.get(ref[0])
+        starts = self._starts
         if starts is None:
+            starts = self._starts = self._build()
+        client_starts = starts.get(ref[0])
+        if client_starts is None:
             return None
-        at = bisect.bisect_right(starts, ref[1]) - 1
+        at = bisect.bisect_right(client_starts, ref[1]) - 1
         if at < 0:
             return None
         index = self._indices[ref[0]][at]
         struct = self._structs[index]
         return index if ref[1] < struct.clock + struct.length else None
 
-    def _build(self) -> None:
-        structs = self._structs
-        self._starts = {}
-        for index in sorted(range(len(structs)), key=lambda i: structs[i][:2]):
-            struct = structs[index]
-            self._starts.setdefault(struct.client, []).append(struct.clock)
+    def _build(self) -> dict[int, list[int]]:
+        # `_place` keeps each client's new items in rising clock order: no sort needed.
+        starts: dict[int, list[int]] = {}
+        for index, struct in enumerate(self._structs):
+            starts.setdefault(struct.client, []).append(struct.clock)
             self._indices.setdefault(struct.client, []).append(index)
+        return starts
 
 
 @dataclass(slots=True)
@@ -536,3 +549,35 @@ def delete_update(structs: Sequence[Struct]) -> bytes:
         for clock, length in ranges:
             parts += [write_var_uint(clock), write_var_uint(length)]
     return b"".join(parts)
+
+
+def _native_build() -> ModuleType | None:
+    """This module as mypyc compiled it at install time (setup.py), if it compiled this very
+    text: after an edit, until the next install, the stale build is left alone."""
+    try:
+        native = importlib.import_module(f"{__name__}_native")
+    except ImportError:
+        return None
+    if native.SOURCE_DIGEST != hashlib.sha256(Path(__file__).read_bytes()).hexdigest():
+        log.warning("%s: the native build is older than the module; reinstall to rebuild", __name__)
+        return None
+    return native
+
+
+# The build, compiled from this text too, does not look for a build of its own.
+_native = None if __name__.endswith("_native") else _native_build()
+NATIVE = _native is not None  # whether the names below are the native build's
+if _native is not None:
+    for _name in (
+        "NestingError",
+        "Struct",
+        "read_structs",
+        "read_update",
+        "Placed",
+        "Nesting",
+        "Survey",
+        "survey",
+        "repair",
+        "delete_update",
+    ):
+        globals()[_name] = getattr(_native, _name)

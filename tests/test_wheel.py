@@ -74,7 +74,8 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
         "import mapper, mapper.app, mapper.sync.engine, mapper.persistence.migrations as m;"
         "from mapper.universe.packed import load_builtin;"
         "print(mapper.__file__); print(mapper.app.WEB_ROOT.is_dir()); print(m.MIGRATIONS);"
-        "print(load_builtin().universe.systems[30000142].name)"
+        "print(load_builtin().universe.systems[30000142].name);"
+        "import sys, mapper.persistence.nesting as n; print(n.NATIVE and 'mypy' not in sys.modules)"
     )
     result = subprocess.run(
         [str(python), "-I", "-c", probe],
@@ -84,8 +85,10 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
         cwd=tmp_path,
         timeout=60,
     )
-    where, web_found, migrations, jita = result.stdout.split()
+    where, web_found, migrations, jita, native = result.stdout.split()
     assert Path(where).is_relative_to(site)
     assert web_found == "True"
     assert Path(migrations).is_relative_to(site)
     assert jita == "Jita"  # the universe the package carries
+    # The nesting check's native build (setup.py) ships in the wheel and needs no mypy to run.
+    assert native == "True"

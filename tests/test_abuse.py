@@ -359,3 +359,25 @@ async def _until(predicate: object, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def test_a_state_vector_that_announces_millions_of_entries_is_refused_unread(
+    server: MapperServer,
+) -> None:
+    """yrs reserves room for a state vector's announced count before reading it: 11 bytes
+    claiming 244 million entries held the event loop for half a second or more (the fuzz
+    test's unexplained pauses). The protocol reader refuses it first."""
+    owner = server.token("owner")
+    chain = create_chain(server, owner)
+    bystander = await join(server, chain, owner)
+    spy = await WireClient.connect(server.ws, f"/ws/chains/{chain}", owner)
+    started = time.perf_counter()
+    await spy.send(protocol.create_sync_step1_message(bytes.fromhex("c7d3da74581f8e6b917d6c")))
+    assert await spy.wait_closed(10) == CLOSE_UNDECODABLE
+    # Refused by the protocol reader (yrs would have said "CRDT data does not decode").
+    assert spy.socket.close_reason == "truncated varUint"
+    assert time.perf_counter() - started < 0.4
+    assert healthz_ms(server) < 100
+    add_system(bystander, 31000001)  # the room still works
+    await bystander.wait(lambda: "31000001" in system_ids(bystander))
+    await bystander.close()

@@ -279,6 +279,9 @@ class Placed:
     structs: list[Struct]
     levels: list[int]
     basis: dict[int, int]  # each client's next clock in the index when placed
+    # No struct of the update was in the document already: it integrates whole, so the update
+    # itself is what the document took.
+    all_new: bool
 
     def too_deep(self) -> list[tuple[int, Struct]]:
         """(level, item) of the items that break a limit: content of types at MAX_DEPTH or
@@ -357,12 +360,14 @@ class Nesting:
         new: list[Struct] = []
         expected: dict[int, int] = {}
         basis: dict[int, int] = {}
+        all_new = True
         for struct in structs:
             known = expected.get(struct.client)
             if known is None:
                 known = basis[struct.client] = self._next_clock(struct.client)
             end = struct.clock + struct.length
             if end <= known:
+                all_new = False
                 continue  # the document has it already; yrs skips it
             if struct.clock != known:
                 if strict or struct.clock < known:
@@ -371,6 +376,7 @@ class Nesting:
             if struct.kind == _SKIP:
                 if strict:
                     raise NestingError("update depends on content the service does not have")
+                all_new = False
                 continue
             expected[struct.client] = end
             new.append(struct)
@@ -382,7 +388,7 @@ class Nesting:
                 levels[index] = self._level(struct, levels, local, strict)
                 if levels[index] == _UNPLACED:
                     self._resolve(index, new, levels, local, strict)
-        return Placed(new, levels, basis)
+        return Placed(new, levels, basis, all_new)
 
     def _resolve(
         self,

@@ -62,7 +62,7 @@ def _outcome(index: Any, update: bytes) -> tuple[Any, ...]:
     except Exception as error:
         return (type(error).__name__, str(error))
     structs = [_fields(struct) for struct in placed.structs]
-    return ("placed", structs, list(placed.levels), dict(placed.basis))
+    return ("placed", structs, list(placed.levels), dict(placed.basis), placed.all_new)
 
 
 def _same_answer(state: list[bytes], update: bytes) -> None:

@@ -9,11 +9,12 @@ import socket
 
 import httpx
 import pytest
-from pycrdt import Doc, Map, Text
+from pycrdt import Doc, Map, Text, merge_updates
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from mapper.core import protocol
+from mapper.persistence.nesting import read_structs
 from tests.chains import add_system, create_chain, grant, join, meta_edits, system_ids
 from tests.server import MapperServer
 from tests.wire import WireClient, updates_received
@@ -394,3 +395,32 @@ async def test_an_update_that_skips_clocks_is_refused_and_nothing_diverges(
         headers={"Authorization": f"Bearer {token}"},
     ).json()
     assert "first" in document["meta"] and "third" not in document["meta"]
+
+
+async def test_the_broadcast_is_the_senders_update_or_only_what_was_new(
+    sqlite_server: MapperServer,
+) -> None:
+    """An update the document takes whole goes out as its sender wrote it (yrs need not encode
+    it again); one that repeats what the document has goes out as only what was new."""
+    server = sqlite_server
+    token = server.token("alice")
+    chain = create_chain(server, token)
+    alice, bob = await join(server, chain, token), await join(server, chain, token)
+    first, second = meta_edits("first", "second")
+
+    def payloads() -> list[bytes]:
+        return [
+            m.payload
+            for m in bob.messages
+            if isinstance(m, protocol.SyncMessage) and m.kind == protocol.SYNC_UPDATE
+        ]
+
+    await alice.send(protocol.create_update_message(first))
+    await bob.wait(lambda: "first" in bob.map("meta"))
+    assert payloads()[-1] == first
+    await alice.send(protocol.create_update_message(merge_updates(first, second)))
+    await bob.wait(lambda: "second" in bob.map("meta"))
+    (struct,) = read_structs(payloads()[-1])
+    assert struct.clock == 1  # "second" alone
+    for client in (alice, bob):
+        await client.close()

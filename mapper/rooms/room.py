@@ -118,7 +118,8 @@ class Room:
         self.guard: Guard | None = None
         self.nesting = Nesting()
         self.version = 0  # counts document changes
-        self._placed: Placed | None = None  # the checked client update being applied
+        # The checked client update being applied, and its bytes.
+        self._applying: tuple[Placed, bytes] | None = None
         # Who started each client id seen new here (ids in the stored document are nobody's).
         self._writers: dict[int, str] = {}
         self.awareness_version = 0  # counts awareness changes
@@ -218,11 +219,11 @@ class Room:
             # known already: yrs would drop them silently.
             self._metrics.refused_updates.inc()
             raise ProtocolError("update writes under another user's client id")
-        self._placed = placed
+        self._applying = (placed, update)
         try:
             crdt_call(self.doc.apply_update, update)
         finally:
-            self._placed = None
+            self._applying = None
         for client in writers:
             if placed.basis.get(client) == 0:
                 self._writers.setdefault(client, user)
@@ -337,11 +338,16 @@ class Room:
             self._publish(self.key, fanout.AWARENESS, message)
 
     def _on_change(self, event: TransactionEvent) -> None:
-        update = event.update
         self.version += 1
-        if self._placed is not None:
-            self.nesting.add(self._placed)  # read once already, when it was checked
+        if self._applying is not None:
+            placed, update = self._applying
+            self.nesting.add(placed)  # read once already, when it was checked
+            # Taken whole, the client's update is what changed: yrs need not encode it again
+            # (a third of an apply). Else only what the document did not have goes on.
+            if not placed.all_new:
+                update = event.update
         else:
+            update = event.update
             try:
                 self.nesting.record(update)
             except NestingError:

@@ -572,18 +572,12 @@ def _native_build() -> ModuleType | None:
 
 # The build, compiled from this text too, does not look for a build of its own.
 _native = None if __name__.endswith("_native") else _native_build()
-NATIVE = _native is not None  # whether the names below are the native build's
+NATIVE = _native is not None  # whether this module's names are the native build's
 if _native is not None:
-    for _name in (
-        "NestingError",
-        "Struct",
-        "read_structs",
-        "read_update",
-        "Placed",
-        "Nesting",
-        "Survey",
-        "survey",
-        "repair",
-        "delete_update",
-    ):
-        globals()[_name] = getattr(_native, _name)
+    # Every public name, so that no class or function of this text is left behind: the
+    # build's functions take only the build's classes.
+    globals().update(
+        (name, value)
+        for name, value in vars(_native).items()
+        if not name.startswith("_") and name not in ("NATIVE", "SOURCE_DIGEST", "log")
+    )

@@ -13,6 +13,7 @@ nobody. The live documents are rebuilt from the projection whenever a room loads
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -96,10 +97,22 @@ class LiveStatus:
         self._by_user: dict[str, set[int]] = {}
         self._sightings: dict[int, Sighting] = {}
         self._pilots: dict[str, _Published] = {}
+        # One per user seen: a run's read-change-save of the user's characters and a load of
+        # them take turns, or a load between a run's change and its save would read the store
+        # without what the run learned, after the run changed a memory since dropped.
+        self._turns: dict[str, asyncio.Lock] = {}
         self.live_writes = 0  # changes written to live documents and awareness, for tests
 
     async def load_user(self, user_id: str) -> None:
-        """Hold the user's characters' last known status (once, when they become present)."""
+        """Hold the user's characters' last known status (once, when they become present);
+        after the user's run in progress, if any, has saved what it learned."""
+        async with self._turn(user_id):
+            await self._load_user(user_id)
+
+    def _turn(self, user_id: str) -> asyncio.Lock:
+        return self._turns.setdefault(user_id, asyncio.Lock())
+
+    async def _load_user(self, user_id: str) -> None:
         if user_id in self._by_user:
             return
         characters = await self._store.characters([user_id])
@@ -135,9 +148,22 @@ class LiveStatus:
         """Take one run's results: `answers` maps each character read to its fresh fields
         (None when ESI had nothing new); `refused` characters lost their token. `located`:
         the answers say where the characters are, so jumps may be mapped from them."""
-        refused = set(refused)
+        async with self._turn(user_id):
+            await self._take(user_id, grants, answers, set(refused), at)
+        if located:
+            await self._map_jumps(user_id, answers, at)
+
+    async def _take(
+        self,
+        user_id: str,
+        grants: Iterable[Grant],
+        answers: Mapping[int, dict[str, Any] | None],
+        refused: set[int],
+        at: float,
+    ) -> None:
+        """Change the user's characters in memory, save them, and write what changed live."""
         changes: dict[int, dict[str, Any]] = {}
-        await self.load_user(user_id)  # the user may have left and come back meanwhile
+        await self._load_user(user_id)  # the user may have left and come back meanwhile
         owned = self._by_user[user_id]
         for grant in grants:
             known = self._characters.get(grant.character_id)
@@ -178,8 +204,6 @@ class LiveStatus:
             pilot_fields = ("online", "system_id", "tracked")
             if unlinked or any(k in f for f in changes.values() for k in pilot_fields):
                 self.refresh_pilots(user_id)
-        if located:
-            await self._map_jumps(user_id, answers, at)
 
     def refresh_pilots(self, user_id: str) -> None:
         """Republish `pilots` in the chain rooms the user is in, or just left."""

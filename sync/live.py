@@ -97,9 +97,9 @@ class LiveStatus:
         self._by_user: dict[str, set[int]] = {}
         self._sightings: dict[int, Sighting] = {}
         self._pilots: dict[str, _Published] = {}
-        # One per user seen: a run's read-change-save of the user's characters and a load of
-        # them take turns, or a load between a run's change and its save would read the store
-        # without what the run learned, after the run changed a memory since dropped.
+        # One per user seen: a run (change in memory, then save) and a load of the user's
+        # characters take turns. Else a user who left and came back while a run saved would be
+        # loaded from a store that lacks what the run learned, the run's memory being dropped.
         self._turns: dict[str, asyncio.Lock] = {}
         self.live_writes = 0  # changes written to live documents and awareness, for tests
 

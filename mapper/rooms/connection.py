@@ -80,6 +80,10 @@ class Connection:
         self._metrics = metrics
         # The server's transport, while whole frames (`binary_frame`) may be written to it.
         self._transport: asyncio.WriteTransport | None = None
+        # The transport while a frame may go straight to it: nothing queued or in flight ahead
+        # of it, and no close asked for. Kept up to date on every change of those, so that a
+        # broadcast asks one question per receiver.
+        self.direct: asyncio.WriteTransport | None = None
         self._queue: deque[bytes] = deque()
         self._queue_bytes = queue_bytes
         self._queued = 0  # bytes queued or being sent
@@ -105,23 +109,24 @@ class Connection:
     def writable(self, transport: asyncio.WriteTransport | None) -> None:
         """The server's word: frames may be written to `transport` directly (None: not)."""
         self._transport = transport
+        self._update_direct()
+
+    def _update_direct(self) -> None:
+        clear = self.close_code is None and not self._sending and not self._queue
+        self.direct = self._transport if clear else None
 
     def send(self, message: bytes, frame: bytes | None = None) -> bool:
         """Queue a message; False when the connection is closing or has just overflowed.
         `frame`: the message framed already (`binary_frame`), when a broadcast shares it."""
-        if self.close_code is not None:
-            return False
         # Straight to the socket when nothing is ahead of this message; order is kept because
-        # anything queued or in flight goes first.
-        transport = self._transport
-        if (
-            transport is not None
-            and not self._sending
-            and not self._queue
-            and not transport.is_closing()
-        ):
+        # anything queued or in flight goes first. The transport may fail before the server
+        # tells us: then the message waits in the queue like any other.
+        transport = self.direct
+        if transport is not None and not transport.is_closing():
             transport.write(binary_frame(message) if frame is None else frame)
             return True
+        if self.close_code is not None:
+            return False
         # One message of any size may wait (a large document's sync answer); more only
         # within the byte bound.
         if self._queued and self._queued + len(message) > self._queue_bytes:
@@ -130,6 +135,7 @@ class Connection:
             return False
         self._queue.append(message)
         self._queued += len(message)
+        self.direct = None
         self._ready.set()
         return True
 
@@ -148,6 +154,7 @@ class Connection:
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
+            self.direct = None
             self._close_requested.set()
 
     async def wait_closed(self) -> None:
@@ -165,3 +172,4 @@ class Connection:
             finally:
                 self._sending = False
                 self._queued -= len(message)
+                self._update_direct()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pycrdt import create_awareness_message, create_update_message, write_message, write_var_uint
+from pycrdt import create_awareness_message, write_message, write_var_uint
 
 MESSAGE_SYNC = 0
 MESSAGE_AWARENESS = 1
@@ -236,11 +236,22 @@ def encode_awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...])
 
 
 def create_sync_step1_message(state_vector: bytes) -> bytes:
-    return bytes([MESSAGE_SYNC, SYNC_STEP1]) + write_message(state_vector)
+    return _sync_message(SYNC_STEP1, state_vector)
 
 
 def create_sync_step2_message(update: bytes) -> bytes:
-    return bytes([MESSAGE_SYNC, SYNC_STEP2]) + write_message(update)
+    return _sync_message(SYNC_STEP2, update)
+
+
+def create_update_message(update: bytes) -> bytes:
+    return _sync_message(SYNC_UPDATE, update)
+
+
+def _sync_message(kind: int, payload: bytes) -> bytes:
+    size = len(payload)
+    if size < 0x80:  # a one-byte length: most updates, built without pycrdt's loop
+        return bytes((MESSAGE_SYNC, kind, size)) + payload
+    return bytes((MESSAGE_SYNC, kind)) + write_message(payload)
 
 
 def permission_denied_message(reason: str) -> bytes:

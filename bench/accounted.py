@@ -6,7 +6,7 @@
 Each step below is wrapped to add the thread CPU time it took (`time.thread_time_ns`: user and
 kernel, exact, unlike sampling) and its calls; every 5 s the table of the last 5 s goes to
 `--out`, with the event loop thread's and the process's CPU over the same time. Steps nest:
-`room.receive` holds the nesting check (`room.check_update`), pycrdt's `apply_update` and the
+`room.receive` holds the nesting check (`room.check_update`), pycrdt's apply and the
 schema guard's `enforce`; `apply_update` holds the observers (the guard's, and
 `room._on_change`, which holds `room.broadcast` and `writer.add`). `writer merge` runs outside
 any frame, when the update writer flushes.
@@ -23,12 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pycrdt import Doc
-
 from mapper import cli
 from mapper.api import sockets
 from mapper.chains.schema import SchemaGuard
 from mapper.persistence import writer
+from mapper.rooms import room
 from mapper.rooms.room import Room
 from mapper.transport import WebSocketProtocol
 
@@ -39,7 +38,8 @@ STEPS: list[tuple[str, object, str]] = [
     ("room.receive", Room, "receive"),
     # Nesting is native where the install compiled it (setup.py): its methods can't be wrapped.
     ("nesting check (room.check_update)", Room, "check_update"),
-    ("pycrdt Doc.apply_update", Doc, "apply_update"),
+    # Room updates go through pycrdt's native calls directly (room.apply_update).
+    ("pycrdt apply (room.apply_update)", room, "apply_update"),
     ("schema guard observers", SchemaGuard, "_on_events"),
     ("room._on_change", Room, "_on_change"),
     ("room.broadcast", Room, "broadcast"),

@@ -19,17 +19,15 @@ The format is Yjs' update v1 (yjs `UpdateDecoder` and `Item`, lib0 `readAny`).
 from __future__ import annotations
 
 import bisect
-import hashlib
-import importlib
 import logging
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import final
 
 from pycrdt import Doc, write_var_uint
+
+from mapper.core import native
 
 MAX_DEPTH = 16
 MAX_VALUE_DEPTH = 32
@@ -557,27 +555,5 @@ def delete_update(structs: Sequence[Struct]) -> bytes:
     return b"".join(parts)
 
 
-def _native_build() -> ModuleType | None:
-    """This module as mypyc compiled it at install time (setup.py), if it compiled this very
-    text: after an edit, until the next install, the stale build is left alone."""
-    try:
-        native = importlib.import_module(f"{__name__}_native")
-    except ImportError:
-        return None
-    if native.SOURCE_DIGEST != hashlib.sha256(Path(__file__).read_bytes()).hexdigest():
-        log.warning("%s: the native build is older than the module; reinstall to rebuild", __name__)
-        return None
-    return native
-
-
-# The build, compiled from this text too, does not look for a build of its own.
-_native = None if __name__.endswith("_native") else _native_build()
-NATIVE = _native is not None  # whether this module's names are the native build's
-if _native is not None:
-    # Every public name, so that no class or function of this text is left behind: the
-    # build's functions take only the build's classes.
-    globals().update(
-        (name, value)
-        for name, value in vars(_native).items()
-        if not name.startswith("_") and name not in ("NATIVE", "SOURCE_DIGEST", "log")
-    )
+# While the install compiled this very text, its build answers instead (mapper.core.native).
+NATIVE = native.adopt(globals())

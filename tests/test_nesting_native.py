@@ -4,47 +4,19 @@ updates with bytes changed, cut or added, and for random bytes."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import os
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from mapper.persistence import nesting
+from tests.native_builds import native, reference
 from tests.test_nesting import _apply, edits
 
-SOURCE = Path(nesting.__file__)
-
-
-def _reference() -> ModuleType:
-    """The module's text run as Python, under a name of its own (so it keeps its own names)."""
-    spec = importlib.util.spec_from_file_location("nesting_reference", SOURCE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _native() -> ModuleType:
-    try:
-        return importlib.import_module("mapper.persistence.nesting_native")
-    except ImportError:
-        if os.environ.get("CI"):
-            raise  # CI has a C compiler: a missing build is a broken install
-        pytest.skip("no native build here: `pip install -e .` with a C compiler makes one")
-
-
-REFERENCE = _reference()
-NATIVE = _native()
+REFERENCE = reference(nesting)
+NATIVE = native(nesting)
 
 
 def _fields(struct: Any) -> tuple[Any, ...]:
@@ -143,25 +115,3 @@ def test_deep_nesting_and_deep_values() -> None:
     update = doc.get_update()
     _same_answer([], update)
     assert _too_deep(REFERENCE, update) == _too_deep(NATIVE, update) != []
-
-
-@pytest.mark.parametrize("fresh", [True, False])
-def test_a_build_of_other_text_is_left_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fresh: bool
-) -> None:
-    """The module hands over to its build only while the build was made from its text: after
-    an edit, a stale build of a `pip install -e .` must not run instead of the edited code."""
-    name = f"handover_{'fresh' if fresh else 'stale'}"
-    package = tmp_path / name
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    text = SOURCE.read_bytes()
-    (package / "nesting.py").write_bytes(text)
-    digest = hashlib.sha256(text if fresh else text + b"# edited\n").hexdigest()
-    # A stand-in for the compiled build: the same text, as setup.py stages it.
-    (package / "nesting_native.py").write_bytes(text + f'\nSOURCE_DIGEST = "{digest}"\n'.encode())
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = importlib.import_module(f"{name}.nesting")
-    assert module.NATIVE is fresh
-    assert (module.Nesting.__module__ == f"{name}.nesting_native") is fresh
-    assert ("older than the module" in caplog.text) is not fresh

@@ -2,8 +2,8 @@
 
 Everything else is in pyproject.toml. Each module in `NATIVE` stays pure Python and is the
 reference; its text is compiled as `<module>_native` beside it, with the digest of that text, and
-the module hands its names over to the build only while the digests agree (see the end of
-persistence/nesting.py). Without a C compiler, or with `MAPPER_PURE_PYTHON=1` at install time,
+the module hands its names over to the build only while the digests agree
+(mapper/core/native.py). Without a C compiler, or with `MAPPER_PURE_PYTHON=1` at install time,
 the install is pure Python and works the same, slower.
 """
 
@@ -18,7 +18,10 @@ from setuptools import Extension, setup
 
 ROOT = Path(__file__).resolve().parent
 # (source file, the package it installs in)
-NATIVE = [("persistence/nesting.py", "mapper.persistence")]
+NATIVE = [
+    ("persistence/nesting.py", "mapper.persistence"),
+    ("mapper/core/protocol.py", "mapper.core"),
+]
 STAGE = Path("build") / "mypyc-source"
 
 
@@ -46,6 +49,9 @@ def native_extensions() -> list[Extension]:
         extensions = mypycify(
             ["--ignore-missing-imports", "--cache-dir", str(STAGE / ".mypy_cache"), *staged],
             opt_level="3",
+            # A library of its own beside each module: shared ones would sit at the top level
+            # of site-packages, where the wheel claims nothing but `mapper`.
+            separate=True,
         )
     except (Exception, SystemExit) as error:  # mypy exits on a type error
         print(f"mapper: mypyc failed ({error}); installing pure Python", file=sys.stderr)

@@ -75,7 +75,8 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
         "from mapper.universe.packed import load_builtin;"
         "print(mapper.__file__); print(mapper.app.WEB_ROOT.is_dir()); print(m.MIGRATIONS);"
         "print(load_builtin().universe.systems[30000142].name);"
-        "import sys, mapper.persistence.nesting as n; print(n.NATIVE and 'mypy' not in sys.modules)"
+        "import sys, mapper.persistence.nesting as n, mapper.core.protocol as p;"
+        "print(n.NATIVE and p.NATIVE and 'mypy' not in sys.modules)"
     )
     result = subprocess.run(
         [str(python), "-I", "-c", probe],
@@ -90,5 +91,6 @@ def test_the_wheel_installs_mapper_alone(tmp_path: Path) -> None:
     assert web_found == "True"
     assert Path(migrations).is_relative_to(site)
     assert jita == "Jita"  # the universe the package carries
-    # The nesting check's native build (setup.py) ships in the wheel and needs no mypy to run.
+    # The native builds (setup.py: the nesting check, the wire format) ship in the wheel and
+    # need no mypy to run.
     assert native == "True"

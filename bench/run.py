@@ -4,6 +4,7 @@
     python bench/run.py                          # node and mapper, 3 workloads, 20 s each
     python bench/run.py --targets node --duration 5 --idle-rooms 50
     python bench/run.py --database-url postgresql+psycopg://...   # adds the mapper-pg target
+    python bench/run.py --rounds 7 --idle-rooms 0  # seven rounds: each ratio's median and range
 
 The server runs on CPU 0, the load generator (bench/loadgen.mjs) on CPU 1. Figures are
 printed, never asserted; see bench/README.md for what each one means. Standard library only.
@@ -403,8 +404,10 @@ def idle_room_memory(target: Target, rooms: int, workdir: Path) -> dict:
     }
 
 
-def bench_target(target: Target, workloads: list[str], args: argparse.Namespace, tmp: Path) -> dict:
-    """Every workload on a fresh server each, then the idle memory figure."""
+def bench_target(
+    target: Target, workloads: list[str], args: argparse.Namespace, tmp: Path, idle: bool
+) -> dict:
+    """Every workload on a fresh server each, then (if `idle`) the idle memory figure."""
     result: dict = {"workloads": {}}
     for workload in workloads:
         print(f"== {target.name} {workload}", file=sys.stderr, flush=True)
@@ -419,7 +422,7 @@ def bench_target(target: Target, workloads: list[str], args: argparse.Namespace,
         except (RuntimeError, TimeoutError, OSError) as error:
             result["workloads"][workload] = {"error": str(error)}
             print(f"   {target.name} {workload} failed: {error}", file=sys.stderr)
-    if args.idle_rooms > 0:
+    if idle and args.idle_rooms > 0:
         print(f"== {target.name} idle x{args.idle_rooms}", file=sys.stderr, flush=True)
         try:
             result["idle"] = idle_room_memory(target, args.idle_rooms, tmp)
@@ -493,6 +496,35 @@ def print_report(results: dict, targets: list[str], workloads: list[str]) -> Non
             )
 
 
+def cpu_ratio(results: dict, target: str, workload: str) -> float | None:
+    """Server CPU of `target` over node's in one round; None where either failed."""
+    mine = results[target]["workloads"].get(workload, {})
+    node = results["node"]["workloads"].get(workload, {})
+    if "error" in mine or "error" in node or not mine or not node or not node["server"]["cpu_s"]:
+        return None
+    return mine["server"]["cpu_s"] / node["server"]["cpu_s"]
+
+
+def print_rounds(rounds: list[dict], targets: list[str], workloads: list[str]) -> None:
+    """Each round's server CPU ratios, and their median and range: one round moves by 10-20 %
+    on a shared machine, a median of several does not."""
+    for target in (t for t in targets if t != "node"):
+        print(f"\nserver CPU {target}/node over {len(rounds)} rounds")
+        for workload in workloads:
+            found = [cpu_ratio(results, target, workload) for results in rounds]
+            ratios = sorted(r for r in found if r is not None)
+            each = " ".join("n/a" if r is None else f"{r:.2f}" for r in found)
+            if not ratios:
+                print(f"  {workload:<18} n/a")
+                continue
+            middle = len(ratios) // 2
+            median = (ratios[middle] + ratios[~middle]) / 2
+            print(
+                f"  {workload:<18} median {median:.2f}x  range {ratios[0]:.2f}-{ratios[-1]:.2f}x"
+                f"  rounds: {each}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -518,8 +550,16 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="", help="Postgres URL: adds the mapper-pg target"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run everything this many times, the targets' order reversed every other round",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    if args.rounds < 1:
+        sys.exit("--rounds must be at least 1")
 
     if not NODE_SERVER_JS.is_file():
         sys.exit("tests/node/node_modules is missing: run npm ci --prefix tests/node")
@@ -543,17 +583,27 @@ def main() -> None:
     if unknown or ("mapper-pg" in target_names and not args.database_url):
         sys.exit(f"bad --targets {args.targets!r} (mapper-pg needs --database-url)")
 
-    results: dict = {}
+    rounds: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="mapper-bench-") as tmp:
-        for name in target_names:
-            results[name] = bench_target(available[name], workloads, args, Path(tmp))
+        for number in range(args.rounds):
+            # Reversed every other round, so that no target always runs on a machine the
+            # other has just warmed (or heated).
+            order = target_names if number % 2 == 0 else target_names[::-1]
+            if args.rounds > 1:
+                print(f"== round {number + 1} of {args.rounds}", file=sys.stderr, flush=True)
+            results = {
+                name: bench_target(available[name], workloads, args, Path(tmp), idle=number == 0)
+                for name in order
+            }
+            rounds.append(results)
+            print_report(results, target_names, workloads)
 
-    print_report(results, target_names, workloads)
+    if len(rounds) > 1 and "node" in target_names:
+        print_rounds(rounds, target_names, workloads)
     RESULTS_DIR.mkdir(exist_ok=True)
     out = args.json or RESULTS_DIR / f"run-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(
-        json.dumps({"args": {**vars(args), "json": str(out)}, "results": results}, indent=2)
-    )
+    record = {"args": {**vars(args), "json": str(out)}, "results": rounds[0], "rounds": rounds}
+    out.write_text(json.dumps(record, indent=2))
     print(f"\nresults: {out}")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import strategies as st
 
 
 def reference(module: ModuleType) -> ModuleType:
@@ -32,3 +33,18 @@ def native(module: ModuleType) -> ModuleType:
         if os.environ.get("CI"):
             raise  # CI has a C compiler: a missing build is a broken install
         pytest.skip("no native build here: `pip install -e .` with a C compiler makes one")
+
+
+def damaged(data: st.DataObject, honest: bytes) -> bytes:
+    """`honest` with one to four bytes changed, its tail cut, or bytes inserted."""
+    changed = bytearray(honest)
+    for _ in range(data.draw(st.integers(1, 4))):
+        where = data.draw(st.integers(0, len(changed)))
+        how = data.draw(st.sampled_from(["set", "cut", "insert"]))
+        if how == "set" and where < len(changed):
+            changed[where] = data.draw(st.integers(0, 255))
+        elif how == "cut":
+            del changed[where:]
+        else:
+            changed[where:where] = data.draw(st.binary(min_size=1, max_size=6))
+    return bytes(changed)

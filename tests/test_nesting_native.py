@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from mapper.persistence import nesting
-from tests.native_builds import native, reference
+from tests.native_builds import damaged, native, reference
 from tests.test_nesting import _apply, edits
 
 REFERENCE = reference(nesting)
@@ -83,17 +83,7 @@ def test_honest_updates(first: list[Any], second: list[Any]) -> None:
 @given(edits, edits, st.data())
 def test_changed_updates(first: list[Any], second: list[Any], data: st.DataObject) -> None:
     state, update = _honest(first, second)
-    changed = bytearray(update)
-    for _ in range(data.draw(st.integers(1, 4))):
-        where = data.draw(st.integers(0, len(changed)))
-        how = data.draw(st.sampled_from(["set", "cut", "insert"]))
-        if how == "set" and where < len(changed):
-            changed[where] = data.draw(st.integers(0, 255))
-        elif how == "cut":
-            del changed[where:]
-        else:
-            changed[where:where] = data.draw(st.binary(min_size=1, max_size=6))
-    _same_answer(state, bytes(changed))
+    _same_answer(state, damaged(data, update))
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
 from mapper.core import protocol
-from tests.native_builds import native, reference
+from tests.native_builds import damaged, native, reference
 
 REFERENCE = reference(protocol)
 NATIVE = native(protocol)
@@ -96,17 +96,7 @@ def test_honest_frames(names: list[str]) -> None:
 @given(names, st.data())
 def test_changed_frames(names: list[str], data: st.DataObject) -> None:
     frames = _honest_frames(names)
-    changed = bytearray(data.draw(st.sampled_from(frames)))
-    for _ in range(data.draw(st.integers(1, 4))):
-        where = data.draw(st.integers(0, len(changed)))
-        how = data.draw(st.sampled_from(["set", "cut", "insert"]))
-        if how == "set" and where < len(changed):
-            changed[where] = data.draw(st.integers(0, 255))
-        elif how == "cut":
-            del changed[where:]
-        else:
-            changed[where:where] = data.draw(st.binary(min_size=1, max_size=6))
-    _same_reading(bytes(changed))
+    _same_reading(damaged(data, data.draw(st.sampled_from(frames))))
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,26 +12,26 @@ import json
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from pycrdt import create_awareness_message, write_message, write_var_uint
 
 from mapper.core import native
 
-MESSAGE_SYNC = 0
-MESSAGE_AWARENESS = 1
-MESSAGE_AUTH = 2
-MESSAGE_QUERY_AWARENESS = 3
+MESSAGE_SYNC: Final = 0
+MESSAGE_AWARENESS: Final = 1
+MESSAGE_AUTH: Final = 2
+MESSAGE_QUERY_AWARENESS: Final = 3
 
-SYNC_STEP1 = 0
-SYNC_STEP2 = 1
-SYNC_UPDATE = 2
+SYNC_STEP1: Final = 0
+SYNC_STEP2: Final = 1
+SYNC_UPDATE: Final = 2
 
-AUTH_PERMISSION_DENIED = 0
+AUTH_PERMISSION_DENIED: Final = 0
 
 # A varUint past 2**53 cannot be a JS number, so no stock client sends one.
-_MAX_VAR_UINT_BYTES = 8
-_FIN_BINARY = 0x82  # a websocket frame's FIN bit and binary opcode
+_MAX_VAR_UINT_BYTES: Final = 8
+_FIN_BINARY: Final = 0x82  # a websocket frame's FIN bit and binary opcode
 
 __all__ = [
     "AwarenessEntry",

@@ -8,6 +8,11 @@ first, without recursion, and refused when it would put a shared type deeper tha
 on items the document does not have (yrs would keep that content aside and integrate it later,
 unchecked).
 
+The index also knows which items sit in a *number field*: one of the map keys a `Nesting` is
+given (the schema's `x` and `y`), in a map below a root. An update that only sets such fields to
+finite numbers and deletes such items is one a room may apply without its schema guard looking
+at the result (`Placed.only_number_fields`): a drag, the most common edit by far.
+
 Where a new item sits follows from what it names: a root, its parent type, or its neighbours
 (`origin`, `rightOrigin`), whose parent it shares. Neighbours may be anywhere in the document,
 so a `Nesting` index keeps, for every item of the document, the level of its parent: per
@@ -23,28 +28,40 @@ import logging
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import final
+from typing import Final, final
 
 from pycrdt import Doc, write_var_uint
 
 from mapper.core import native
 
-MAX_DEPTH = 16
-MAX_VALUE_DEPTH = 32
+MAX_DEPTH: Final = 16
+MAX_VALUE_DEPTH: Final = 32
 # Deleting a nested type recurses in yrs: a repair deletes at most this many levels at once.
-REPAIR_LEVELS = 128
+REPAIR_LEVELS: Final = 128
 
-_GC = 0
-_CONTENT_DELETED = 1
-_CONTENT_TYPE = 7
-_CONTENT_DOC = 9
-_SKIP = 10  # not content: a gap in the update; yrs' own 11 (move) is not part of the format
-_TYPE_REFS = 6  # YArray .. YXmlText
-_NAMED_TYPE_REFS = (3, 5)  # YXmlElement and YXmlHook carry a name
-_MAX_VAR_UINT_BYTES = 8
-_NO_PARENT = 0  # a GC struct's level: whatever is placed against it is discarded
-_LEVEL_CAP = 255  # levels are kept in bytes
-_UNPLACED = -1  # the level of an item that names an item of its update not placed yet
+_GC: Final = 0
+_CONTENT_DELETED: Final = 1
+_CONTENT_TYPE: Final = 7
+_CONTENT_DOC: Final = 9
+# Not content: a gap in the update; yrs' own 11 (move) is not part of the format.
+_SKIP: Final = 10
+_TYPE_REFS: Final = 6  # YArray .. YXmlText
+_NAMED_TYPE_REFS: Final = (3, 5)  # YXmlElement and YXmlHook carry a name
+_MAX_VAR_UINT_BYTES: Final = 8
+# A GC struct's level: whatever is placed against it is discarded.
+_NO_PARENT: Final = 0
+_LEVEL_CAP: Final = 255  # levels are kept in bytes
+# The level of an item that names an item of its update not placed yet.
+_UNPLACED: Final = -1
+_ANY: Final = 8  # content: lib0 `any` values
+# The tags JavaScript numbers are written with.
+_VAR_INT: Final = 125
+_FLOAT32: Final = 124
+_FLOAT64: Final = 123
+_BIGINT: Final = 122
+# A deletion is checked against at most this many ranges of the index, so that a hostile one
+# costs no more than a drag; past it the update is simply not taken for number fields only.
+_DELETE_WALK: Final = 8
 
 Id = tuple[int, int]  # (client, clock)
 
@@ -67,6 +84,8 @@ class Struct:
     origin: Id | None
     right: Id | None
     value_depth: int  # how deep embedded values nest
+    number: bool  # the content is one finite number
+    number_field: bool  # names a parent below the roots, and one of the number fields as its key
 
 
 class _Reader:
@@ -112,6 +131,12 @@ class _Reader:
     def skip_bytes(self) -> None:
         self.skip(self.var_uint())
 
+    def take_bytes(self) -> bytes:
+        size = self.var_uint()
+        start = self.pos
+        self.skip(size)
+        return self.data[start : self.pos]
+
     def id(self) -> Id:
         return self.var_uint(), self.var_uint()
 
@@ -149,12 +174,28 @@ class _Reader:
 
 # Bytes after the tag of fixed-size values, by tag - 120: true, false, bigint, float64,
 # float32, (varInt), null, undefined.
-_FIXED_VALUE_BYTES = (0, 0, 8, 8, 4, 0, 0, 0)
+_FIXED_VALUE_BYTES: Final = (0, 0, 8, 8, 4, 0, 0, 0)
+
+
+def _one_number(data: bytes, pos: int) -> bool:
+    """Whether the `any` content at `pos` is one finite number, as JavaScript writes numbers
+    (a varInt, a bigint, or a big-endian float whose exponent bits are not all set, as they are
+    in NaN and the infinities). Only looks: the content is read, and checked, as any other."""
+    if pos + 2 > len(data) or data[pos] != 1:
+        return False
+    tag = data[pos + 1]
+    if tag == _VAR_INT or (tag == _BIGINT and pos + 10 <= len(data)):
+        return True
+    if tag == _FLOAT64 and pos + 10 <= len(data):
+        return not (data[pos + 2] & 0x7F == 0x7F and data[pos + 3] & 0xF0 == 0xF0)
+    if tag == _FLOAT32 and pos + 6 <= len(data):
+        return not (data[pos + 2] & 0x7F == 0x7F and data[pos + 3] & 0x80 == 0x80)
+    return False
 
 
 def _read_content(reader: _Reader, kind: int) -> tuple[int, int]:
     """Skip an item's content; (its length in clock ticks, how deep its values nest)."""
-    if kind == 8:  # any values
+    if kind == _ANY:
         count = reader.var_uint()
         deepest = 0
         for _ in range(count):
@@ -198,13 +239,20 @@ def _read_content(reader: _Reader, kind: int) -> tuple[int, int]:
     raise NestingError(f"unknown content type {kind}")
 
 
-def read_structs(update: bytes) -> list[Struct]:
+# A client's deleted clocks: (client, first clock, the clock after the last).
+Deleted = tuple[int, int, int]
+
+
+def read_structs(update: bytes, number_fields: frozenset[bytes] = frozenset()) -> list[Struct]:
     """Every struct of a v1 update, after checking that the whole update decodes."""
-    return read_update(update)[0]
+    return read_update(update, number_fields)[0]
 
 
-def read_update(update: bytes) -> tuple[list[Struct], list[Id]]:
-    """Every struct of a v1 update, and the end of each client's deleted ranges."""
+def read_update(
+    update: bytes, number_fields: frozenset[bytes] = frozenset()
+) -> tuple[list[Struct], list[Deleted]]:
+    """Every struct of a v1 update, and its delete set. `number_fields`: the map keys (UTF-8)
+    whose items are told apart (`Struct.number_field`)."""
     reader = _Reader(update)
     structs: list[Struct] = []
     append = structs.append
@@ -217,7 +265,9 @@ def read_update(update: bytes) -> tuple[list[Struct], list[Id]]:
             kind = info & 0x1F
             if kind in (_GC, _SKIP):
                 length = reader.var_uint()
-                append(Struct(client, clock, length, kind, False, None, None, None, 0))
+                append(
+                    Struct(client, clock, length, kind, False, None, None, None, 0, False, False)
+                )
                 clock += length
                 continue
             if kind > _CONTENT_DOC:
@@ -226,26 +276,43 @@ def read_update(update: bytes) -> tuple[list[Struct], list[Id]]:
             right = reader.id() if info & 0x40 else None
             root = False
             parent = None
+            number_field = False
             if not info & 0xC0:
                 if reader.var_uint() == 1:
                     reader.skip_bytes()  # the root's name
                     root = True
                 else:
                     parent = reader.id()
-                if info & 0x20:
-                    reader.skip_bytes()  # the map key
+                if info & 0x20:  # the map key
+                    if parent is not None and number_fields:
+                        number_field = reader.take_bytes() in number_fields
+                    else:
+                        reader.skip_bytes()
+            number = kind == _ANY and _one_number(reader.data, reader.pos)
             # Length 0 happens (yrs writes a split surrogate pair as ""); it takes no clock.
             length, value_depth = _read_content(reader, kind)
-            append(Struct(client, clock, length, kind, root, parent, origin, right, value_depth))
+            append(
+                Struct(
+                    client,
+                    clock,
+                    length,
+                    kind,
+                    root,
+                    parent,
+                    origin,
+                    right,
+                    value_depth,
+                    number,
+                    number_field,
+                )
+            )
             clock += length
-    deleted: list[Id] = []  # (client, the clock after its last deleted range)
+    deleted: list[Deleted] = []
     for _ in range(reader.var_uint()):  # the delete set
         client = reader.var_uint()
-        end = 0
         for _ in range(reader.var_uint()):
             clock = reader.var_uint()
-            end = max(end, clock + reader.var_uint())
-        deleted.append((client, end))
+            deleted.append((client, clock, clock + reader.var_uint()))
     if reader.pos != len(update):
         raise NestingError("trailing bytes after the update")
     return structs, deleted
@@ -253,20 +320,44 @@ def read_update(update: bytes) -> tuple[list[Struct], list[Id]]:
 
 @dataclass(slots=True)
 class _Ranges:
-    """One client's items: contiguous clock ranges from 0, each with its parent level."""
+    """One client's items: contiguous clock ranges from 0, each with its parent level and
+    whether its items sit in number fields."""
 
     starts: array[int] = field(default_factory=lambda: array("Q"))
     levels: bytearray = field(default_factory=bytearray)
+    numbers: bytearray = field(default_factory=bytearray)  # 1: the items sit in number fields
     end: int = 0  # the next clock: what the document's state vector says for this client
 
-    def find(self, clock: int) -> int:
-        return self.levels[bisect.bisect_right(self.starts, clock) - 1]
+    def at(self, clock: int) -> int:
+        """The range holding `clock`: most often a client's latest (a drag names its last)."""
+        last = len(self.starts) - 1
+        return last if clock >= self.starts[last] else bisect.bisect_right(self.starts, clock) - 1
 
-    def extend(self, end: int, level: int) -> None:
+    def find(self, clock: int) -> int:
+        return self.levels[self.at(clock)]
+
+    def number_field(self, clock: int) -> bool:
+        return self.numbers[self.at(clock)] == 1
+
+    def only_number_fields(self, start: int, end: int) -> bool:
+        """Whether every item from `start` to `end` (all indexed) sits in a number field; False
+        past _DELETE_WALK ranges."""
+        at = self.at(start)
+        for _ in range(_DELETE_WALK):
+            if at < 0 or self.numbers[at] != 1:
+                return False
+            at += 1
+            if at == len(self.starts) or self.starts[at] >= end:
+                return True
+        return False
+
+    def extend(self, end: int, level: int, number_field: bool) -> None:
         level = min(level, _LEVEL_CAP)
-        if not self.levels or self.levels[-1] != level:
+        number = 1 if number_field else 0
+        if not self.levels or self.levels[-1] != level or self.numbers[-1] != number:
             self.starts.append(self.end)
             self.levels.append(level)
+            self.numbers.append(number)
         self.end = end
 
 
@@ -276,10 +367,14 @@ class Placed:
 
     structs: list[Struct]
     levels: list[int]
+    number_fields: list[bool]  # whether each item sits in a number field
     basis: dict[int, int]  # each client's next clock in the index when placed
     # No struct of the update was in the document already: it integrates whole, so the update
     # itself is what the document took.
     all_new: bool
+    # Every new item sets a number field to a finite number; `Nesting.check` adds: and every
+    # deleted one sat in one.
+    only_number_fields: bool
 
     def too_deep(self) -> list[tuple[int, Struct]]:
         """(level, item) of the items that break a limit: content of types at MAX_DEPTH or
@@ -297,10 +392,14 @@ class Placed:
 
 
 class Nesting:
-    """The parent level of every item of one document, to place the items of new updates."""
+    """The parent level of every item of one document, to place the items of new updates.
 
-    def __init__(self) -> None:
+    `number_fields`: the map keys whose items, in maps below the roots, are told apart (see the
+    module's docstring)."""
+
+    def __init__(self, number_fields: frozenset[str] = frozenset()) -> None:
         self._clients: dict[int, _Ranges] = {}
+        self._number_fields = frozenset(name.encode() for name in number_fields)
 
     def __len__(self) -> int:
         """How many ranges it holds."""
@@ -310,7 +409,7 @@ class Nesting:
         """Place a client's update, or raise NestingError: it does not decode, nests too deep,
         or depends on content the document lacks. Only reads the index, so it may run in
         another thread; `still_holds` then tells whether the index moved under it."""
-        structs, deleted = read_update(update)
+        structs, deleted = read_update(update, self._number_fields)
         placed = self._place(structs, strict=True)
         levels = placed.levels
         ends: dict[int, int] = {}  # each client's next clock after the update
@@ -322,14 +421,24 @@ class Nesting:
                 depth = max(depth, levels[index] + 1)
         # yrs keeps a deletion of what it does not have yet, and applies it to whatever comes
         # at those clocks later: a scout's next edits, deleted before they are made.
-        for client, end in deleted:
+        for client, _, end in deleted:
             if end > max(self._next_clock(client), ends.get(client, 0)):
                 raise NestingError("update deletes content the service does not have")
         if value_depth > MAX_VALUE_DEPTH:
             raise NestingError(f"a value nests deeper than {MAX_VALUE_DEPTH} levels")
         if depth > MAX_DEPTH:
             raise NestingError(f"shared types nested {depth} levels deep; at most {MAX_DEPTH}")
+        if placed.only_number_fields:
+            placed.only_number_fields = self._deletes_number_fields(deleted)
         return placed
+
+    def _deletes_number_fields(self, deleted: list[Deleted]) -> bool:
+        """Whether every deleted item is in the index and sits in a number field."""
+        for client, start, end in deleted:
+            ranges = self._clients.get(client)
+            if ranges is None or end > ranges.end or not ranges.only_number_fields(start, end):
+                return False
+        return True
 
     def still_holds(self, placed: Placed) -> bool:
         """Whether the clients of a checked update are where they were when it was checked."""
@@ -338,15 +447,16 @@ class Nesting:
     def add(self, placed: Placed) -> None:
         """Index the items of an update the document has integrated."""
         levels = placed.levels
+        number_fields = placed.number_fields
         for index, struct in enumerate(placed.structs):
             ranges = self._clients.get(struct.client)
             if ranges is None:
                 ranges = self._clients[struct.client] = _Ranges()
-            ranges.extend(struct.clock + struct.length, levels[index])
+            ranges.extend(struct.clock + struct.length, levels[index], number_fields[index])
 
     def record(self, update: bytes) -> Placed:
         """Index an update the document has integrated, whoever made it; refuses nothing."""
-        placed = self._place(read_structs(update), strict=False)
+        placed = self._place(read_structs(update, self._number_fields), strict=False)
         self.add(placed)
         return placed
 
@@ -386,7 +496,35 @@ class Nesting:
                 levels[index] = self._level(struct, levels, local, strict)
                 if levels[index] == _UNPLACED:
                     self._resolve(index, new, levels, local, strict)
-        return Placed(new, levels, basis, all_new)
+        number_fields: list[bool] = []
+        only_number_fields = True
+        for struct in new:
+            in_number_field = self._in_number_field(struct, number_fields, local)
+            number_fields.append(in_number_field)
+            only_number_fields = only_number_fields and in_number_field and struct.number
+        return Placed(new, levels, number_fields, basis, all_new, only_number_fields)
+
+    def _in_number_field(self, struct: Struct, before: list[bool], local: _LocalIndex) -> bool:
+        """Whether a new item sits in a number field, whatever its content. One that names no
+        parent sits beside its neighbours, under their parent and key (Yjs' `Item.getMissing`):
+        it does when they do. `before`: the answers for the update's items before this one (a
+        later one counts as no)."""
+        if struct.kind == _GC or struct.root:
+            return False
+        if struct.parent is not None:
+            return struct.number_field
+        for ref in (struct.origin, struct.right):
+            if ref is None:
+                continue
+            ranges = self._clients.get(ref[0])
+            if ranges is not None and ref[1] < ranges.end:
+                if not ranges.number_field(ref[1]):
+                    return False
+            else:
+                other = local.find(ref)
+                if other is None or other >= len(before) or not before[other]:
+                    return False
+        return True
 
     def _resolve(
         self,
@@ -511,9 +649,9 @@ class Survey:
     too_deep: list[tuple[int, Struct]]
 
 
-def survey(state: bytes) -> Survey:
+def survey(state: bytes, number_fields: frozenset[str] = frozenset()) -> Survey:
     """Read a document's full state (`Doc.get_update()`). Pure: may run in another thread."""
-    nesting = Nesting()
+    nesting = Nesting(number_fields)
     placed = nesting.record(state)
     return Survey(nesting, placed.too_deep())
 

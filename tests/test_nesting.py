@@ -3,12 +3,13 @@ through, and the awareness table forgets what it no longer needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pycrdt import Array, Doc, Map, Text
+from pycrdt import Array, Doc, Map, Text, write_var_uint
 
 from mapper.core.protocol import RawAwarenessEntry
 from mapper.persistence.nesting import (
@@ -179,3 +180,96 @@ def test_yrs_shows_an_entry_after_a_clock_gap_without_emitting_it() -> None:
         replayed.apply_update(update)
     assert "third" in live.get("meta", type=Map).to_py()
     assert "third" not in replayed.get("meta", type=Map).to_py()
+
+
+NUMBER_FIELDS = frozenset({"x", "y"})
+
+
+class _Scout:
+    """A client document that sends each transaction's own update, as a Yjs client does."""
+
+    def __init__(self) -> None:
+        self.doc: Doc = Doc(client_id=7)
+        self.sent: list[bytes] = []
+        self.doc.observe(lambda event: self.sent.append(event.update))
+
+    def edit(self, change: Callable[[Map[Any]], object], root: str = "systems") -> bytes:
+        with self.doc.transaction():
+            change(self.doc.get(root, type=Map))
+        return self.sent[-1]
+
+
+def _only_numbers(index: Nesting, update: bytes) -> bool:
+    placed = index.check(update)
+    index.add(placed)
+    return placed.only_number_fields
+
+
+def _set(key: str, **fields: Any) -> Callable[[Map[Any]], None]:
+    return lambda root: root[key].update(fields)
+
+
+def test_a_drag_sets_only_number_fields() -> None:
+    scout, index = _Scout(), Nesting(NUMBER_FIELDS)
+    created = scout.edit(lambda systems: systems.update({"1": Map({"id": 1, "x": 0, "y": 0})}))
+    assert index.check(created).number_fields == [False, False, True, True]
+    assert not _only_numbers(index, created)
+    assert _only_numbers(index, scout.edit(_set("1", x=10.5, y=-3)))
+    assert _only_numbers(index, scout.edit(_set("1", x=1e300)))
+    assert _only_numbers(index, scout.edit(lambda systems: systems["1"].pop("y")))
+    assert _only_numbers(index, scout.edit(_set("1", y=7)))
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -float("inf"), True, "far", None, [1], {"a": 1}]
+)
+def test_a_value_that_is_not_a_finite_number_is_looked_at(value: Any) -> None:
+    scout, index = _Scout(), Nesting(NUMBER_FIELDS)
+    _only_numbers(index, scout.edit(lambda systems: systems.update({"1": Map({"x": 0})})))
+    assert not _only_numbers(index, scout.edit(_set("1", x=value)))
+    # The field is still a number field: a number set over the odd value is a drag again.
+    assert _only_numbers(index, scout.edit(_set("1", x=4)))
+
+
+def test_other_fields_and_deletions_are_looked_at() -> None:
+    scout, index = _Scout(), Nesting(NUMBER_FIELDS)
+    created = scout.edit(lambda systems: systems.update({"1": Map({"id": 1, "x": 0, "name": ""})}))
+    _only_numbers(index, created)
+    assert not _only_numbers(index, scout.edit(_set("1", x=2, name="J123")))
+    assert not _only_numbers(index, scout.edit(lambda systems: systems["1"].pop("id")))
+    assert not _only_numbers(index, scout.edit(lambda systems: systems.pop("1")))
+    # A root's own fields are never number fields: `meta` is a root.
+    meta = scout.edit(lambda meta: meta.update({"x": 1}), root="meta")
+    assert not _only_numbers(index, meta)
+    assert not _only_numbers(index, scout.edit(lambda meta: meta.update({"x": 2}), root="meta"))
+
+
+def test_an_item_beside_another_field_is_not_in_a_number_field() -> None:
+    """An item that names no parent takes its neighbour's parent and key: a number written
+    beside `name`, as a hostile client may write it, sets `name`."""
+    scout, index = _Scout(), Nesting(NUMBER_FIELDS)
+    _only_numbers(index, scout.edit(lambda systems: systems.update({"1": Map({"x": 0})})))
+    named = scout.edit(_set("1", name="J123"))
+    dragged = scout.edit(_set("1", x=1))
+    for update in (named, dragged):
+        _only_numbers(index, update)
+    (name,) = read_structs(named)
+    (x,) = read_structs(dragged)
+    beside_name = _beside((name.client, name.clock), client=8)
+    assert not _only_numbers(index, beside_name)
+    assert _only_numbers(index, _beside((x.client, x.clock), client=9))
+
+
+def _beside(origin: tuple[int, int], client: int) -> bytes:
+    """An update of one item: the number 5 to the right of `origin`, naming no parent."""
+    any_content, has_origin, var_int = 8, 0x80, 125
+    return b"".join(
+        [
+            *map(write_var_uint, (1, 1, client, 0)),  # one client, one struct, at clock 0
+            bytes([has_origin | any_content]),
+            *map(write_var_uint, origin),
+            write_var_uint(1),  # one value
+            bytes([var_int, 5]),
+            write_var_uint(0),  # no deletions
+        ]
+    )

@@ -19,9 +19,16 @@ REFERENCE = reference(nesting)
 NATIVE = native(nesting)
 
 
+# Keys the edits set to every kind of value: both builds tell the same items apart.
+NUMBER_FIELDS = frozenset({"leaf", "v", "k"})
+
+
 def _fields(struct: Any) -> tuple[Any, ...]:
     s = struct
-    return (s.client, s.clock, s.length, s.kind, s.root, s.parent, s.origin, s.right, s.value_depth)
+    return (
+        *(s.client, s.clock, s.length, s.kind, s.root, s.parent, s.origin, s.right),
+        *(s.value_depth, s.number, s.number_field),
+    )
 
 
 def _too_deep(module: ModuleType, state: bytes) -> list[tuple[int, tuple[Any, ...]]]:
@@ -34,7 +41,8 @@ def _outcome(index: Any, update: bytes) -> tuple[Any, ...]:
     except Exception as error:
         return (type(error).__name__, str(error))
     structs = [_fields(struct) for struct in placed.structs]
-    return ("placed", structs, list(placed.levels), dict(placed.basis), placed.all_new)
+    numbers = (list(placed.number_fields), placed.only_number_fields)
+    return ("placed", structs, list(placed.levels), dict(placed.basis), placed.all_new, numbers)
 
 
 def _same_answer(state: list[bytes], update: bytes) -> None:
@@ -42,7 +50,7 @@ def _same_answer(state: list[bytes], update: bytes) -> None:
     added to both when it was placed."""
     outcomes = []
     for module in (REFERENCE, NATIVE):
-        index = module.Nesting()
+        index = module.Nesting(NUMBER_FIELDS)
         for known in state:
             index.record(known)
         outcomes.append(_outcome(index, update))

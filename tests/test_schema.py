@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +22,12 @@ from mapper.chains.schema import (
     document_json,
     new_chain_update,
 )
+from mapper.core import protocol
 from mapper.core.clock import SystemClock
+from mapper.core.identity import Identity
+from mapper.core.metrics import Metrics
+from mapper.rooms.connection import Connection, TokenBucket
+from mapper.rooms.room import Room
 
 S1, S2, S3 = 31000001, 31000002, 31000003
 CONN = f"{S1}-{S2}"
@@ -779,6 +786,15 @@ meta_ops = st.tuples(
     values,
 )
 ops = st.one_of(entry_ops, meta_ops)
+# x and y set together, as a drag sets them; mostly to numbers.
+coordinates = st.one_of(
+    st.integers(-(2**31), 2**31), st.floats(allow_nan=False, allow_infinity=False), values
+)
+drag_ops = st.sampled_from(list(KEYS)).flatmap(
+    lambda root: st.tuples(
+        st.just("drag"), st.just(root), st.sampled_from(KEYS[root]), coordinates, coordinates
+    )
+)
 # (which client, its edits in one transaction, whether it then hears back from the server)
 batches = st.lists(
     st.tuples(st.integers(0, 1), st.lists(ops, min_size=1, max_size=5), st.booleans()),
@@ -806,6 +822,9 @@ def apply_op(doc: Doc, op: tuple[Any, ...]) -> None:
         root[key] = realize(rest[0])
     elif kind == "delete":
         root.pop(key, None)
+    elif kind == "drag":
+        if isinstance(root.get(key), Map):
+            root[key].update({"x": realize(rest[0]), "y": realize(rest[1])})
     elif kind == "append":
         jumps = root[key].get("jumps") if isinstance(root.get(key), Map) else None
         if isinstance(jumps, Array):
@@ -814,6 +833,19 @@ def apply_op(doc: Doc, op: tuple[Any, ...]) -> None:
         root[rest[0]] = realize(rest[1])
     elif isinstance(root.get(key), Map):
         root[key][rest[0]] = realize(rest[1])
+
+
+def _small_chain() -> Doc:
+    """A valid chain whose entries the generated edits name."""
+    doc: Doc = Doc()
+    doc.apply_update(new_chain_update("c"))
+    with doc.transaction():
+        for system_id in (1, 2, 3):
+            doc.get("systems", type=Map)[str(system_id)] = system(system_id)
+        doc.get("connections", type=Map)["1-2"] = connection(1, 2)
+        doc.get("connections", type=Map)["2-3"] = connection(2, 3)
+        doc.get("signatures", type=Map)["1:ABC-123"] = signature(1, "ABC-123", connection="1-2")
+    return doc
 
 
 def test_spec_check_sees_violations() -> None:
@@ -836,14 +868,7 @@ def test_spec_check_sees_violations() -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches)
 def test_any_edits_end_valid_and_converged(batches: list[Any]) -> None:
-    server: Doc = Doc()
-    server.apply_update(new_chain_update("c"))
-    with server.transaction():
-        for system_id in (1, 2, 3):
-            server.get("systems", type=Map)[str(system_id)] = system(system_id)
-        server.get("connections", type=Map)["1-2"] = connection(1, 2)
-        server.get("connections", type=Map)["2-3"] = connection(2, 3)
-        server.get("signatures", type=Map)["1:ABC-123"] = signature(1, "ABC-123", connection="1-2")
+    server = _small_chain()
     guard = SchemaGuard(server)
     assert problems(server) == [] and guard.enforce_all() == 0
     clients: list[Doc] = [Doc(), Doc()]
@@ -898,3 +923,101 @@ async def test_an_update_from_another_process_is_held_to_the_schema() -> None:
 
     assert "31000001-31000002" not in room.doc.get("connections", type=Map)
     assert stored, "the correction is stored like any change"
+
+
+class _RoomClient:
+    """A client of a room in this process: its edits go in as a Yjs client sends them, each
+    transaction's own update, through `Room.receive`."""
+
+    def __init__(self, room: Room, metrics: Metrics) -> None:
+        self.room = room
+        self.doc: Doc = Doc()
+        self.doc.apply_update(room.doc.get_update())
+        self._sent: list[bytes] = []
+        self.doc.observe(lambda event: self._sent.append(event.update))
+        identity = Identity("scout", "scout", False, (), time.time() + 3600)
+        rate = TokenBucket(1e9, 10**9, time.monotonic)
+        self.connection = Connection(
+            identity, "editor", queue_bytes=1 << 20, rate=rate, metrics=metrics
+        )
+
+    def edit(self, change: Callable[[Doc], object]) -> None:
+        with self.doc.transaction():
+            change(self.doc)
+        for update in self._sent:
+            for message in protocol.read_frame(protocol.create_update_message(update)):
+                self.room.receive(self.connection, message)
+        self._sent.clear()
+
+    def hear_back(self) -> None:
+        self.doc.apply_update(self.room.doc.get_update(self.doc.get_state()))
+        self._sent.clear()
+
+
+async def _chain_room(metrics: Metrics) -> Room:
+    """A room holding `_small_chain`, surveyed and checked as a service's is."""
+    room = Room(
+        "chain", metrics=metrics, store_update=None, make_guard=SchemaGuard, clock=SystemClock()
+    )
+    room.load([_small_chain().get_update()])
+    await room.survey()
+    list(room.check_stored())
+    return room
+
+
+def test_number_fields_take_any_finite_number_wherever_they_sit() -> None:
+    """What the room relies on to let the guard skip a drag (`SchemaGuard.number_fields`)."""
+    from mapper.chains import schema
+
+    rules = (schema.SYSTEM_RULES, schema.CONNECTION_RULES, schema.SIGNATURE_RULES)
+    entry_fields = set().union(*schema._ENTRY_FIELDS.values())
+    for field in SchemaGuard.number_fields:
+        assert all(root.get(field, schema.number) is schema.number for root in rules)
+        assert field not in entry_fields and field not in schema.JUMP_FIELDS
+
+
+def test_a_drag_goes_in_without_the_guard_looking() -> None:
+    metrics = Metrics()
+    room = asyncio.run(_chain_room(metrics))
+    assert room.guard is not None
+    looked: list[str] = []
+    room.guard._note_touched = lambda root, events: looked.append(root)  # type: ignore[attr-defined]
+    scout = _RoomClient(room, metrics)
+    scout.edit(lambda doc: doc.get("systems", type=Map)["1"].update({"x": 5, "y": 6.5}))
+    assert looked == []
+    assert room.doc.get("systems", type=Map)["1"]["x"] == 5
+    scout.edit(lambda doc: doc.get("systems", type=Map)["1"].update({"x": 7, "alias": "a"}))
+    assert looked == ["systems"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.lists(st.one_of(ops, drag_ops), min_size=1, max_size=3)
+            | st.lists(drag_ops, min_size=1, max_size=2),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_what_a_room_takes_unlooked_at_keeps_the_schema(batches: list[Any]) -> None:
+    """The room lets the guard skip an update that only sets number fields (a drag): whatever
+    clients send, the document stays valid and a full check finds nothing to correct."""
+    metrics = Metrics()
+    room = asyncio.run(_chain_room(metrics))
+    assert room.guard is not None
+    clients = [_RoomClient(room, metrics), _RoomClient(room, metrics)]
+    for index, batch, hears_back in batches:
+
+        def change(doc: Doc, batch: list[Any] = batch) -> None:
+            for op in batch:
+                apply_op(doc, op)
+
+        clients[index].edit(change)
+        assert problems(room.doc) == []
+        assert room.guard.enforce_all() == 0
+        if hears_back:
+            clients[index].hear_back()

@@ -69,7 +69,7 @@ import math
 import re
 from collections.abc import Callable, Container, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from pycrdt import Array, Doc, Map, Subscription, Text
 
@@ -253,6 +253,11 @@ def signature_identity(key: str) -> dict[str, int | str] | None:
 class SchemaGuard:
     """Watches one chain Doc and corrects what breaks schema 1."""
 
+    # Fields where every finite number is valid, in whatever map below the roots they are set:
+    # a system's coordinates, and no rule of any other entry or of `jumps` (meta is a root).
+    # The room applies an update that only sets these (a drag) as `checked`.
+    number_fields: ClassVar[frozenset[str]] = frozenset({"x", "y"})
+
     def __init__(self, doc: Doc) -> None:
         self._doc = doc
         self._roots: dict[str, Map] = {name: doc.get(name, type=Map) for name in ROOTS}
@@ -261,7 +266,9 @@ class SchemaGuard:
         # Connections whose `jumps` only gained valid items (or lost some): only its length
         # needs a look, not every item again.
         self._grown: set[str] = set()
-        self._correcting = False  # inside the guard's own transaction
+        # The changes being made are valid by construction: the guard's own corrections, or an
+        # update the room checked (`number_fields`). Its observers skip them.
+        self.checked = False
         self._subscriptions: list[Subscription] = [
             root.integrated.observe_deep(partial(self._on_events, name))
             for name, root in self._roots.items()
@@ -306,9 +313,7 @@ class SchemaGuard:
         self._subscriptions = []
 
     def _on_events(self, root: str, events: list[Any]) -> None:
-        # The guard's own corrections are valid by construction: re-checking them would only
-        # cost time.
-        if self._correcting:
+        if self.checked:
             return
         try:
             self._note_touched(root, events)
@@ -341,7 +346,7 @@ class SchemaGuard:
         signatures = self._roots["signatures"]
         # Reads happen in this transaction too; if nothing is written, its commit emits nothing.
         # Observers run as it commits, at the end of the `with`.
-        self._correcting = True
+        self.checked = True
         try:
             with self._doc.transaction(origin=SCHEMA_ORIGIN):
                 fixes = self._check_meta() if touched["meta"] else 0
@@ -371,7 +376,7 @@ class SchemaGuard:
                 if removed_connections:
                     fixes += sum(self._check_signature_link(key) for key in list(signatures.keys()))
         finally:
-            self._correcting = False
+            self.checked = False
         return fixes
 
     def _check_meta(self) -> int:

@@ -60,6 +60,9 @@ Changed = Callable[["Room", bool], None]
 class Guard(Protocol):
     """Holds a document to its rules (the chain schema, which lives above this layer)."""
 
+    # Set while the document takes changes known to keep the rules: the guard need not look.
+    checked: bool
+
     def enforce(self) -> int:
         """Correct what the last changes broke; the number of corrections."""
         ...
@@ -71,8 +74,15 @@ class Guard(Protocol):
     def close(self) -> None: ...
 
 
-# Makes the guard of a room's document, once it is loaded.
-MakeGuard = Callable[[Doc], Guard]
+class MakeGuard(Protocol):
+    """Makes the guard of a room's document, once it is loaded."""
+
+    # Map keys whose every finite number is valid in any map below the roots: an update that
+    # only sets and deletes those (a drag) keeps the rules, as the nesting check can tell.
+    number_fields: frozenset[str]
+
+    def __call__(self, doc: Doc) -> Guard: ...
+
 
 SERVICE = "service"  # the owner of the service's own awareness state
 
@@ -151,7 +161,8 @@ class Room:
         self._remote = False  # applying another process's change: neither store nor publish it
         self._subscription: Subscription | None = None
         self.guard: Guard | None = None
-        self.nesting = Nesting()
+        self._number_fields = frozenset() if make_guard is None else make_guard.number_fields
+        self.nesting = Nesting(self._number_fields)
         self.version = 0  # counts document changes
         # The checked client update being applied, and its bytes.
         self._applying: tuple[Placed, bytes] | None = None
@@ -170,7 +181,7 @@ class Room:
         """Index where every item sits (read in a thread: a large chain takes a while), and
         delete what an older version stored nested too deep, before anyone joins. The schema
         guard comes after: it walks the document."""
-        found = await asyncio.to_thread(nesting.survey, self.doc.get_update())
+        found = await asyncio.to_thread(nesting.survey, self.doc.get_update(), self._number_fields)
         self.nesting = found.nesting
         if found.too_deep:
             deleted = nesting.repair(self.doc, found.too_deep)
@@ -260,10 +271,15 @@ class Room:
                 self._metrics.refused_updates.inc()
                 raise ProtocolError("update writes under another user's client id")
         self._applying = (placed, update)
+        guard = self.guard
+        if guard is not None:
+            guard.checked = placed.only_number_fields
         try:
             crdt_call(apply_update, self.doc, update)
         finally:
             self._applying = None
+            if guard is not None:
+                guard.checked = False
         basis = placed.basis
         for struct in placed.structs:
             if basis[struct.client] == 0:  # the client's first items here

@@ -72,20 +72,44 @@ class NestingError(ValueError):
     """An update that does not decode, nests too deep, or depends on missing content."""
 
 
+# Struct and Placed are plain classes with their `__init__` written out: the native build
+# compiles such an `__init__`, where a dataclass's generated one stays interpreted (450 ns a
+# struct, set attribute by attribute).
+
+
 @final
-@dataclass(slots=True)
 class Struct:
-    client: int
-    clock: int
-    length: int
-    kind: int  # content ref, or _GC / _SKIP
-    root: bool  # the parent is a root type, named in the update
-    parent: Id | None  # the parent type, named by id
-    origin: Id | None
-    right: Id | None
-    value_depth: int  # how deep embedded values nest
-    number: bool  # the content is one finite number
-    number_field: bool  # names a parent below the roots, and one of the number fields as its key
+    __slots__ = (
+        *("client", "clock", "length", "kind", "root", "parent", "origin", "right"),
+        *("value_depth", "number", "number_field"),
+    )
+
+    def __init__(
+        self,
+        client: int,
+        clock: int,
+        length: int,
+        kind: int,
+        root: bool,
+        parent: Id | None,
+        origin: Id | None,
+        right: Id | None,
+        value_depth: int,
+        number: bool,
+        number_field: bool,
+    ) -> None:
+        self.client: Final = client
+        self.clock: Final = clock
+        self.length: Final = length
+        self.kind: Final = kind  # content ref, or _GC / _SKIP
+        self.root: Final = root  # the parent is a root type, named in the update
+        self.parent: Final = parent  # the parent type, named by id
+        self.origin: Final = origin
+        self.right: Final = right
+        self.value_depth: Final = value_depth  # how deep embedded values nest
+        self.number: Final = number  # the content is one finite number
+        # It names a parent below the roots, and one of the number fields as its key.
+        self.number_field: Final = number_field
 
 
 class _Reader:
@@ -361,20 +385,31 @@ class _Ranges:
         self.end = end
 
 
-@dataclass(slots=True)
+@final
 class Placed:
     """An update's new items with the level of each one's parent."""
 
-    structs: list[Struct]
-    levels: list[int]
-    number_fields: list[bool]  # whether each item sits in a number field
-    basis: dict[int, int]  # each client's next clock in the index when placed
-    # No struct of the update was in the document already: it integrates whole, so the update
-    # itself is what the document took.
-    all_new: bool
-    # Every new item sets a number field to a finite number; `Nesting.check` adds: and every
-    # deleted one sat in one.
-    only_number_fields: bool
+    __slots__ = ("all_new", "basis", "levels", "number_fields", "only_number_fields", "structs")
+
+    def __init__(
+        self,
+        structs: list[Struct],
+        levels: list[int],
+        number_fields: list[bool],
+        basis: dict[int, int],
+        all_new: bool,
+        only_number_fields: bool,
+    ) -> None:
+        self.structs: Final = structs
+        self.levels: Final = levels
+        self.number_fields: Final = number_fields  # whether each item sits in a number field
+        self.basis: Final = basis  # each client's next clock in the index when placed
+        # No struct of the update was in the document already: it integrates whole, so the
+        # update itself is what the document took.
+        self.all_new: Final = all_new
+        # Every new item sets a number field to a finite number; `Nesting.check` adds: and
+        # every deleted one sat in one.
+        self.only_number_fields = only_number_fields
 
     def too_deep(self) -> list[tuple[int, Struct]]:
         """(level, item) of the items that break a limit: content of types at MAX_DEPTH or

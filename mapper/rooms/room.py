@@ -175,7 +175,10 @@ class Room:
         wait for it), so the observers come after the stored state: loading is no change, and
         watching it would cost more than applying it."""
         apply_stored(self.doc, updates)
-        self._subscription = self.doc.observe(self._on_change)
+        # pycrdt's native observer, without the Python wrapper `Doc.observe` puts around it (a
+        # frame and a partial on every change): `_on_change` keeps its errors as the wrapper
+        # does.
+        self._subscription = self.doc._doc.observe(self._on_change)
 
     async def survey(self) -> None:
         """Index where every item sits (read in a thread: a large chain takes a while), and
@@ -199,7 +202,7 @@ class Room:
 
     def close(self) -> None:
         if self._subscription is not None:
-            self.doc.unobserve(self._subscription)
+            self._subscription.drop()
         if self.guard is not None:
             self.guard.close()
 
@@ -402,28 +405,32 @@ class Room:
             self._publish(self.key, fanout.AWARENESS, message)
 
     def _on_change(self, event: TransactionEvent) -> None:
-        self.version += 1
-        if self._applying is not None:
-            placed, update = self._applying
-            self.nesting.add(placed)  # read once already, when it was checked
-            # Taken whole, the client's update is what changed: yrs need not encode it again
-            # (a third of an apply). Else only what the document did not have goes on.
-            if not placed.all_new:
+        try:
+            self.version += 1
+            if self._applying is not None:
+                placed, update = self._applying
+                self.nesting.add(placed)  # read once already, when it was checked
+                # Taken whole, the client's update is what changed: yrs need not encode it
+                # again (a third of an apply). Else only what the document did not have goes on.
+                if not placed.all_new:
+                    update = event.update
+            else:
                 update = event.update
-        else:
-            update = event.update
-            try:
-                self.nesting.record(update)
-            except NestingError:
-                log.exception("room %s: could not index an update the document took", self.key)
-        if not self._remote:
-            if self._store_update is not None:
-                self._store_update(self.key, update)
-            if self._publish is not None:
-                self._publish(self.key, fanout.UPDATE, update)
-        self.broadcast(protocol.create_update_message(update))
-        if self._changed is not None:
-            self._changed(self, not self._remote)
+                try:
+                    self.nesting.record(update)
+                except NestingError:
+                    log.exception("room %s: could not index an update the document took", self.key)
+            if not self._remote:
+                if self._store_update is not None:
+                    self._store_update(self.key, update)
+                if self._publish is not None:
+                    self._publish(self.key, fanout.UPDATE, update)
+            self.broadcast(protocol.create_update_message(update))
+            if self._changed is not None:
+                self._changed(self, not self._remote)
+        except Exception as error:
+            # Raised when the transaction ends, after the other observers, as pycrdt does.
+            self.doc._exceptions.append(error)
 
     def _count_corrections(self, count: int) -> None:
         if count:

@@ -532,7 +532,9 @@ class Nesting:
                 if levels[index] == _UNPLACED:
                     self._resolve(index, new, levels, local, strict)
         number_fields: list[bool] = []
-        only_number_fields = True
+        only_number_fields = bool(self._number_fields)
+        if not only_number_fields:  # a document without number fields: no lookups to make
+            return Placed(new, levels, [False] * len(new), basis, all_new, False)
         for struct in new:
             in_number_field = self._in_number_field(struct, number_fields, local)
             number_fields.append(in_number_field)
